@@ -10,7 +10,7 @@ use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use nb201::{Nb201Arch, Nb201Op, Nb201Space};
+pub use nb201::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost};
 
 /// Why an architecture could not be read: says where (node, edge, layer, field) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +78,12 @@ pub trait SearchSpace: Clone + Send + Sync + 'static {
         None
     }
 
+    /// Parameters and multiply-accumulates of the space's network around `arch` for a task, computed
+    /// analytically; `None` for spaces without a cost model.
+    fn cost(&self, _arch: &Self::Arch, _task: &TaskShape) -> Option<NetworkCost> {
+        None
+    }
+
     /// Reads the space's printed form.
     fn parse(&self, text: &str) -> Result<Self::Arch, ParseError>;
 
@@ -102,4 +108,17 @@ pub trait SearchSpace: Clone + Send + Sync + 'static {
     fn to_json(&self, arch: &Self::Arch) -> String {
         serde_json::to_string(arch).expect("architectures serialise to JSON")
     }
+}
+
+/// The input and output of a classification task: what a network built from an architecture must fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct TaskShape {
+    pub channels: usize,
+    pub size: usize,
+    pub classes: usize,
+}
+
+impl TaskShape {
+    /// CIFAR-10: 3×32×32 images, 10 classes.
+    pub const CIFAR10: TaskShape = TaskShape { channels: 3, size: 32, classes: 10 };
 }

@@ -7,7 +7,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{ParseError, SearchSpace};
+use super::{ParseError, SearchSpace, TaskShape};
 
 /// An operation on one edge of the cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -329,6 +329,17 @@ impl SearchSpace for Nb201Space {
 
     fn validate(&self, _arch: &Nb201Arch) -> Result<(), ParseError> {
         Ok(())
+    }
+
+    /// The benchmark's network (C = 16, 5 cells per stage) for the task's input and classes.
+    fn cost(&self, arch: &Nb201Arch, task: &TaskShape) -> Option<NetworkCost> {
+        let network = Nb201Network {
+            input_channels: task.channels,
+            input_size: task.size,
+            classes: task.classes,
+            ..Nb201Network::default()
+        };
+        Some(network.cost(arch))
     }
 }
 

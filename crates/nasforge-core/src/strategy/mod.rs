@@ -1,0 +1,109 @@
+//! Search strategies. A strategy only proposes (`ask`) and learns (`tell`); the study owns the loop,
+//! the budget, storage and the clock. Proposals depend only on the strategy's settings, the history it
+//! was told and the random generator the study hands to `ask` (seeded from the study seed and the trial
+//! number), so a study rebuilt from its stored history proposes exactly what it would have proposed.
+
+mod evolution;
+mod local;
+mod nsga2;
+mod random;
+
+use serde::{Deserialize, Serialize};
+
+use crate::objective::Outcome;
+use crate::space::SearchSpace;
+
+pub use evolution::{EvolutionConfig, RegularizedEvolution};
+pub use local::{LocalConfig, LocalSearch};
+pub use nsga2::{Nsga2, Nsga2Config};
+pub use random::RandomSearch;
+
+/// The random generator handed to `ask`.
+pub type StrategyRng = rand_pcg::Pcg64Mcg;
+
+pub trait Strategy<S: SearchSpace>: Send {
+    /// Proposes the next architecture. `pending` lists proposals handed out but not yet told (several
+    /// workers); a strategy should avoid proposing them again.
+    fn ask(&mut self, rng: &mut StrategyRng, pending: &[S::Arch]) -> S::Arch;
+
+    /// Learns the result of a proposal: its oriented outcome, or `None` when the evaluation failed.
+    fn tell(&mut self, arch: &S::Arch, outcome: Option<&Outcome>);
+}
+
+/// A strategy and its settings, as written in configuration files and stored with a study
+/// (`{"name": "evolution", "population": 20, …}`); `--strategy NAME` picks the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StrategySpec {
+    Random,
+    Evolution(EvolutionConfig),
+    Local(LocalConfig),
+    Nsga2(Nsga2Config),
+}
+
+impl StrategySpec {
+    /// The names accepted by `--strategy`.
+    pub const NAMES: &'static [&'static str] = &["random", "evolution", "local", "nsga2"];
+
+    /// The strategy of that name with its default settings.
+    pub fn from_name(name: &str) -> Result<StrategySpec, String> {
+        Ok(match name {
+            "random" => StrategySpec::Random,
+            "evolution" => StrategySpec::Evolution(EvolutionConfig::default()),
+            "local" => StrategySpec::Local(LocalConfig::default()),
+            "nsga2" => StrategySpec::Nsga2(Nsga2Config::default()),
+            other => {
+                return Err(format!("unknown strategy '{other}' (expected one of {})", Self::NAMES.join(", ")));
+            }
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            StrategySpec::Random => "random",
+            StrategySpec::Evolution(_) => "evolution",
+            StrategySpec::Local(_) => "local",
+            StrategySpec::Nsga2(_) => "nsga2",
+        }
+    }
+
+    /// Whether the strategy handles several objectives (the others need exactly one).
+    pub fn is_multi_objective(&self) -> bool {
+        matches!(self, StrategySpec::Random | StrategySpec::Nsga2(_))
+    }
+
+    /// Builds the strategy for a space and a number of objectives.
+    pub fn build<S: SearchSpace>(&self, space: &S, objectives: usize) -> Result<Box<dyn Strategy<S>>, String> {
+        if objectives > 1 && !self.is_multi_objective() {
+            return Err(format!(
+                "strategy '{}' optimises one objective and this study has {objectives}; use nsga2 or random",
+                self.name()
+            ));
+        }
+        let space = space.clone();
+        Ok(match self {
+            StrategySpec::Random => Box::new(RandomSearch::new(space)),
+            StrategySpec::Evolution(config) => Box::new(RegularizedEvolution::new(space, config.validated()?)),
+            StrategySpec::Local(config) => Box::new(LocalSearch::new(space, config.validated()?)),
+            StrategySpec::Nsga2(config) => Box::new(Nsga2::new(space, config.validated()?)),
+        })
+    }
+}
+
+/// Picks the index of the best of `size` entries drawn (with replacement) from `0..len`, under `better`.
+pub(crate) fn tournament<R: rand::Rng + ?Sized>(
+    len: usize,
+    size: usize,
+    rng: &mut R,
+    better: impl Fn(usize, usize) -> bool,
+) -> usize {
+    use rand::RngExt;
+    let mut winner = rng.random_range(0..len);
+    for _ in 1..size {
+        let challenger = rng.random_range(0..len);
+        if better(challenger, winner) {
+            winner = challenger;
+        }
+    }
+    winner
+}
