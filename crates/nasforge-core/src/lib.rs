@@ -13,5 +13,7 @@ pub mod trial;
 pub use objective::{Comparison, Constraint, Direction, Objective, Objectives, Outcome};
 pub use space::{ParseError, SearchSpace};
 pub use strategy::{Strategy, StrategySpec};
-pub use study::{EvalError, EvalRequest, Evaluator, Progress, Reporter, RunLimits, StopReason, Study, StudyError, TrialStore};
+pub use study::{
+    EvalError, EvalRequest, Evaluator, Progress, Reporter, RunLimits, StopReason, Study, StudyError, StudyObserver, TrialStore,
+};
 pub use trial::{Metrics, TrialRecord, TrialState};

@@ -130,6 +130,7 @@ pub struct Progress {
     /// Evaluations paid for (complete or failed, not cache hits).
     pub paid: u64,
     pub cache_hits: u64,
+    /// Paid evaluations that failed.
     pub failed: u64,
     /// The first objective's raw value of the best trial (Deb's rule), when there is one.
     pub best: Option<f64>,
@@ -233,12 +234,10 @@ impl<S: SearchSpace> Study<S> {
         let trial = &self.trials[index];
         if trial.is_paid() {
             self.progress.paid += 1;
+            self.progress.failed += u64::from(trial.state == TrialState::Failed);
             self.cache.entry(trial.canonical.clone()).or_insert(index);
         } else {
             self.progress.cache_hits += 1;
-        }
-        if trial.state == TrialState::Failed {
-            self.progress.failed += 1;
         }
         if let Some(outcome) = &outcome {
             if self.best.as_ref().is_none_or(|(_, best)| outcome.better_than(best)) {
@@ -279,6 +278,7 @@ impl<S: SearchSpace> Study<S> {
                 Some(index) => {
                     let trial = &mut self.trials[index];
                     trial.attempts += 1;
+                    trial.intermediate.clear();
                     trial.error = Some(format!("retried: attempt {} after an interrupted run", trial.attempts));
                     store.update_trial(trial).map_err(StudyError::Store)?;
                     index

@@ -76,6 +76,22 @@ impl Table {
         Ok(Table { path: path.to_path_buf(), columns, rows })
     }
 
+    /// The metric columns named in a table's header line, without reading its rows.
+    pub fn metric_columns(path: &Path) -> Result<Vec<String>, TableError> {
+        let format = |message: String| TableError::Format { path: path.to_path_buf(), message };
+        let file = std::fs::File::open(path).map_err(|source| TableError::Read { path: path.to_path_buf(), source })?;
+        let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
+        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {e}")))?;
+        let columns: Vec<String> = headers.iter().map(str::trim).filter(|h| *h != "arch").map(String::from).collect();
+        if columns.len() == headers.len() {
+            return Err(format(format!("no `arch` column in the header (columns: {})", columns.join(", "))));
+        }
+        if columns.is_empty() {
+            return Err(format("no metric column besides `arch`".into()));
+        }
+        Ok(columns)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -127,6 +143,21 @@ impl TableEvaluator {
 
     pub fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// The metrics every answer holds: the table's columns, and `params` and `flops` when the space has
+    /// a cost model.
+    pub fn metric_names<S: SearchSpace>(&self, space: &S) -> Vec<String> {
+        let mut names = self.table.columns.clone();
+        let any_arch = self.table.rows.keys().next().and_then(|key| space.parse(key).ok());
+        if any_arch.is_some_and(|arch| space.cost(&arch, &self.task).is_some()) {
+            for name in ["params", "flops"] {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names
     }
 }
 

@@ -1,6 +1,8 @@
 //! Search spaces: which architectures are allowed, and how to sample, vary, encode, print and parse them.
 //! Every space offers the same operations, so every strategy runs on every space.
 
+pub mod chain;
+pub mod darts;
 pub mod nb201;
 
 use std::fmt::Debug;
@@ -10,6 +12,8 @@ use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use chain::{ChainArch, ChainLayer, ChainNetwork, ChainSettings, ChainSpace};
+pub use darts::{DartsArch, DartsCell, DartsNetwork, DartsOp, DartsSettings, DartsSpace};
 pub use nb201::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost};
 
 /// Why an architecture could not be read: says where (node, edge, layer, field) and what was expected.

@@ -373,7 +373,7 @@ pub struct NetworkCost {
 }
 
 impl NetworkCost {
-    fn conv(&mut self, c_in: usize, c_out: usize, kernel: usize, out_size: usize, batch_norm: bool) {
+    pub(crate) fn conv(&mut self, c_in: usize, c_out: usize, kernel: usize, out_size: usize, batch_norm: bool) {
         let weights = (kernel * kernel * c_in * c_out) as u64;
         self.params += weights + if batch_norm { 2 * c_out as u64 } else { 0 };
         self.flops += weights * (out_size * out_size) as u64;

@@ -1,0 +1,118 @@
+//! The command-line interface: commands and flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "nasforge", version, about = "Neural architecture search: spaces, strategies, evaluators and persistent studies")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run (or continue) a search study.
+    Search(SearchArgs),
+    /// List the trials of a study.
+    Trials(StudyArgs),
+    /// Show the best trial of a study (first objective, constraints respected first).
+    Best(StudyArgs),
+    /// Show the Pareto front of a study and its hypervolume.
+    Pareto(StudyArgs),
+    /// List the studies of a store.
+    Studies(StorageArgs),
+    /// Compare strategies on a benchmark table over many seeds: mean best and regret after N paid queries.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Where studies are stored: sqlite:PATH.
+    #[arg(long, default_value = "sqlite:nasforge.db")]
+    pub storage: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StudyArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The study's name.
+    #[arg(long, default_value = "default")]
+    pub study: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    /// A TOML configuration file; flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where studies are stored: sqlite:PATH [default: sqlite:nasforge.db].
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// The study's name; running the same command again continues it [default: default].
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Search space: nb201, chain, darts [default: nb201].
+    #[arg(long)]
+    pub space: Option<String>,
+    /// Strategy: random, evolution, local, nsga2 [default: evolution].
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// Evaluator: table.
+    #[arg(long)]
+    pub evaluator: Option<String>,
+    /// Benchmark table (CSV with an `arch` column) [default: $NASFORGE_NB201_TABLE or ../shared/benchmarks/nb201/nb201_test_accuracy.csv].
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// The metric to maximise (shorthand for --objective METRIC:max) [default: the table's first metric column].
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// An objective, METRIC:max or METRIC:min; repeat for several.
+    #[arg(long = "objective")]
+    pub objectives: Vec<String>,
+    /// A constraint such as "params <= 1e6"; repeat for several.
+    #[arg(long = "constraint")]
+    pub constraints: Vec<String>,
+    /// Paid evaluations in the whole study [default: 100].
+    #[arg(long)]
+    pub trials: Option<u64>,
+    /// Wall-clock limit of this run (90s, 10m, 2h).
+    #[arg(long)]
+    pub time_budget: Option<String>,
+    /// Seed of the study [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Benchmark table (CSV with an `arch` column) [default: $NASFORGE_NB201_TABLE or ../shared/benchmarks/nb201/nb201_test_accuracy.csv].
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// The space of the table's architectures.
+    #[arg(long, default_value = "nb201")]
+    pub space: String,
+    /// The metric column, maximised (METRIC:min to minimise) [default: the table's first metric column].
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Comma-separated strategies.
+    #[arg(long, default_value = "random,evolution,local,nsga2", value_delimiter = ',')]
+    pub strategies: Vec<String>,
+    /// Comma-separated numbers of paid queries at which to report.
+    #[arg(long, default_value = "25,50,100,200", value_delimiter = ',')]
+    pub queries: Vec<u64>,
+    /// Number of seeds per strategy.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

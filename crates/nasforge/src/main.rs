@@ -1,0 +1,31 @@
+//! The `nasforge` binary: parses the command line and hands each command to its module.
+
+mod cli;
+mod compare;
+mod config;
+mod report;
+mod search;
+mod spaces;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Search(args) => search::run(&args),
+        cli::Command::Trials(args) => report::trials(&args),
+        cli::Command::Best(args) => report::best(&args),
+        cli::Command::Pareto(args) => report::pareto(&args),
+        cli::Command::Studies(args) => report::studies(&args),
+        cli::Command::Compare(args) => compare::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
