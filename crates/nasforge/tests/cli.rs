@@ -156,15 +156,19 @@ fn a_killed_search_loses_no_completed_trial_and_continues() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until trials are being written, then kill -9.
-    let db = dir.path().join("studies.db");
-    for _ in 0..200 {
-        if db.exists() && std::fs::metadata(&db).unwrap().len() > 0 {
-            std::thread::sleep(Duration::from_millis(150));
-            break;
+    // Wait until trials are being written, then kill -9 in the middle of the search.
+    let mut written = 0;
+    for _ in 0..500 {
+        let out = nasforge(dir.path(), &["trials", "--storage", &store, "--study", "k", "--json"]);
+        if out.status.success() {
+            written = json(&String::from_utf8_lossy(&out.stdout)).as_array().unwrap().len();
+            if written >= 100 {
+                break;
+            }
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
+    assert!(written >= 100, "the search wrote no trials");
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success(), "the search finished before it was killed; raise --trials");
@@ -291,7 +295,7 @@ fn bad_configuration_and_stores_give_clear_errors() {
     assert!(err.contains("/nonexistent-dir/x.db"), "{err}");
     let err = fails(dir.path(), &search_args(tiny, &store, &["--strategy", "annealing"]));
     assert!(err.contains("unknown strategy 'annealing'"), "{err}");
-    let err = fails(dir.path(), &search_args(tiny, &store, &["--space", "resnet"]));
+    let err = fails(dir.path(), &["search", "--space", "resnet", "--table", tiny, "--storage", &store]);
     assert!(err.contains("unknown space 'resnet'"), "{err}");
     let err = fails(dir.path(), &search_args(tiny, &store, &["--constraint", "params < 3", "--metric", "score"]));
     assert!(err.contains("constraint 'params < 3'"), "{err}");
