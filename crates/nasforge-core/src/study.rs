@@ -110,7 +110,7 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { max_paid_trials: None, time_budget: None, max_consecutive_cache_hits: 10_000 }
+        RunLimits { max_paid_trials: None, time_budget: None, max_consecutive_cache_hits: 1_000 }
     }
 }
 

@@ -140,7 +140,9 @@ fn print_summary<S: SearchSpace>(name: &str, config: &StudyConfig, study: &Study
         StopReason::Interrupted => "interrupted",
         StopReason::Exhausted => "exhausted",
     };
-    let rate = progress.paid as f64 / progress.elapsed.as_secs_f64().max(1e-9);
+    let seconds = progress.elapsed.as_secs_f64().max(1e-9);
+    let paid_rate = progress.paid as f64 / seconds;
+    let recorded_rate = (progress.paid + progress.cache_hits) as f64 / seconds;
     if json {
         let summary = serde_json::json!({
             "study": name,
@@ -160,7 +162,8 @@ fn print_summary<S: SearchSpace>(name: &str, config: &StudyConfig, study: &Study
     println!("cache_hits\t{}", progress.cache_hits);
     println!("failed\t{}", progress.failed);
     println!("seconds\t{:.3}", progress.elapsed.as_secs_f64());
-    println!("trials_per_second\t{rate:.0}");
+    println!("paid_per_second\t{paid_rate:.0}");
+    println!("recorded_per_second\t{recorded_rate:.0}");
     match best {
         Some(trial) => {
             println!("best_trial\t{}", trial.id);

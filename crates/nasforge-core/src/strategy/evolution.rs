@@ -1,13 +1,14 @@
 //! Regularized (aging) evolution, Real et al. 2019: a population of the most recent results; each child is
 //! a mutation of the winner of a tournament among random members; the oldest member leaves when a child
-//! joins. Optional crossover of two tournament winners before the mutation.
+//! joins. Optional crossover of two tournament winners before the mutation. A child that repeats an
+//! evaluated network is drawn again (up to a limit), so every paid evaluation explores something new.
 
 use std::collections::VecDeque;
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Strategy, StrategyRng, tournament};
+use super::{Seen, Strategy, StrategyRng, tournament};
 use crate::objective::Outcome;
 use crate::space::SearchSpace;
 
@@ -54,11 +55,22 @@ pub struct RegularizedEvolution<S: SearchSpace> {
     config: EvolutionConfig,
     population: VecDeque<(S::Arch, Outcome)>,
     told: usize,
+    seen: Seen,
 }
 
 impl<S: SearchSpace> RegularizedEvolution<S> {
     pub fn new(space: S, config: EvolutionConfig) -> Self {
-        RegularizedEvolution { space, config, population: VecDeque::new(), told: 0 }
+        RegularizedEvolution { space, config, population: VecDeque::new(), told: 0, seen: Seen::default() }
+    }
+
+    fn child(&self, rng: &mut StrategyRng) -> S::Arch {
+        let parent = self.tournament_winner(rng);
+        if self.config.crossover > 0.0 && rng.random_bool(self.config.crossover) {
+            let other = self.tournament_winner(rng);
+            self.space.mutate(&self.space.crossover(parent, other, rng), rng)
+        } else {
+            self.space.mutate(parent, rng)
+        }
     }
 
     fn tournament_winner(&self, rng: &mut StrategyRng) -> &S::Arch {
@@ -73,20 +85,14 @@ impl<S: SearchSpace> RegularizedEvolution<S> {
 impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S> {
     fn ask(&mut self, rng: &mut StrategyRng, pending: &[S::Arch]) -> S::Arch {
         if self.told + pending.len() < self.config.population || self.population.is_empty() {
-            return self.space.sample(rng);
+            return self.seen.novel(&self.space, pending, rng, |rng| self.space.sample(rng));
         }
-        let parent = self.tournament_winner(rng).clone();
-        let parent = if self.config.crossover > 0.0 && rng.random_bool(self.config.crossover) {
-            let other = self.tournament_winner(rng).clone();
-            self.space.crossover(&parent, &other, rng)
-        } else {
-            parent
-        };
-        self.space.mutate(&parent, rng)
+        self.seen.novel(&self.space, pending, rng, |rng| self.child(rng))
     }
 
     fn tell(&mut self, arch: &S::Arch, outcome: Option<&Outcome>) {
         self.told += 1;
+        self.seen.insert(&self.space, arch);
         if let Some(outcome) = outcome {
             self.population.push_back((arch.clone(), outcome.clone()));
             if self.population.len() > self.config.population {

@@ -2,12 +2,10 @@
 //! unseen single-step neighbours of the current architecture in random order, move to the first that is
 //! better, and restart from new random samples when every neighbour has been seen without improvement.
 
-use std::collections::HashSet;
-
 use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};
 
-use super::{Strategy, StrategyRng};
+use super::{Seen, Strategy, StrategyRng};
 use crate::objective::Outcome;
 use crate::space::SearchSpace;
 
@@ -40,8 +38,7 @@ pub struct LocalSearch<S: SearchSpace> {
     config: LocalConfig,
     /// The architecture the climb stands on, with its outcome.
     current: Option<(S::Arch, Outcome)>,
-    /// Canonical keys of every architecture told so far.
-    seen: HashSet<String>,
+    seen: Seen,
     /// Random samples still to take before the climb (re)starts.
     random_left: usize,
 }
@@ -49,7 +46,7 @@ pub struct LocalSearch<S: SearchSpace> {
 impl<S: SearchSpace> LocalSearch<S> {
     pub fn new(space: S, config: LocalConfig) -> Self {
         let random_left = config.initial;
-        LocalSearch { space, config, current: None, seen: HashSet::new(), random_left }
+        LocalSearch { space, config, current: None, seen: Seen::default(), random_left }
     }
 
     fn unseen_neighbours(&self, arch: &S::Arch, pending: &[String]) -> Vec<S::Arch> {
@@ -67,18 +64,18 @@ impl<S: SearchSpace> LocalSearch<S> {
 impl<S: SearchSpace> Strategy<S> for LocalSearch<S> {
     fn ask(&mut self, rng: &mut StrategyRng, pending: &[S::Arch]) -> S::Arch {
         let Some((current, _)) = self.current.as_ref().filter(|_| self.random_left <= pending.len()) else {
-            return self.space.sample(rng);
+            return self.seen.novel(&self.space, pending, rng, |rng| self.space.sample(rng));
         };
-        let pending: Vec<String> = pending.iter().map(|a| self.space.canonical(a)).collect();
-        match self.unseen_neighbours(current, &pending).choose(rng) {
+        let pending_keys: Vec<String> = pending.iter().map(|a| self.space.canonical(a)).collect();
+        match self.unseen_neighbours(current, &pending_keys).choose(rng) {
             Some(neighbour) => neighbour.clone(),
             // Every neighbour is being evaluated by another worker: explore meanwhile.
-            None => self.space.sample(rng),
+            None => self.seen.novel(&self.space, pending, rng, |rng| self.space.sample(rng)),
         }
     }
 
     fn tell(&mut self, arch: &S::Arch, outcome: Option<&Outcome>) {
-        self.seen.insert(self.space.canonical(arch));
+        self.seen.insert(&self.space, arch);
         self.random_left = self.random_left.saturating_sub(1);
         if let Some(outcome) = outcome {
             let improves = self.current.as_ref().is_none_or(|(_, best)| outcome.better_than(best));

@@ -8,6 +8,8 @@ mod local;
 mod nsga2;
 mod random;
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::objective::Outcome;
@@ -106,4 +108,46 @@ pub(crate) fn tournament<R: rand::Rng + ?Sized>(
         }
     }
     winner
+}
+
+/// How many candidates a strategy draws, at most, looking for one that was not evaluated yet.
+const NOVELTY_ATTEMPTS: usize = 100;
+
+/// The canonical keys of the architectures a strategy was told about, so that it can avoid proposing
+/// networks that were evaluated already (the study would answer them from its cache, for free, but a
+/// proposal spent on a repeat is a step the search did not take).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Seen {
+    keys: HashSet<String>,
+}
+
+impl Seen {
+    pub(crate) fn insert<S: SearchSpace>(&mut self, space: &S, arch: &S::Arch) {
+        self.keys.insert(space.canonical(arch));
+    }
+
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    /// Draws candidates with `draw` until one is neither seen nor pending, up to `NOVELTY_ATTEMPTS`
+    /// draws; when none is new (a converged population, an exhausted space) the last draw is returned.
+    pub(crate) fn novel<S: SearchSpace>(
+        &self,
+        space: &S,
+        pending: &[S::Arch],
+        rng: &mut StrategyRng,
+        mut draw: impl FnMut(&mut StrategyRng) -> S::Arch,
+    ) -> S::Arch {
+        let pending: Vec<String> = pending.iter().map(|a| space.canonical(a)).collect();
+        let mut candidate = draw(rng);
+        for _ in 1..NOVELTY_ATTEMPTS {
+            let key = space.canonical(&candidate);
+            if !self.keys.contains(&key) && !pending.contains(&key) {
+                break;
+            }
+            candidate = draw(rng);
+        }
+        candidate
+    }
 }

@@ -1,11 +1,12 @@
 //! NSGA-II (Deb et al. 2002) in its steady-state form: the parent population is the best `population`
 //! results by non-domination rank and crowding distance (constrained dominance); each child is the
-//! crossover of two binary-tournament winners, then mutated. Works with one objective too.
+//! crossover of two binary-tournament winners, then mutated (drawn again while it repeats an evaluated
+//! network, up to a limit). Works with one objective too.
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Strategy, StrategyRng, tournament};
+use super::{Seen, Strategy, StrategyRng, tournament};
 use crate::objective::Outcome;
 use crate::pareto::{crowding_distances, non_dominated_ranks};
 use crate::space::SearchSpace;
@@ -50,11 +51,12 @@ pub struct Nsga2<S: SearchSpace> {
     config: Nsga2Config,
     parents: Vec<Member<S::Arch>>,
     told: usize,
+    seen: Seen,
 }
 
 impl<S: SearchSpace> Nsga2<S> {
     pub fn new(space: S, config: Nsga2Config) -> Self {
-        Nsga2 { space, config, parents: Vec::new(), told: 0 }
+        Nsga2 { space, config, parents: Vec::new(), told: 0, seen: Seen::default() }
     }
 
     /// Recomputes ranks and crowding, and drops the worst member when there is one too many.
@@ -84,6 +86,16 @@ impl<S: SearchSpace> Nsga2<S> {
         }
     }
 
+    fn child(&self, rng: &mut StrategyRng) -> S::Arch {
+        let first = self.binary_tournament(rng);
+        if rng.random_bool(self.config.crossover) {
+            let second = self.binary_tournament(rng);
+            self.space.mutate(&self.space.crossover(first, second, rng), rng)
+        } else {
+            self.space.mutate(first, rng)
+        }
+    }
+
     fn binary_tournament(&self, rng: &mut StrategyRng) -> &S::Arch {
         let parents = &self.parents;
         let winner = tournament(parents.len(), 2, rng, |a, b| {
@@ -97,20 +109,14 @@ impl<S: SearchSpace> Nsga2<S> {
 impl<S: SearchSpace> Strategy<S> for Nsga2<S> {
     fn ask(&mut self, rng: &mut StrategyRng, pending: &[S::Arch]) -> S::Arch {
         if self.told + pending.len() < self.config.population || self.parents.len() < 2 {
-            return self.space.sample(rng);
+            return self.seen.novel(&self.space, pending, rng, |rng| self.space.sample(rng));
         }
-        let first = self.binary_tournament(rng).clone();
-        let child = if rng.random_bool(self.config.crossover) {
-            let second = self.binary_tournament(rng).clone();
-            self.space.crossover(&first, &second, rng)
-        } else {
-            first
-        };
-        self.space.mutate(&child, rng)
+        self.seen.novel(&self.space, pending, rng, |rng| self.child(rng))
     }
 
     fn tell(&mut self, arch: &S::Arch, outcome: Option<&Outcome>) {
         self.told += 1;
+        self.seen.insert(&self.space, arch);
         if let Some(outcome) = outcome {
             self.parents.push(Member { arch: arch.clone(), outcome: outcome.clone(), rank: 0, crowding: 0.0 });
             self.select_survivors();
