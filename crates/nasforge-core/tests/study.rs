@@ -200,3 +200,46 @@ fn an_exhausted_space_stops_instead_of_looping() {
     assert_eq!(reason, StopReason::Exhausted);
     assert!(study.progress().paid > 4_000 && study.progress().paid <= 4_930, "{}", study.progress().paid);
 }
+
+/// A known function of any space's decisions: the mean position of each choice in its list.
+struct DecisionScore;
+
+impl<S: SearchSpace> Evaluator<S> for DecisionScore {
+    fn evaluate(&self, request: &EvalRequest<'_, S>, _reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
+        let sizes = request.space.decision_sizes();
+        let decisions = request.space.to_decisions(request.arch);
+        let score = decisions.iter().zip(&sizes).map(|(&d, &n)| d as f64 / n as f64).sum::<f64>() / sizes.len() as f64;
+        Ok(Metrics::from([("score".into(), score)]))
+    }
+}
+
+fn every_strategy_runs_and_resumes_on<S: SearchSpace>(space: S) {
+    for spec in all_strategies() {
+        let run_to = |store: &mut MemoryStore, paid: u64| {
+            let strategy = spec.build(&space, 1).unwrap();
+            let mut study = Study::open(space.clone(), strategy, objectives(&["score"]), 9, store).unwrap();
+            let limits = RunLimits { max_paid_trials: Some(paid), ..RunLimits::default() };
+            study.run(&DecisionScore, store, &limits, &mut (), &AtomicBool::new(false)).unwrap();
+        };
+        let mut straight = MemoryStore::default();
+        run_to(&mut straight, 40);
+        let mut resumed = MemoryStore::default();
+        run_to(&mut resumed, 25);
+        run_to(&mut resumed, 40);
+        let archs = |s: &MemoryStore| s.trials.iter().map(|t| t.arch.clone()).collect::<Vec<_>>();
+        assert_eq!(archs(&straight), archs(&resumed), "{} on {}", spec.name(), S::NAME);
+        let paid: Vec<_> = straight.trials.iter().filter(|t| t.is_paid()).collect();
+        assert_eq!(paid.len(), 40, "{} on {}", spec.name(), S::NAME);
+        for trial in &straight.trials {
+            let arch = space.parse(&trial.arch).unwrap();
+            space.validate(&arch).unwrap();
+            assert_eq!(space.from_json(&trial.arch_json).unwrap(), arch);
+        }
+    }
+}
+
+#[test]
+fn every_strategy_runs_and_resumes_on_chain_and_darts() {
+    every_strategy_runs_and_resumes_on(nasforge_core::space::ChainSpace::default());
+    every_strategy_runs_and_resumes_on(nasforge_core::space::DartsSpace::default());
+}

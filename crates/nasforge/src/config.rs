@@ -272,32 +272,24 @@ pub fn new_study_config(
 /// an error that names the field, so a study never silently changes what it searches for.
 pub fn continued_study_config(stored: &StudyConfig, file: &ConfigFile, flags: &Requested, study: &str) -> Result<StudyConfig> {
     let partial = Partial::new(file, flags)?;
-    let conflict = |field: &str, stored: String, asked: String| {
-        anyhow::anyhow!(
-            "study '{study}' was created with {field} {stored}; this command asks for {asked}. \
-             Use another --study name for a different search."
-        )
-    };
-    if let Some(space) = &partial.space {
-        if space != &stored.space {
-            return Err(conflict("space", format!("{:?}", stored.space), format!("{space:?}")));
+    fn check<T: PartialEq + Serialize>(study: &str, field: &str, stored: &T, asked: Option<&T>) -> Result<()> {
+        match asked {
+            Some(asked) if asked != stored => {
+                let show = |value: &T| serde_json::to_string(value).expect("configurations serialise");
+                bail!(
+                    "study '{study}' was created with {field} {}; this command asks for {}. \
+                     Use another --study name for a different search.",
+                    show(stored),
+                    show(asked)
+                )
+            }
+            _ => Ok(()),
         }
     }
-    if let Some(strategy) = &partial.strategy {
-        if strategy != &stored.strategy {
-            return Err(conflict("strategy", format!("{:?}", stored.strategy), format!("{strategy:?}")));
-        }
-    }
-    if let Some(objectives) = &partial.objectives {
-        if objectives != &stored.objectives {
-            return Err(conflict("objectives", format!("{:?}", stored.objectives), format!("{objectives:?}")));
-        }
-    }
-    if let Some(seed) = partial.seed {
-        if seed != stored.seed {
-            return Err(conflict("seed", stored.seed.to_string(), seed.to_string()));
-        }
-    }
+    check(study, "space", &stored.space, partial.space.as_ref())?;
+    check(study, "strategy", &stored.strategy, partial.strategy.as_ref())?;
+    check(study, "objectives", &stored.objectives, partial.objectives.as_ref())?;
+    check(study, "seed", &stored.seed, partial.seed.as_ref())?;
     let mut config = stored.clone();
     if partial.evaluator.is_none() {
         if let (Some(table), EvaluatorConfig::Table { task, .. }) = (&partial.table, &stored.evaluator) {
@@ -305,9 +297,7 @@ pub fn continued_study_config(stored: &StudyConfig, file: &ConfigFile, flags: &R
         }
     } else {
         let asked = partial.evaluator();
-        if asked.kind() != stored.evaluator.kind() {
-            return Err(conflict("evaluator", stored.evaluator.kind().into(), asked.kind().into()));
-        }
+        check(study, "evaluator", &stored.evaluator.kind(), Some(&asked.kind()))?;
         config.evaluator = asked;
     }
     if let Some(trials) = partial.trials {

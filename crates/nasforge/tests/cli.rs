@@ -311,6 +311,12 @@ fn bad_configuration_and_stores_give_clear_errors() {
     assert!(err.contains("notes.db"), "{err}");
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "my notes, not a database");
 
+    // A study keeps its space: the same study name with another space is refused.
+    // (The tiny table lacks the first proposal, so this run stops with an error, but the study exists.)
+    fails(dir.path(), &search_args(tiny, &store, &["--metric", "score", "--study", "cells", "--trials", "1"]));
+    let err = fails(dir.path(), &["search", "--space", "chain", "--storage", &store, "--study", "cells"]);
+    assert!(err.contains(r#"study 'cells' was created with space {"name":"nb201"}"#), "{err}");
+
     let err = fails(dir.path(), &["best", "--storage", &store, "--study", "nothing"]);
     assert!(err.contains("no study 'nothing'"), "{err}");
 }

@@ -560,4 +560,48 @@ mod tests {
         assert_eq!(network.cost(&none).flops, 7_783_040);
         assert_eq!(network.cost(&conv).flops, 7_783_040 + 3 * 30 * 2_359_296);
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any text either fails with a message or parses to a cell that prints back to an equivalent string.
+        fn parses_consistently(text: &str) -> Result<(), TestCaseError> {
+            if let Ok(arch) = Nb201Space.parse(text) {
+                let printed = Nb201Space.print(&arch);
+                prop_assert_eq!(Nb201Space.parse(&printed).unwrap(), arch);
+            }
+            Ok(())
+        }
+
+        fn token() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "|", "+", "~", "0", "1", "2", "3", "9", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
+                "avg_pool_3x3", " ", "~-1", "é",
+            ])
+            .prop_map(String::from)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn arbitrary_text_never_panics(text in any::<String>()) {
+                parses_consistently(&text)?;
+            }
+
+            #[test]
+            fn token_soup_never_panics(tokens in prop::collection::vec(token(), 0..40)) {
+                parses_consistently(&tokens.concat())?;
+            }
+
+            #[test]
+            fn json_of_any_shape_never_panics(nodes in prop::collection::vec(prop::collection::vec(token(), 0..4), 0..5)) {
+                let json = serde_json::json!({ "nodes": nodes }).to_string();
+                if let Ok(arch) = Nb201Space.from_json(&json) {
+                    prop_assert_eq!(Nb201Space.from_json(&Nb201Space.to_json(&arch)).unwrap(), arch);
+                }
+            }
+        }
+    }
 }
