@@ -17,6 +17,37 @@ pub enum TableError {
     Line { path: PathBuf, line: u64, message: String },
 }
 
+/// A table file opened at its first row, with its header checked.
+struct Header {
+    reader: csv::Reader<std::io::BufReader<std::fs::File>>,
+    arch_column: usize,
+    /// The metric columns' names, in file order.
+    columns: Vec<String>,
+}
+
+impl Header {
+    fn read(path: &Path) -> Result<Header, TableError> {
+        let format = |message: String| TableError::Format { path: path.to_path_buf(), message };
+        let file = std::fs::File::open(path).map_err(|source| TableError::Read { path: path.to_path_buf(), source })?;
+        let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
+        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {e}")))?;
+        if headers.iter().all(str::is_empty) {
+            return Err(format("the file is empty (expected a header line with an `arch` column)".into()));
+        }
+        let names: Vec<&str> = headers.iter().map(str::trim).collect();
+        let arch_column = names
+            .iter()
+            .position(|h| *h == "arch")
+            .ok_or_else(|| format(format!("no `arch` column in the header (columns: {})", names.join(", "))))?;
+        let columns: Vec<String> =
+            names.iter().enumerate().filter(|(i, _)| *i != arch_column).map(|(_, h)| h.to_string()).collect();
+        if columns.is_empty() {
+            return Err(format("no metric column besides `arch`".into()));
+        }
+        Ok(Header { reader, arch_column, columns })
+    }
+}
+
 /// A loaded benchmark table.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -31,21 +62,7 @@ impl Table {
     /// Reads a table whose architectures belong to `space`. Every architecture must parse, every metric
     /// cell must be a finite number, and no architecture may appear twice.
     pub fn load<S: SearchSpace>(path: &Path, space: &S) -> Result<Table, TableError> {
-        let format = |message: String| TableError::Format { path: path.to_path_buf(), message };
-        let file = std::fs::File::open(path).map_err(|source| TableError::Read { path: path.to_path_buf(), source })?;
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(std::io::BufReader::new(file));
-        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {e}")))?.clone();
-        if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
-            return Err(format("the file is empty (expected a header line with an `arch` column)".into()));
-        }
-        let arch_column = headers.iter().position(|h| h.trim() == "arch").ok_or_else(|| {
-            format(format!("no `arch` column in the header (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")))
-        })?;
-        let columns: Vec<String> =
-            headers.iter().enumerate().filter(|(i, _)| *i != arch_column).map(|(_, h)| h.trim().to_string()).collect();
-        if columns.is_empty() {
-            return Err(format("no metric column besides `arch`".into()));
-        }
+        let Header { mut reader, arch_column, columns } = Header::read(path)?;
         let mut rows = HashMap::new();
         let mut first_line = HashMap::new();
         for record in reader.records() {
@@ -57,10 +74,10 @@ impl Table {
             let at_line = |message: String| TableError::Line { path: path.to_path_buf(), line, message };
             let arch = space.parse(&record[arch_column]).map_err(|e| at_line(e.message))?;
             let mut values = Vec::with_capacity(columns.len());
-            for (i, cell) in record.iter().enumerate().filter(|(i, _)| *i != arch_column) {
-                let name = &headers[i];
+            let cells = record.iter().enumerate().filter(|(i, _)| *i != arch_column).map(|(_, cell)| cell);
+            for (cell, name) in cells.zip(&columns) {
                 let value: f64 = cell.trim().parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
-                    at_line(format!("column `{}`: '{cell}' is not a number", name.trim()))
+                    at_line(format!("column `{name}`: '{cell}' is not a number"))
                 })?;
                 values.push(value);
             }
@@ -71,25 +88,14 @@ impl Table {
             rows.insert(key, values);
         }
         if rows.is_empty() {
-            return Err(format("the table has a header but no rows".into()));
+            return Err(TableError::Format { path: path.to_path_buf(), message: "the table has a header but no rows".into() });
         }
         Ok(Table { path: path.to_path_buf(), columns, rows })
     }
 
     /// The metric columns named in a table's header line, without reading its rows.
     pub fn metric_columns(path: &Path) -> Result<Vec<String>, TableError> {
-        let format = |message: String| TableError::Format { path: path.to_path_buf(), message };
-        let file = std::fs::File::open(path).map_err(|source| TableError::Read { path: path.to_path_buf(), source })?;
-        let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
-        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {e}")))?;
-        let columns: Vec<String> = headers.iter().map(str::trim).filter(|h| *h != "arch").map(String::from).collect();
-        if columns.len() == headers.len() {
-            return Err(format(format!("no `arch` column in the header (columns: {})", columns.join(", "))));
-        }
-        if columns.is_empty() {
-            return Err(format("no metric column besides `arch`".into()));
-        }
-        Ok(columns)
+        Ok(Header::read(path)?.columns)
     }
 
     pub fn path(&self) -> &Path {
