@@ -3,6 +3,7 @@
 //! 95% confidence intervals. Every search-quality claim of the project is made with it.
 
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use crate::objective::{Direction, Objective, Objectives};
 use crate::space::SearchSpace;
 use crate::strategy::StrategySpec;
-use crate::study::{Evaluator, MemoryStore, Progress, RunLimits, Study, StudyError, StudyObserver};
+use crate::study::{Evaluator, Lease, MemoryStore, Progress, RunLimits, Study, StudyError, StudyObserver};
 use crate::trial::TrialRecord;
 
 /// What to compare.
@@ -85,7 +86,8 @@ fn best_curve<S: SearchSpace>(
     };
     let mut curve =
         BestCurve { metric: settings.objective.metric.clone(), direction: settings.objective.direction, best: Vec::new() };
-    study.run(evaluator, &mut store, &limits, &mut curve, &AtomicBool::new(false))?;
+    let lease = Lease { owner: "compare".into(), duration: Duration::from_secs(3600) };
+    study.run(evaluator, &mut store, &limits, &lease, &mut curve, &AtomicBool::new(false))?;
     Ok(curve.best)
 }
 

@@ -16,22 +16,104 @@ use crate::trial::{Metrics, TrialRecord, TrialState};
 /// An error of a store (SQLite, PostgreSQL, memory), carried through the study.
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Where a study's trials live. The study is the only writer while it runs.
+/// A worker's claim on a trial: who holds it, and for how long without a renewal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// The worker, `host:pid:thread`: a store may treat a trial whose owner's process is gone from this
+    /// host as abandoned at once.
+    pub owner: String,
+    pub duration: Duration,
+}
+
+impl Lease {
+    /// A lease for the calling process and thread on this host.
+    pub fn for_this_process(thread: usize, duration: Duration) -> Lease {
+        let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into());
+        Lease { owner: format!("{host}:{}:{thread}", std::process::id()), duration }
+    }
+}
+
+/// What came of asking a store for a new trial.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The trial was recorded as running under the lease (with its id).
+    Claimed(TrialRecord),
+    /// A paid trial with the same canonical form is finished: a cache-hit trial copying its result was
+    /// recorded (it costs nothing).
+    CacheHit(TrialRecord),
+    /// A trial with the same canonical form is being evaluated by a worker: nothing was recorded.
+    Busy,
+    /// The study's paid trials (running ones included) reached the budget: nothing was recorded.
+    BudgetReached,
+}
+
+/// Keeps a lease alive while it exists (a store renews it in the background); dropping it stops.
+pub trait LeaseKeeper: Send {}
+
+impl LeaseKeeper for () {}
+
+/// Where a study's trials live. Several workers (threads, processes, machines) may share one study: every
+/// operation that decides something (a new trial within the budget, a retry of an abandoned trial, a
+/// result) is atomic in the store, and every change of a trial gives it the study's next version number,
+/// so a worker follows the others by reading the changes after the last version it saw.
 pub trait TrialStore {
     /// Every trial of the study, by id.
     fn load_trials(&mut self) -> Result<Vec<TrialRecord>, StoreError>;
-    /// Records a new trial and returns its id (the next number of the study).
-    fn insert_trial(&mut self, trial: &TrialRecord) -> Result<u64, StoreError>;
-    /// Writes a trial's state, metrics, intermediate results, error, finish time and attempts.
-    fn update_trial(&mut self, trial: &TrialRecord) -> Result<(), StoreError>;
+
+    /// The trials changed after version `after` (each at most once, its current state), in the order of
+    /// their last change, with the version of that change.
+    fn changes(&mut self, after: u64) -> Result<Vec<(u64, TrialRecord)>, StoreError>;
+
+    /// Records `trial` (its id is ignored) as the study's next trial, running under `lease` — unless its
+    /// canonical form was evaluated already (cache hit), is being evaluated (busy), or the study's paid
+    /// trials reached `budget`. Atomic.
+    fn claim_new(&mut self, trial: &TrialRecord, budget: Option<u64>, lease: &Lease) -> Result<Claim, StoreError>;
+
+    /// Takes over one running trial whose lease ran out (or whose owner process on this host is gone):
+    /// increments its attempts, clears its learning curve, and returns it running under `lease`. Atomic.
+    fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, StoreError>;
+
+    /// Keeps the lease on trial `id` alive until the returned keeper is dropped.
+    fn keep_alive(&mut self, id: u64, lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError>;
+
+    /// Records a finished trial's state, metrics, error and finish time, if `lease` still holds it.
+    /// Returns false (and changes nothing) when the lease was lost and another worker took the trial over:
+    /// a result is recorded exactly once.
+    fn finish(&mut self, trial: &TrialRecord, lease: &Lease) -> Result<bool, StoreError>;
+
     /// Adds one intermediate result (an epoch of a learning curve) to a running trial.
     fn append_intermediate(&mut self, id: u64, metrics: &Metrics) -> Result<(), StoreError>;
 }
 
-/// A store that keeps trials in memory (benchmark comparisons, tests).
+/// A store that keeps trials in memory (benchmark comparisons, tests). Leases never run out in it.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     pub trials: Vec<TrialRecord>,
+    /// The version of each trial's last change.
+    versions: Vec<u64>,
+    last_version: u64,
+    /// Canonical key → the first paid trial with it.
+    paid_by_canonical: HashMap<String, u64>,
+}
+
+impl MemoryStore {
+    fn touch(&mut self, id: u64) {
+        self.last_version += 1;
+        self.versions[id as usize] = self.last_version;
+    }
+
+    fn trial_mut(&mut self, id: u64) -> Result<&mut TrialRecord, StoreError> {
+        self.trials.get_mut(id as usize).ok_or_else(|| format!("no trial {id}").into())
+    }
+
+    /// Marks every running trial as abandoned by a dead process (what a store sees after a crash).
+    pub fn abandon_running(&mut self) {
+        for trial in &mut self.trials {
+            if trial.state == TrialState::Running {
+                trial.worker = None;
+            }
+        }
+    }
 }
 
 impl TrialStore for MemoryStore {
@@ -39,21 +121,86 @@ impl TrialStore for MemoryStore {
         Ok(self.trials.clone())
     }
 
-    fn insert_trial(&mut self, trial: &TrialRecord) -> Result<u64, StoreError> {
-        let id = self.trials.len() as u64;
-        self.trials.push(TrialRecord { id, ..trial.clone() });
-        Ok(id)
+    fn changes(&mut self, after: u64) -> Result<Vec<(u64, TrialRecord)>, StoreError> {
+        let mut changed: Vec<(u64, TrialRecord)> = (self.versions.iter().zip(&self.trials))
+            .filter(|(version, _)| **version > after)
+            .map(|(version, trial)| (*version, trial.clone()))
+            .collect();
+        changed.sort_by_key(|(version, _)| *version);
+        Ok(changed)
     }
 
-    fn update_trial(&mut self, trial: &TrialRecord) -> Result<(), StoreError> {
-        let slot = self.trials.get_mut(trial.id as usize).ok_or_else(|| format!("no trial {}", trial.id))?;
-        *slot = trial.clone();
-        Ok(())
+    fn claim_new(&mut self, trial: &TrialRecord, budget: Option<u64>, lease: &Lease) -> Result<Claim, StoreError> {
+        let same = self.paid_by_canonical.get(&trial.canonical).map(|&id| &self.trials[id as usize]);
+        let claim = match same {
+            Some(source) if source.state == TrialState::Running => return Ok(Claim::Busy),
+            Some(source) => {
+                let hit = TrialRecord {
+                    id: self.trials.len() as u64,
+                    state: source.state,
+                    metrics: source.metrics.clone(),
+                    error: source.error.clone(),
+                    cached_from: Some(source.id),
+                    finished_at: Some(trial.started_at),
+                    attempts: 0,
+                    worker: Some(lease.owner.clone()),
+                    ..trial.clone()
+                };
+                Claim::CacheHit(hit)
+            }
+            None => {
+                if budget.is_some_and(|budget| self.paid_by_canonical.len() as u64 >= budget) {
+                    return Ok(Claim::BudgetReached);
+                }
+                Claim::Claimed(TrialRecord {
+                    id: self.trials.len() as u64,
+                    state: TrialState::Running,
+                    cached_from: None,
+                    attempts: 1,
+                    worker: Some(lease.owner.clone()),
+                    ..trial.clone()
+                })
+            }
+        };
+        let (Claim::Claimed(record) | Claim::CacheHit(record)) = &claim else { unreachable!("returned above") };
+        if record.is_paid() {
+            self.paid_by_canonical.insert(record.canonical.clone(), record.id);
+        }
+        self.trials.push(record.clone());
+        self.versions.push(0);
+        self.touch(self.trials.len() as u64 - 1);
+        Ok(claim)
+    }
+
+    fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, StoreError> {
+        let Some(trial) = self.trials.iter_mut().find(|t| t.state == TrialState::Running && t.worker.is_none()) else {
+            return Ok(None);
+        };
+        trial.attempts += 1;
+        trial.intermediate.clear();
+        trial.worker = Some(lease.owner.clone());
+        let trial = trial.clone();
+        self.touch(trial.id);
+        Ok(Some(trial))
+    }
+
+    fn keep_alive(&mut self, _id: u64, _lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError> {
+        Ok(Box::new(()))
+    }
+
+    fn finish(&mut self, trial: &TrialRecord, lease: &Lease) -> Result<bool, StoreError> {
+        let slot = self.trial_mut(trial.id)?;
+        if slot.state != TrialState::Running || slot.worker.as_deref() != Some(lease.owner.as_str()) {
+            return Ok(false);
+        }
+        *slot = TrialRecord { intermediate: slot.intermediate.clone(), ..trial.clone() };
+        self.touch(trial.id);
+        Ok(true)
     }
 
     fn append_intermediate(&mut self, id: u64, metrics: &Metrics) -> Result<(), StoreError> {
-        let slot = self.trials.get_mut(id as usize).ok_or_else(|| format!("no trial {id}"))?;
-        slot.intermediate.push(metrics.clone());
+        self.trial_mut(id)?.intermediate.push(metrics.clone());
+        self.touch(id);
         Ok(())
     }
 }
@@ -165,18 +312,25 @@ pub struct Study<S: SearchSpace> {
     strategy: Box<dyn Strategy<S>>,
     objectives: Objectives,
     seed: u64,
+    /// Every trial of the study known to this worker, by id.
     trials: Vec<TrialRecord>,
-    /// Canonical key → index of the paid, finished trial that evaluated it.
-    cache: HashMap<String, usize>,
-    /// Trials found running in the store (their process died): evaluated again first.
-    to_retry: Vec<usize>,
+    /// Which trials the strategy was told about (they are finished).
+    told: Vec<bool>,
+    /// The store version this worker has seen up to.
+    version: u64,
+    /// Canonical key → id of the paid, finished trial that evaluated it.
+    cache: HashMap<String, u64>,
     progress: Progress,
-    best: Option<(usize, Outcome)>,
+    best: Option<(u64, Outcome)>,
 }
 
+/// How long a worker waits before looking again at a study whose remaining trials other workers hold.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
 impl<S: SearchSpace> Study<S> {
-    /// Rebuilds a study from its store: replays every finished trial into the strategy, fills the cache,
-    /// and queues trials left running by a dead process for a retry.
+    /// Rebuilds a study from its store: replays every finished trial into the strategy in the order the
+    /// trials finished, and fills the cache. Trials still running belong to other workers (or to a dead
+    /// process, and are retried by `run`).
     pub fn open(
         space: S,
         strategy: Box<dyn Strategy<S>>,
@@ -190,28 +344,17 @@ impl<S: SearchSpace> Study<S> {
             objectives,
             seed,
             trials: Vec::new(),
+            told: Vec::new(),
+            version: 0,
             cache: HashMap::new(),
-            to_retry: Vec::new(),
             progress: Progress::default(),
             best: None,
         };
-        for trial in store.load_trials().map_err(StudyError::Store)? {
-            let arch = study.space.parse(&trial.arch).map_err(|e| StudyError::History {
-                id: trial.id,
-                message: format!("{e} (was the store created for another space?)"),
-            })?;
-            study.trials.push(trial);
-            let index = study.trials.len() - 1;
-            if study.trials[index].state == TrialState::Running {
-                study.to_retry.push(index);
-            } else {
-                let outcome = study.outcome_of(index).map_err(|message| StudyError::History { id: study.trials[index].id, message })?;
-                study.learn(index, &arch, outcome);
-            }
-        }
+        study.sync(store, &mut ())?;
         Ok(study)
     }
 
+    /// Every trial known to this worker, by id.
     pub fn trials(&self) -> &[TrialRecord] {
         &self.trials
     }
@@ -220,9 +363,39 @@ impl<S: SearchSpace> Study<S> {
         self.progress
     }
 
+    /// Reads the store's changes since the last look: new and updated trials; each trial seen finished
+    /// for the first time is learned (counts, cache, best, strategy) and shown to the observer, in the
+    /// order the trials finished.
+    fn sync(&mut self, store: &mut dyn TrialStore, observer: &mut dyn StudyObserver) -> Result<(), StudyError> {
+        let changes = store.changes(self.version).map_err(StudyError::Store)?;
+        // A trial appears once, in its latest state, so new trials may come out of id order.
+        let mut by_id: Vec<&TrialRecord> = changes.iter().map(|(_, trial)| trial).collect();
+        by_id.sort_by_key(|trial| trial.id);
+        for trial in by_id {
+            let id = trial.id as usize;
+            if id > self.trials.len() {
+                return Err(StudyError::History { id: trial.id, message: "trial ids have a gap".into() });
+            }
+            if id == self.trials.len() {
+                self.trials.push(trial.clone());
+                self.told.push(false);
+            } else if !self.told[id] {
+                self.trials[id] = trial.clone();
+            }
+        }
+        for (version, trial) in &changes {
+            self.version = self.version.max(*version);
+            let id = trial.id as usize;
+            if self.trials[id].state.is_finished() && !self.told[id] {
+                self.learn(id)?;
+                observer.trial_finished(&self.trials[id], &self.progress);
+            }
+        }
+        Ok(())
+    }
+
     /// The oriented outcome of a finished trial (`None` for a failed one).
-    fn outcome_of(&self, index: usize) -> Result<Option<Outcome>, String> {
-        let trial = &self.trials[index];
+    fn outcome_of(&self, trial: &TrialRecord) -> Result<Option<Outcome>, String> {
         match trial.state {
             TrialState::Complete | TrialState::Pruned => self.objectives.outcome(&trial.metrics).map(Some),
             TrialState::Failed | TrialState::Running => Ok(None),
@@ -230,12 +403,18 @@ impl<S: SearchSpace> Study<S> {
     }
 
     /// Updates counts, cache, best trial and strategy with a finished trial.
-    fn learn(&mut self, index: usize, arch: &S::Arch, outcome: Option<Outcome>) {
-        let trial = &self.trials[index];
+    fn learn(&mut self, id: usize) -> Result<(), StudyError> {
+        let trial = &self.trials[id];
+        let history = |message: String| StudyError::History { id: trial.id, message };
+        let arch = self
+            .space
+            .parse(&trial.arch)
+            .map_err(|e| history(format!("{e} (was the store created for another space?)")))?;
+        let outcome = self.outcome_of(trial).map_err(history)?;
         if trial.is_paid() {
             self.progress.paid += 1;
             self.progress.failed += u64::from(trial.state == TrialState::Failed);
-            self.cache.entry(trial.canonical.clone()).or_insert(index);
+            self.cache.entry(trial.canonical.clone()).or_insert(trial.id);
         } else {
             self.progress.cache_hits += 1;
         }
@@ -243,110 +422,128 @@ impl<S: SearchSpace> Study<S> {
             if self.best.as_ref().is_none_or(|(_, best)| outcome.better_than(best)) {
                 let metric = &self.objectives.objectives[0].metric;
                 self.progress.best = trial.metrics.get(metric).copied();
-                self.best = Some((index, outcome.clone()));
+                self.best = Some((trial.id, outcome.clone()));
             }
         }
-        self.strategy.tell(arch, outcome.as_ref());
+        self.told[id] = true;
+        self.strategy.tell(&arch, outcome.as_ref());
+        Ok(())
     }
 
-    /// Runs until a limit is reached or `stop` is set; returns why it stopped.
+    /// Paid trials, finished or running.
+    fn paid_or_running(&self) -> u64 {
+        self.progress.paid + self.trials.iter().filter(|t| t.state == TrialState::Running && t.is_paid()).count() as u64
+    }
+
+    /// Works on the study until a limit is reached or `stop` is set; returns why it stopped. Any number of
+    /// workers may run this on one study at once, each with its own `Study` and store handle: each
+    /// proposes while the others' trials are pending, retries trials whose worker died, and returns
+    /// `Budget` once every paid trial of the budget is finished.
     pub fn run(
         &mut self,
         evaluator: &dyn Evaluator<S>,
         store: &mut dyn TrialStore,
         limits: &RunLimits,
+        lease: &Lease,
         observer: &mut dyn StudyObserver,
         stop: &AtomicBool,
     ) -> Result<StopReason, StudyError> {
         let started = Instant::now();
-        let mut consecutive_cache_hits = 0;
+        let mut consecutive_repeats = 0;
         loop {
+            self.sync(store, observer)?;
             self.progress.elapsed = started.elapsed();
             if stop.load(Ordering::Relaxed) {
                 return Ok(StopReason::Interrupted);
             }
-            if limits.max_paid_trials.is_some_and(|max| self.progress.paid >= max) {
-                return Ok(StopReason::Budget);
-            }
             if limits.time_budget.is_some_and(|budget| self.progress.elapsed >= budget) {
                 return Ok(StopReason::Time);
             }
-            if consecutive_cache_hits >= limits.max_consecutive_cache_hits {
+            if consecutive_repeats >= limits.max_consecutive_cache_hits {
                 return Ok(StopReason::Exhausted);
             }
-            let index = match self.to_retry.pop() {
-                Some(index) => {
-                    let trial = &mut self.trials[index];
-                    trial.attempts += 1;
-                    trial.intermediate.clear();
-                    trial.error = Some(format!("retried: attempt {} after an interrupted run", trial.attempts));
-                    store.update_trial(trial).map_err(StudyError::Store)?;
-                    index
+            if let Some(trial) = store.claim_abandoned(lease).map_err(StudyError::Store)? {
+                self.evaluate(trial, evaluator, store, lease)?;
+                continue;
+            }
+            let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
+            if !budget_left {
+                if limits.max_paid_trials.is_some_and(|max| self.progress.paid >= max) {
+                    return Ok(StopReason::Budget);
                 }
-                None => match self.propose(store)? {
-                    Some(index) => index,
-                    None => {
-                        consecutive_cache_hits += 1;
-                        let trial = self.trials.last().expect("a cache hit was recorded");
-                        observer.trial_finished(trial, &self.progress);
-                        continue;
-                    }
-                },
-            };
-            consecutive_cache_hits = 0;
-            self.evaluate(index, evaluator, store)?;
-            self.progress.elapsed = started.elapsed();
-            observer.trial_finished(&self.trials[index], &self.progress);
+                // Other workers hold the last trials: wait for them (or for their leases to run out).
+                std::thread::sleep(POLL_INTERVAL);
+                continue;
+            }
+            match self.propose(store, limits.max_paid_trials, lease, consecutive_repeats)? {
+                Claim::Claimed(trial) => {
+                    consecutive_repeats = 0;
+                    self.evaluate(trial, evaluator, store, lease)?;
+                }
+                Claim::CacheHit(_) | Claim::Busy => consecutive_repeats += 1,
+                Claim::BudgetReached => {}
+            }
         }
     }
 
-    /// Asks the strategy for the next architecture. A repeated canonical form is answered from the cache
-    /// and recorded as a finished cache hit (returns `None`); a new one is recorded as running.
-    fn propose(&mut self, store: &mut dyn TrialStore) -> Result<Option<usize>, StudyError> {
-        let seed = trial_seed(self.seed, self.trials.len() as u64);
-        let arch = self.strategy.ask(&mut StrategyRng::seed_from_u64(seed), &[]);
-        let canonical = self.space.canonical(&arch);
-        let source = self.cache.get(&canonical).map(|&i| &self.trials[i]);
-        let now = now_seconds();
-        let mut trial = TrialRecord {
+    /// Asks the strategy for the next architecture and claims it in the store. The generator is seeded
+    /// from the study seed and the number of trials so far (and, after a proposal that another worker was
+    /// evaluating, the number of such repeats), so one worker's proposals depend only on the history.
+    fn propose(
+        &mut self,
+        store: &mut dyn TrialStore,
+        budget: Option<u64>,
+        lease: &Lease,
+        repeats: u64,
+    ) -> Result<Claim, StudyError> {
+        let mut seed = trial_seed(self.seed, self.trials.len() as u64);
+        if repeats > 0 {
+            seed = trial_seed(seed, repeats);
+        }
+        let pending: Vec<S::Arch> = self
+            .trials
+            .iter()
+            .filter(|t| t.state == TrialState::Running)
+            .filter_map(|t| self.space.parse(&t.arch).ok())
+            .collect();
+        let arch = self.strategy.ask(&mut StrategyRng::seed_from_u64(seed), &pending);
+        let trial = TrialRecord {
             id: 0,
             arch: self.space.print(&arch),
             arch_json: self.space.to_json(&arch),
-            canonical,
-            state: source.map_or(TrialState::Running, |s| s.state),
-            metrics: source.map(|s| s.metrics.clone()).unwrap_or_default(),
+            canonical: self.space.canonical(&arch),
+            state: TrialState::Running,
+            metrics: Metrics::new(),
             intermediate: Vec::new(),
-            cached_from: source.map(|s| s.id),
+            cached_from: None,
             seed,
-            error: source.and_then(|s| s.error.clone()),
-            started_at: now,
-            finished_at: source.map(|_| now),
-            attempts: u32::from(source.is_none()),
+            error: None,
+            started_at: now_seconds(),
+            finished_at: None,
+            attempts: 1,
+            worker: Some(lease.owner.clone()),
         };
-        let cache_hit = source.is_some();
-        trial.id = store.insert_trial(&trial).map_err(StudyError::Store)?;
-        self.trials.push(trial);
-        let index = self.trials.len() - 1;
-        if cache_hit {
-            let outcome = self.outcome_of(index).expect("a cached result has the objectives' metrics");
-            self.learn(index, &arch, outcome);
-            Ok(None)
-        } else {
-            Ok(Some(index))
-        }
+        // The budget was checked against this worker's view; the store checks it again atomically.
+        store.claim_new(&trial, budget, lease).map_err(StudyError::Store)
     }
 
-    fn evaluate(&mut self, index: usize, evaluator: &dyn Evaluator<S>, store: &mut dyn TrialStore) -> Result<(), StudyError> {
-        let arch = self.space.parse(&self.trials[index].arch).expect("the study printed this architecture");
-        let trial = &self.trials[index];
+    /// Evaluates a claimed trial under its lease and records the result (if the lease still holds).
+    fn evaluate(
+        &mut self,
+        mut trial: TrialRecord,
+        evaluator: &dyn Evaluator<S>,
+        store: &mut dyn TrialStore,
+        lease: &Lease,
+    ) -> Result<(), StudyError> {
+        let arch = self.space.parse(&trial.arch).map_err(|e| StudyError::History { id: trial.id, message: e.message })?;
+        let keeper = store.keep_alive(trial.id, lease).map_err(StudyError::Store)?;
         let request =
             EvalRequest { space: &self.space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed };
         let mut reporter = StoreReporter { store, id: trial.id, curve: Vec::new() };
         let result = evaluator.evaluate(&request, &mut reporter);
-        let curve = reporter.curve;
-        let trial = &mut self.trials[index];
-        trial.intermediate = curve;
+        trial.intermediate = reporter.curve;
         trial.finished_at = Some(now_seconds());
+        trial.worker = Some(lease.owner.clone());
         let mut fatal = None;
         match result.map(|metrics| self.objectives.outcome(&metrics).map(|_| metrics)) {
             Ok(Ok(metrics)) => {
@@ -364,14 +561,13 @@ impl<S: SearchSpace> Study<S> {
                 trial.error = Some(message);
             }
         }
-        store.update_trial(trial).map_err(StudyError::Store)?;
-        if let Some(message) = fatal {
-            // The trial stays recorded as failed; the study stops without learning from it.
-            return Err(StudyError::Evaluation { id: trial.id, arch: trial.arch.clone(), message });
+        store.finish(&trial, lease).map_err(StudyError::Store)?;
+        drop(keeper);
+        match fatal {
+            // The trial stays recorded as failed; the study stops.
+            Some(message) => Err(StudyError::Evaluation { id: trial.id, arch: trial.arch, message }),
+            None => Ok(()),
         }
-        let outcome = self.outcome_of(index).expect("the metrics were checked");
-        self.learn(index, &arch, outcome);
-        Ok(())
     }
 }
 

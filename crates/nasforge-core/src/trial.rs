@@ -82,6 +82,8 @@ pub struct TrialRecord {
     pub finished_at: Option<f64>,
     /// How many times the evaluation was started (more than 1 when an interrupted trial was retried).
     pub attempts: u32,
+    /// The worker that evaluates or evaluated the trial (`host:pid:thread`).
+    pub worker: Option<String>,
 }
 
 impl TrialRecord {

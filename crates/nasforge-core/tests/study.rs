@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use nasforge_core::space::{Nb201Op, Nb201Space};
 use nasforge_core::strategy::StrategySpec;
-use nasforge_core::study::{MemoryStore, RunLimits, StopReason, TrialStore};
+use nasforge_core::study::{Claim, Lease, MemoryStore, RunLimits, StopReason, TrialStore};
 use nasforge_core::{EvalError, EvalRequest, Evaluator, Metrics, Objective, Objectives, Reporter, SearchSpace, Study, TrialState};
 
 /// A deterministic score of a cell: convolutions score, pools less, `none` nothing; one edge fails.
@@ -53,9 +53,13 @@ fn open(spec: &StrategySpec, store: &mut MemoryStore, names: &[&str]) -> Study<N
     Study::open(Nb201Space, strategy, objectives(names), 42, store).unwrap()
 }
 
+fn lease() -> Lease {
+    Lease { owner: "test".into(), duration: std::time::Duration::from_secs(60) }
+}
+
 fn run(study: &mut Study<Nb201Space>, store: &mut MemoryStore, evaluator: &Synthetic, paid: u64) -> StopReason {
     let limits = RunLimits { max_paid_trials: Some(paid), ..RunLimits::default() };
-    study.run(evaluator, store, &limits, &mut (), &AtomicBool::new(false)).unwrap()
+    study.run(evaluator, store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap()
 }
 
 fn all_strategies() -> Vec<StrategySpec> {
@@ -151,7 +155,7 @@ fn a_fatal_error_stops_the_study_and_keeps_what_was_done() {
     )));
     let evaluator = Synthetic { failing: None, fatal: Some(next) };
     let limits = RunLimits { max_paid_trials: Some(10), ..RunLimits::default() };
-    let err = study.run(&evaluator, &mut store, &limits, &mut (), &AtomicBool::new(false)).unwrap_err();
+    let err = study.run(&evaluator, &mut store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap_err();
     assert!(err.to_string().contains("table has no such architecture"), "{err}");
     assert_eq!(store.trials.len(), 6);
     assert!(store.trials[..5].iter().all(|t| t.state == TrialState::Complete));
@@ -163,7 +167,7 @@ fn a_missing_objective_metric_names_it() {
     let mut store = MemoryStore::default();
     let mut study = open(&StrategySpec::Random, &mut store, &["accuracy"]);
     let limits = RunLimits { max_paid_trials: Some(3), ..RunLimits::default() };
-    let err = study.run(&PLAIN, &mut store, &limits, &mut (), &AtomicBool::new(false)).unwrap_err();
+    let err = study.run(&PLAIN, &mut store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap_err();
     assert!(err.to_string().contains("metric 'accuracy' is not among the evaluation's metrics (score, size)"), "{err}");
 }
 
@@ -172,21 +176,21 @@ fn a_trial_left_running_by_a_dead_process_is_retried_once() {
     let mut store = MemoryStore::default();
     let mut study = open(&StrategySpec::from_name("evolution").unwrap(), &mut store, &["score"]);
     run(&mut study, &mut store, &PLAIN, 30);
-    // Simulate a process killed during trial 30: the store holds it as running, without metrics.
+    // A process claims trial 30 and dies during its evaluation: the store holds it as running.
     let mut running = store.trials[0].clone();
-    running.state = TrialState::Running;
-    running.metrics.clear();
-    running.finished_at = None;
     running.arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|".into();
     running.canonical = Nb201Space.canonical(&Nb201Space.parse(&running.arch).unwrap());
-    running.cached_from = None;
-    let id = store.insert_trial(&running).unwrap();
+    let Claim::Claimed(claimed) = store.claim_new(&running, None, &lease()).unwrap() else { panic!("not claimed") };
+    let id = claimed.id;
+    store.append_intermediate(id, &Metrics::from([("epoch".into(), 1.0)])).unwrap();
+    store.abandon_running();
     let mut study = open(&StrategySpec::from_name("evolution").unwrap(), &mut store, &["score"]);
     assert_eq!(study.progress().paid, 30);
     run(&mut study, &mut store, &PLAIN, 31);
     let retried = &store.trials[id as usize];
     assert_eq!(retried.state, TrialState::Complete);
     assert_eq!(retried.attempts, 2);
+    assert_eq!(retried.intermediate.len(), 1, "the dead attempt's learning curve was replaced");
     assert_eq!(store.trials.len() as u64, id + 1, "the retry used the same trial, not a new one");
 }
 
@@ -196,7 +200,7 @@ fn an_exhausted_space_stops_instead_of_looping() {
     let mut store = MemoryStore::default();
     let mut study = open(&StrategySpec::Random, &mut store, &["score"]);
     let limits = RunLimits { max_paid_trials: Some(100_000), max_consecutive_cache_hits: 2_000, ..RunLimits::default() };
-    let reason = study.run(&PLAIN, &mut store, &limits, &mut (), &AtomicBool::new(false)).unwrap();
+    let reason = study.run(&PLAIN, &mut store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap();
     assert_eq!(reason, StopReason::Exhausted);
     assert!(study.progress().paid > 4_000 && study.progress().paid <= 4_930, "{}", study.progress().paid);
 }
@@ -219,7 +223,7 @@ fn every_strategy_runs_and_resumes_on<S: SearchSpace>(space: S) {
             let strategy = spec.build(&space, 1).unwrap();
             let mut study = Study::open(space.clone(), strategy, objectives(&["score"]), 9, store).unwrap();
             let limits = RunLimits { max_paid_trials: Some(paid), ..RunLimits::default() };
-            study.run(&DecisionScore, store, &limits, &mut (), &AtomicBool::new(false)).unwrap();
+            study.run(&DecisionScore, store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap();
         };
         let mut straight = MemoryStore::default();
         run_to(&mut straight, 40);

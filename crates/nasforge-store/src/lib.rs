@@ -1,5 +1,7 @@
-//! Persistent nasforge studies: a [`Storage`] opened from a URL (`sqlite:PATH` now, PostgreSQL later) holds
-//! studies and hands out a per-study store implementing nasforge-core's [`TrialStore`].
+//! Persistent nasforge studies: a [`Storage`] opened from a URL (`sqlite:PATH`, or
+//! `postgresql://user@host:port/db` for workers on several machines) holds studies and hands out a
+//! per-study store implementing nasforge-core's [`TrialStore`]: atomic claims of new and abandoned trials
+//! under a lease, results recorded exactly once, and a change feed by version.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), nasforge_store::StoreError> {
@@ -15,14 +17,19 @@
 
 mod codec;
 mod error;
+mod lease;
+mod pg;
 mod sqlite;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use nasforge_core::study::{StoreError as CoreStoreError, TrialStore};
+use nasforge_core::study::{Claim, Lease, LeaseKeeper, StoreError as CoreStoreError, TrialStore};
 use nasforge_core::{Metrics, TrialRecord};
 
 pub use error::StoreError;
+pub use pg::{DEFAULT_RETRY_LIMIT, PostgresStorage, PostgresTrialStore, RETRY_LIMIT_VARIABLE};
 pub use sqlite::{SCHEMA_VERSION, SqliteStorage, SqliteTrialStore};
 
 /// One study as stored.
@@ -37,6 +44,29 @@ pub struct StudyRecord {
     pub created_at: f64,
 }
 
+/// A `postgresql://` or `postgres://` URL. It may hold a password: `Debug` and `Display` show it without.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The full URL, password included (to connect).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({})", pg::redact_url(&self.0))
+    }
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&pg::redact_url(&self.0))
+    }
+}
+
 /// Where a storage URL points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageUrl {
@@ -44,15 +74,23 @@ pub enum StorageUrl {
     Sqlite(PathBuf),
     /// An in-memory SQLite database (`sqlite::memory:`), gone when the storage is dropped.
     SqliteMemory,
+    /// A PostgreSQL database (`postgresql://…` or `postgres://…`).
+    Postgres(PostgresUrl),
 }
 
 impl StorageUrl {
-    /// Reads `sqlite:PATH`, `sqlite://PATH` (so `sqlite:///abs/path` is `/abs/path`), `sqlite::memory:`
-    /// or a plain path. `postgresql://…`/`postgres://…` and other `scheme://` URLs are errors.
+    /// Reads `sqlite:PATH`, `sqlite://PATH` (so `sqlite:///abs/path` is `/abs/path`), `sqlite::memory:`,
+    /// `postgresql://…`, `postgres://…` or a plain path. Other `scheme://` URLs are errors.
     pub fn parse(url: &str) -> Result<StorageUrl, StoreError> {
         let lower = url.to_ascii_lowercase();
+        if lower.starts_with("postgresql://") || lower.starts_with("postgres://") {
+            return Ok(StorageUrl::Postgres(PostgresUrl(url.to_string())));
+        }
         if lower.starts_with("postgresql:") || lower.starts_with("postgres:") {
-            return Err(StoreError::PostgresUnavailable);
+            return Err(StoreError::BadUrl {
+                location: pg::redact_url(url),
+                message: "write postgresql://user@host:port/database".into(),
+            });
         }
         let path = if lower.starts_with("sqlite:") {
             let rest = &url["sqlite:".len()..];
@@ -81,28 +119,53 @@ fn url_scheme(url: &str) -> Option<&str> {
         .then_some(scheme)
 }
 
+/// How long a PostgreSQL storage opened by [`Storage::open`] retries a lost connection:
+/// `NASFORGE_STORE_RETRY_SECONDS` when set to a number, else [`DEFAULT_RETRY_LIMIT`].
+fn retry_limit() -> Duration {
+    std::env::var(RETRY_LIMIT_VARIABLE)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(DEFAULT_RETRY_LIMIT, Duration::from_secs_f64)
+}
+
 /// A study storage, opened from a URL. Every method takes `&self`; a storage can be shared between
-/// threads and the trial stores it hands out share its connection.
+/// threads and the trial stores it hands out share its connection (a lease keeper opens its own).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Storage {
     Sqlite(SqliteStorage),
+    Postgres(PostgresStorage),
 }
 
 impl Storage {
     /// Opens (creating it when missing) the storage at `url`: `sqlite:PATH`, `sqlite://PATH`, a plain path,
-    /// or `sqlite::memory:`. Files that are not nasforge stores are refused and left untouched.
+    /// `sqlite::memory:`, or `postgresql://user[:password]@host[:port]/database` (also `postgres://`; no
+    /// TLS). Files and databases that are not nasforge stores are refused and left untouched; stores of an
+    /// older schema are migrated. A PostgreSQL server that cannot be reached is retried (see
+    /// [`RETRY_LIMIT_VARIABLE`]).
     pub fn open(url: &str) -> Result<Storage, StoreError> {
         match StorageUrl::parse(url)? {
             StorageUrl::Sqlite(path) => SqliteStorage::open(&path).map(Storage::Sqlite),
             StorageUrl::SqliteMemory => SqliteStorage::open_in_memory().map(Storage::Sqlite),
+            StorageUrl::Postgres(url) => PostgresStorage::open(url.as_str(), retry_limit()).map(Storage::Postgres),
         }
     }
 
-    /// The file of an SQLite storage (`:memory:` for an in-memory one).
-    pub fn path(&self) -> &Path {
+    /// The file of an SQLite storage (`:memory:` for an in-memory one); `None` for PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
         match self {
-            Storage::Sqlite(s) => s.path(),
+            Storage::Sqlite(s) => Some(s.path()),
+            Storage::Postgres(_) => None,
+        }
+    }
+
+    /// Where the storage is, for messages: the SQLite file's path, or the PostgreSQL URL without its
+    /// password. Also what `Display` prints.
+    pub fn location(&self) -> &str {
+        match self {
+            Storage::Sqlite(s) => s.location(),
+            Storage::Postgres(s) => s.location(),
         }
     }
 
@@ -110,12 +173,14 @@ impl Storage {
     pub fn create_study(&self, name: &str, space: &str, config_json: &str) -> Result<StudyRecord, StoreError> {
         match self {
             Storage::Sqlite(s) => s.create_study(name, space, config_json),
+            Storage::Postgres(s) => s.create_study(name, space, config_json),
         }
     }
 
     pub fn study(&self, name: &str) -> Result<Option<StudyRecord>, StoreError> {
         match self {
             Storage::Sqlite(s) => s.study(name),
+            Storage::Postgres(s) => s.study(name),
         }
     }
 
@@ -123,6 +188,7 @@ impl Storage {
     pub fn studies(&self) -> Result<Vec<StudyRecord>, StoreError> {
         match self {
             Storage::Sqlite(s) => s.studies(),
+            Storage::Postgres(s) => s.studies(),
         }
     }
 
@@ -130,6 +196,7 @@ impl Storage {
     pub fn update_study_config(&self, name: &str, config_json: &str) -> Result<(), StoreError> {
         match self {
             Storage::Sqlite(s) => s.update_study_config(name, config_json),
+            Storage::Postgres(s) => s.update_study_config(name, config_json),
         }
     }
 
@@ -137,7 +204,14 @@ impl Storage {
     pub fn trial_store(&self, name: &str) -> Result<StudyStore, StoreError> {
         match self {
             Storage::Sqlite(s) => s.trial_store(name).map(StudyStore::Sqlite),
+            Storage::Postgres(s) => s.trial_store(name).map(StudyStore::Postgres),
         }
+    }
+}
+
+impl fmt::Display for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.location())
     }
 }
 
@@ -146,39 +220,55 @@ impl Storage {
 #[non_exhaustive]
 pub enum StudyStore {
     Sqlite(SqliteTrialStore),
+    Postgres(PostgresTrialStore),
 }
 
 impl StudyStore {
     pub fn study_name(&self) -> &str {
         match self {
             StudyStore::Sqlite(s) => s.study_name(),
+            StudyStore::Postgres(s) => s.study_name(),
         }
     }
 }
 
+/// Forwards a [`TrialStore`] method to the backend.
+macro_rules! forward {
+    ($self:ident, $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            StudyStore::Sqlite(s) => s.$method($($arg),*),
+            StudyStore::Postgres(s) => s.$method($($arg),*),
+        }
+    };
+}
+
 impl TrialStore for StudyStore {
     fn load_trials(&mut self) -> Result<Vec<TrialRecord>, CoreStoreError> {
-        match self {
-            StudyStore::Sqlite(s) => s.load_trials(),
-        }
+        forward!(self, load_trials())
     }
 
-    fn insert_trial(&mut self, trial: &TrialRecord) -> Result<u64, CoreStoreError> {
-        match self {
-            StudyStore::Sqlite(s) => s.insert_trial(trial),
-        }
+    fn changes(&mut self, after: u64) -> Result<Vec<(u64, TrialRecord)>, CoreStoreError> {
+        forward!(self, changes(after))
     }
 
-    fn update_trial(&mut self, trial: &TrialRecord) -> Result<(), CoreStoreError> {
-        match self {
-            StudyStore::Sqlite(s) => s.update_trial(trial),
-        }
+    fn claim_new(&mut self, trial: &TrialRecord, budget: Option<u64>, lease: &Lease) -> Result<Claim, CoreStoreError> {
+        forward!(self, claim_new(trial, budget, lease))
+    }
+
+    fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, CoreStoreError> {
+        forward!(self, claim_abandoned(lease))
+    }
+
+    fn keep_alive(&mut self, id: u64, lease: &Lease) -> Result<Box<dyn LeaseKeeper>, CoreStoreError> {
+        forward!(self, keep_alive(id, lease))
+    }
+
+    fn finish(&mut self, trial: &TrialRecord, lease: &Lease) -> Result<bool, CoreStoreError> {
+        forward!(self, finish(trial, lease))
     }
 
     fn append_intermediate(&mut self, id: u64, metrics: &Metrics) -> Result<(), CoreStoreError> {
-        match self {
-            StudyStore::Sqlite(s) => s.append_intermediate(id, metrics),
-        }
+        forward!(self, append_intermediate(id, metrics))
     }
 }
 
@@ -206,11 +296,13 @@ mod tests {
         assert_eq!(StorageUrl::parse("/tmp/a:b.db").unwrap(), p("/tmp/a:b.db"));
         assert_eq!(StorageUrl::parse("sqlite::memory:").unwrap(), StorageUrl::SqliteMemory);
         for url in ["postgresql://u:secret@host/db", "postgres://host/db", "POSTGRES://x"] {
-            let e = StorageUrl::parse(url).unwrap_err();
-            assert!(matches!(e, StoreError::PostgresUnavailable));
-            assert!(e.to_string().contains("PostgreSQL storage is not available yet"));
-            assert!(!e.to_string().contains("secret"));
+            let parsed = StorageUrl::parse(url).unwrap();
+            let StorageUrl::Postgres(pg) = &parsed else { panic!("{url}: {parsed:?}") };
+            assert_eq!(pg.as_str(), url);
+            assert!(!format!("{parsed:?} {pg}").contains("secret"));
         }
+        let e = StorageUrl::parse("postgres:secret@host").unwrap_err();
+        assert!(matches!(e, StoreError::BadUrl { .. }) && !e.to_string().contains("secret"), "{e}");
         let e = StorageUrl::parse("mysql://host/db").unwrap_err();
         assert!(e.to_string().contains("unknown storage URL scheme 'mysql'"), "{e}");
         for url in ["", "sqlite:", "sqlite://"] {

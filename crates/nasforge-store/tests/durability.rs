@@ -1,115 +1,166 @@
-//! The store under the real study loop and under kill -9: a study run, stopped and continued from its
-//! SQLite file goes on where it stopped, and a killed writer loses no trial whose write had returned.
+//! The store under the real study loop and under kill -9, on both backends: a study run, stopped and
+//! continued goes on where it stopped; four workers share one study and reach exactly its budget; a worker
+//! killed in the middle of a trial loses it to another worker of its host at once, and the trial is
+//! recorded once; a killed SQLite writer loses no trial whose write had returned.
+
+#[macro_use]
+mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-use nasforge_core::space::{Nb201Space, SearchSpace};
-use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter, RunLimits, StopReason, Study, TrialStore};
-use nasforge_core::{Metrics, Objective, Objectives, StrategySpec, TrialRecord, TrialState};
+use common::*;
+use nasforge_core::study::{Lease, StopReason, TrialStore};
+use nasforge_core::{TrialRecord, TrialState};
 use nasforge_store::Storage;
 
-/// A made-up accuracy from the architecture's canonical form, with a three-epoch learning curve.
-struct FakeTraining;
+both_backends!(a_study_continues_where_it_stopped, four_workers_share_one_study, a_killed_worker_loses_its_trial_at_once);
 
-impl Evaluator<Nb201Space> for FakeTraining {
-    fn evaluate(&self, request: &EvalRequest<'_, Nb201Space>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
-        let canonical = request.space.canonical(request.arch);
-        let score = canonical.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 10_000;
-        let accuracy = score as f64 / 100.0;
-        if score % 17 == 0 {
-            return Err(EvalError::Failed("diverged".into()));
-        }
-        for epoch in 1..=3 {
-            reporter.report(&[("accuracy".to_string(), accuracy * epoch as f64 / 3.0)].into_iter().collect())?;
-        }
-        Ok([("accuracy".to_string(), accuracy)].into_iter().collect())
-    }
-}
-
-fn run_study(url: &str, paid: u64) -> (Vec<TrialRecord>, StopReason) {
-    let storage = Storage::open(url).unwrap();
-    if storage.study("loop").unwrap().is_none() {
-        storage.create_study("loop", Nb201Space::NAME, "{}").unwrap();
-    }
-    let mut store = storage.trial_store("loop").unwrap();
-    let objectives = Objectives::new(vec![Objective::maximize("accuracy")], vec![]).unwrap();
-    let strategy = StrategySpec::from_name("evolution").unwrap().build(&Nb201Space, 1).unwrap();
-    let mut study = Study::open(Nb201Space, strategy, objectives, 42, &mut store).unwrap();
-    let limits = RunLimits { max_paid_trials: Some(paid), ..RunLimits::default() };
-    let reason = study.run(&FakeTraining, &mut store, &limits, &mut (), &AtomicBool::new(false)).unwrap();
-    let in_memory = study.trials().to_vec();
-    assert_eq!(store.load_trials().unwrap(), in_memory, "the store holds what the study holds");
-    (in_memory, reason)
-}
-
-#[test]
-fn a_study_continues_from_its_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("loop.db").display());
-    let (first, reason) = run_study(&url, 40);
+fn a_study_continues_where_it_stopped(db: &TestDb) {
+    let (reason, first) = run_worker(&db.url, "loop", 0, 40, Duration::ZERO);
     assert_eq!(reason, StopReason::Budget);
     assert_eq!(first.iter().filter(|t| t.is_paid()).count(), 40);
     assert!(first.iter().any(|t| t.state == TrialState::Complete && t.intermediate.len() == 3));
-    let (second, _) = run_study(&url, 80);
+    assert_eq!(db.storage().trial_store("loop").unwrap().load_trials().unwrap(), first, "the store holds what the study holds");
+    let (_, second) = run_worker(&db.url, "loop", 0, 80, Duration::ZERO);
     assert_eq!(&second[..first.len()], &first[..], "continuing keeps the history");
-    assert_eq!(second.iter().filter(|t| t.is_paid()).count(), 80);
-    assert!(second.iter().enumerate().all(|(i, t)| t.id == i as u64));
+    check_study(&db.url, "loop", 80);
 }
 
-const CHILD_DB: &str = "NASFORGE_STORE_KILL_TEST_DB";
+/// Four workers (threads with connections of their own, as four processes would have) on one study.
+fn four_workers_share_one_study(db: &TestDb) {
+    let budget = 60;
+    db.with_study("shared");
+    let workers: Vec<_> = (0..4)
+        .map(|thread| {
+            let url = db.url.clone();
+            std::thread::spawn(move || run_worker(&url, "shared", thread, budget, Duration::from_millis(1)))
+        })
+        .collect();
+    for worker in workers {
+        assert_eq!(worker.join().unwrap().0, StopReason::Budget);
+    }
+    let trials = check_study(&db.url, "shared", budget);
+    assert!(trials.iter().all(|t| t.attempts <= 1), "no trial was retried");
+    let owners: std::collections::BTreeSet<&str> = trials.iter().filter_map(|t| t.worker.as_deref()).collect();
+    assert!(owners.len() > 1, "one worker did everything: {owners:?}");
+}
 
-/// Not a test of its own: the writer process of `kill_9_loses_no_committed_trial` (does nothing unless
-/// that test starts it). It writes trials forever and prints each id once `update_trial` has returned.
-#[test]
-fn killed_writer_child() {
-    let Ok(path) = std::env::var(CHILD_DB) else { return };
-    let storage = Storage::open(&format!("sqlite:{path}")).unwrap();
-    let mut store = storage.trial_store("k").unwrap();
-    let mut out = std::io::stdout().lock();
-    for i in 0u64.. {
-        let mut t = TrialRecord {
-            id: 0,
-            arch: format!("arch-{i}"),
-            arch_json: "{}".into(),
-            canonical: format!("c{i}"),
-            state: TrialState::Running,
-            metrics: Metrics::new(),
-            intermediate: Vec::new(),
-            cached_from: None,
-            seed: u64::MAX - i,
-            error: None,
-            started_at: i as f64,
-            finished_at: None,
-            attempts: 1,
-        };
-        t.id = store.insert_trial(&t).unwrap();
-        t.state = TrialState::Complete;
-        t.metrics.insert("accuracy".into(), i as f64);
-        t.finished_at = Some(i as f64 + 1.0);
-        store.update_trial(&t).unwrap();
-        writeln!(out, "committed {}", t.id).unwrap();
-        out.flush().unwrap();
+const CHILD_ROLE: &str = "NASFORGE_STORE_TEST_CHILD";
+const CHILD_URL: &str = "NASFORGE_STORE_TEST_CHILD_URL";
+/// The host name the children of a test share (so that one may take over the other's trial).
+const CHILD_HOST: &str = "nasforge-kill-test-host";
+
+fn spawn_child(role: &str, url: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "worker_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ROLE, role)
+        .env(CHILD_URL, url)
+        .env("HOSTNAME", CHILD_HOST)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// The first line of a child's output that starts with `prefix`, without it.
+fn read_line(child: &mut Child, prefix: &str) -> String {
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines.next().unwrap_or_else(|| panic!("the child ended before printing '{prefix}'")).unwrap();
+        // The test harness may have printed "test worker_child ... " at the start of the line.
+        if let Some(at) = line.find(prefix) {
+            return line[at + prefix.len()..].trim().to_string();
+        }
     }
 }
 
+/// Not a test of its own: the worker processes of the tests here (does nothing unless a test starts it).
 #[test]
-fn kill_9_loses_no_committed_trial() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("killed.db");
-    Storage::open(&format!("sqlite:{}", path.display())).unwrap().create_study("k", "nb201", "{}").unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "killed_writer_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DB, &path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn worker_child() {
+    let Ok(role) = std::env::var(CHILD_ROLE) else { return };
+    let url = std::env::var(CHILD_URL).unwrap();
+    let storage = Storage::open(&url).unwrap();
+    let lease = Lease::for_this_process(0, Duration::from_secs(3600));
+    let mut out = std::io::stdout().lock();
+    match role.as_str() {
+        // Claims a trial, keeps its lease alive, reports one epoch, and waits to be killed.
+        "claim" => {
+            let mut store = storage.trial_store("k").unwrap();
+            let trial = claimed(store.claim_new(&proposal(0, 0), None, &lease).unwrap());
+            let _keeper = store.keep_alive(trial.id, &lease).unwrap();
+            store.append_intermediate(trial.id, &metrics(&[("epoch", 1.0)])).unwrap();
+            writeln!(out, "claimed {} {}", trial.id, lease.owner).unwrap();
+            out.flush().unwrap();
+            std::thread::sleep(Duration::from_secs(600));
+        }
+        // Takes over an abandoned trial (its lease has an hour left) and finishes it.
+        "take" => {
+            let mut store = storage.trial_store("k").unwrap();
+            let trial = store.claim_abandoned(&lease).unwrap().expect("no abandoned trial");
+            writeln!(out, "taken {} {} {}", trial.id, trial.attempts, lease.owner).unwrap();
+            let recorded = store.finish(&finished(trial, 0.5), &lease).unwrap();
+            writeln!(out, "finished {recorded}").unwrap();
+        }
+        // Writes trials forever and prints each id once its result is recorded.
+        "writer" => {
+            let mut store = storage.trial_store("k").unwrap();
+            for i in 0u64.. {
+                let trial = claimed(store.claim_new(&proposal(i, i), None, &lease).unwrap());
+                let done = finished(trial, i as f64);
+                assert!(store.finish(&done, &lease).unwrap());
+                writeln!(out, "committed {}", done.id).unwrap();
+                out.flush().unwrap();
+            }
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+fn a_killed_worker_loses_its_trial_at_once(db: &TestDb) {
+    db.with_study("k");
+    let mut first = spawn_child("claim", &db.url);
+    let claimed_line = read_line(&mut first, "claimed ");
+    let (id, first_owner) = claimed_line.split_once(' ').unwrap();
+    let id: u64 = id.parse().unwrap();
+    first.kill().unwrap(); // SIGKILL on Unix, in the middle of the trial
+    first.wait().unwrap();
+
+    // Another worker of the same host sees that the process is gone and retries the trial, although its
+    // lease has an hour left.
+    let mut second = spawn_child("take", &db.url);
+    let taken = read_line(&mut second, "taken ");
+    let recorded = read_line(&mut second, "finished ");
+    assert!(second.wait().unwrap().success());
+    let parts: Vec<&str> = taken.split(' ').collect();
+    assert_eq!(parts[..2], [id.to_string().as_str(), "2"], "taken: {taken}");
+    assert_eq!(recorded, "true");
+    let second_owner = parts[2];
+    assert_ne!(first_owner, second_owner);
+
+    let trials: Vec<TrialRecord> = db.storage().trial_store("k").unwrap().load_trials().unwrap();
+    assert_eq!(trials.len(), 1, "the trial is recorded once");
+    let t = &trials[0];
+    assert_eq!((t.state, t.attempts, t.worker.as_deref()), (TrialState::Complete, 2, Some(second_owner)));
+    assert!(t.intermediate.is_empty(), "the killed attempt's learning curve was kept");
+    // The dead worker's late result (as if it had come back) is refused.
+    let late = Lease { owner: first_owner.to_string(), duration: Duration::from_secs(3600) };
+    let mut store = db.storage().trial_store("k").unwrap();
+    assert!(!store.finish(&finished(t.clone(), 0.1), &late).unwrap());
+    assert_eq!(store.load_trials().unwrap()[0].metrics["accuracy"], 0.5);
+}
+
+#[test]
+fn kill_9_loses_no_committed_sqlite_trial() {
+    let db = sqlite();
+    db.with_study("k");
+    let mut child = spawn_child("writer", &db.url);
     let mut committed = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(id) = line.strip_prefix("committed ") {
+        if let Some((_, id)) = line.split_once("committed ") {
             committed.push(id.parse::<u64>().unwrap());
             if committed.len() == 2000 {
                 child.kill().unwrap(); // SIGKILL on Unix
@@ -119,13 +170,12 @@ fn kill_9_loses_no_committed_trial() {
     }
     child.wait().unwrap();
     assert_eq!(committed.len(), 2000, "the writer stopped early");
-    let trials = Storage::open(&format!("sqlite:{}", path.display())).unwrap().trial_store("k").unwrap().load_trials().unwrap();
+    let trials = db.storage().trial_store("k").unwrap().load_trials().unwrap();
     assert!(trials.len() >= committed.len());
     for &id in &committed {
         let t = &trials[id as usize];
         assert_eq!(t.id, id);
-        assert_eq!(t.state, TrialState::Complete, "trial {id} lost its update");
+        assert_eq!(t.state, TrialState::Complete, "trial {id} lost its result");
         assert_eq!(t.metrics["accuracy"], id as f64);
-        assert_eq!(t.seed, u64::MAX - id);
     }
 }

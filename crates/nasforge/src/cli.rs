@@ -15,6 +15,11 @@ pub struct Cli {
 pub enum Command {
     /// Run (or continue) a search study.
     Search(SearchArgs),
+    /// Manage studies without running them.
+    #[command(subcommand)]
+    Study(StudyCommand),
+    /// Work on an existing study (any number of workers on any machines share it through its store).
+    Worker(WorkerArgs),
     /// List the trials of a study.
     Trials(StudyArgs),
     /// Show the best trial of a study (first objective, constraints respected first).
@@ -25,6 +30,12 @@ pub enum Command {
     Studies(StorageArgs),
     /// Compare strategies on a benchmark table over many seeds: mean best and regret after N paid queries.
     Compare(CompareArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Store a new study's configuration (the flags of `search`) without running it; workers run it.
+    Create(SearchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -63,9 +74,15 @@ pub struct SearchArgs {
     /// Strategy: random, evolution, local, nsga2 [default: evolution].
     #[arg(long)]
     pub strategy: Option<String>,
-    /// Evaluator: table.
+    /// Evaluator: table, command [default: command when --command is given, else table].
     #[arg(long)]
     pub evaluator: Option<String>,
+    /// The training command of the command evaluator, run once per trial (e.g. "python train.py").
+    #[arg(long)]
+    pub command: Option<String>,
+    /// Longest one trial of the command evaluator may run (30s, 20m, 2h).
+    #[arg(long)]
+    pub trial_timeout: Option<String>,
     /// Benchmark table (CSV with an `arch` column) [default: $NASFORGE_NB201_TABLE or ../shared/benchmarks/nb201/nb201_test_accuracy.csv].
     #[arg(long)]
     pub table: Option<PathBuf>,
@@ -87,6 +104,41 @@ pub struct SearchArgs {
     /// Seed of the study [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Trials evaluated at once by worker threads of this process.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// How long a worker's claim on a trial lasts without a heartbeat (it is renewed while the trial runs);
+    /// a trial whose worker died is handed out again after it.
+    #[arg(long, default_value = "60s")]
+    pub lease: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Where the study is stored: sqlite:PATH or postgresql://USER@HOST:PORT/DB.
+    #[arg(long)]
+    pub storage: String,
+    /// The study's name.
+    #[arg(long)]
+    pub study: String,
+    /// This machine's path of the study's benchmark table, when it differs from the stored one.
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// A new budget of paid evaluations for the whole study.
+    #[arg(long)]
+    pub trials: Option<u64>,
+    /// Wall-clock limit of this worker's run (90s, 10m, 2h).
+    #[arg(long)]
+    pub time_budget: Option<String>,
+    /// Worker threads in this process.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// How long a claim on a trial lasts without a heartbeat.
+    #[arg(long, default_value = "60s")]
+    pub lease: String,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

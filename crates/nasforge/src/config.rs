@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use nasforge_core::space::{ChainSpace, DartsSpace, Nb201Space, TaskShape};
-use nasforge_core::{Constraint, Objective, Objectives, SearchSpace, StrategySpec};
+use nasforge_core::{Constraint, Metrics, Objective, Objectives, SearchSpace, StrategySpec};
 use serde::{Deserialize, Serialize};
 
 /// The search space and its settings (`[space]` in a file: `name = "chain"`, then the space's settings).
@@ -51,6 +51,20 @@ pub enum EvaluatorConfig {
         #[serde(default = "cifar10")]
         task: TaskShape,
     },
+    /// Run a training program per trial (see `nasforge_eval::command` for the protocol).
+    Command {
+        /// The shell command line, e.g. "python train.py".
+        command: String,
+        /// Where each trial's working directory is made [default: nasforge-trials/STUDY].
+        #[serde(default)]
+        workdir: Option<PathBuf>,
+        /// Longest a trial may run, e.g. "30m".
+        #[serde(default)]
+        timeout: Option<String>,
+        /// Settings handed to the program (epochs, data fraction…).
+        #[serde(default)]
+        fidelity: Metrics,
+    },
 }
 
 fn cifar10() -> TaskShape {
@@ -58,11 +72,12 @@ fn cifar10() -> TaskShape {
 }
 
 impl EvaluatorConfig {
-    pub const KINDS: &'static [&'static str] = &["table"];
+    pub const KINDS: &'static [&'static str] = &["table", "command"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             EvaluatorConfig::Table { .. } => "table",
+            EvaluatorConfig::Command { .. } => "command",
         }
     }
 }
@@ -154,6 +169,8 @@ pub struct Requested {
     pub strategy: Option<String>,
     pub evaluator: Option<String>,
     pub table: Option<PathBuf>,
+    pub command: Option<String>,
+    pub trial_timeout: Option<String>,
     pub metric: Option<String>,
     pub objectives: Vec<String>,
     pub constraints: Vec<String>,
@@ -168,7 +185,11 @@ struct Partial {
     space: Option<SpaceConfig>,
     strategy: Option<StrategySpec>,
     evaluator: Option<EvaluatorConfig>,
+    /// The evaluator kind the flags name.
+    kind: Option<String>,
     table: Option<PathBuf>,
+    command: Option<String>,
+    trial_timeout: Option<String>,
     objectives: Option<Objectives>,
     trials: Option<u64>,
     time_budget: Option<String>,
@@ -221,7 +242,10 @@ impl Partial {
             space,
             strategy,
             evaluator: file.evaluator.clone(),
+            kind: flags.evaluator.clone(),
             table: flags.table.clone(),
+            command: flags.command.clone(),
+            trial_timeout: flags.trial_timeout.clone(),
             objectives: flag_objectives.or(file_objectives),
             trials: flags.trials.or(file.trials),
             time_budget: flags.time_budget.clone().or(file.time_budget.clone()),
@@ -229,18 +253,36 @@ impl Partial {
         })
     }
 
-    /// The evaluator asked for, with the table path of the flags or the default one.
-    fn evaluator(&self) -> EvaluatorConfig {
-        match (&self.evaluator, &self.table) {
-            (Some(EvaluatorConfig::Table { task, .. }), Some(table)) => {
-                EvaluatorConfig::Table { table: table.clone(), task: *task }
+    /// The evaluator asked for: the file's, with what the flags change, or one built from the flags
+    /// (`--command` means the command evaluator, anything else the table with its default path).
+    fn evaluator(&self) -> Result<EvaluatorConfig> {
+        let kind = self.kind.as_deref().or(self.evaluator.as_ref().map(|e| e.kind())).unwrap_or(if self.command.is_some() {
+            "command"
+        } else {
+            "table"
+        });
+        let from_file = self.evaluator.clone().filter(|e| e.kind() == kind);
+        Ok(match kind {
+            "table" => {
+                let (table, task) = match from_file {
+                    Some(EvaluatorConfig::Table { table, task }) => (table, task),
+                    _ => (default_nb201_table(), TaskShape::CIFAR10),
+                };
+                EvaluatorConfig::Table { table: self.table.clone().unwrap_or(table), task }
             }
-            (Some(config), None) => config.clone(),
-            (None, table) => EvaluatorConfig::Table {
-                table: table.clone().unwrap_or_else(default_nb201_table),
-                task: TaskShape::CIFAR10,
-            },
-        }
+            _ => {
+                let (command, workdir, timeout, fidelity) = match from_file {
+                    Some(EvaluatorConfig::Command { command, workdir, timeout, fidelity }) => {
+                        (Some(command), workdir, timeout, fidelity)
+                    }
+                    _ => (None, None, None, Metrics::new()),
+                };
+                let Some(command) = self.command.clone().or(command) else {
+                    bail!("the command evaluator needs --command \"your training command\"");
+                };
+                EvaluatorConfig::Command { command, workdir, timeout: self.trial_timeout.clone().or(timeout), fidelity }
+            }
+        })
     }
 }
 
@@ -252,7 +294,7 @@ pub fn new_study_config(
     default_metric: impl FnOnce(&EvaluatorConfig) -> Result<String>,
 ) -> Result<StudyConfig> {
     let partial = Partial::new(file, flags)?;
-    let evaluator = partial.evaluator();
+    let evaluator = partial.evaluator()?;
     let objectives = match partial.objectives {
         Some(objectives) => objectives,
         None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![]).map_err(anyhow::Error::msg)?,
@@ -291,15 +333,12 @@ pub fn continued_study_config(stored: &StudyConfig, file: &ConfigFile, flags: &R
     check(study, "objectives", &stored.objectives, partial.objectives.as_ref())?;
     check(study, "seed", &stored.seed, partial.seed.as_ref())?;
     let mut config = stored.clone();
-    if partial.evaluator.is_none() {
-        if let (Some(table), EvaluatorConfig::Table { task, .. }) = (&partial.table, &stored.evaluator) {
-            config.evaluator = EvaluatorConfig::Table { table: table.clone(), task: *task };
-        }
-    } else {
-        let asked = partial.evaluator();
-        check(study, "evaluator", &stored.evaluator.kind(), Some(&asked.kind()))?;
-        config.evaluator = asked;
-    }
+    // Machine-local settings (a table's path, a command's timeout) may change; the kind may not.
+    let asks_evaluator = partial.evaluator.is_some() || partial.kind.is_some() || partial.command.is_some();
+    let partial = if asks_evaluator { partial } else { Partial { evaluator: Some(stored.evaluator.clone()), ..partial } };
+    let asked = partial.evaluator()?;
+    check(study, "evaluator", &stored.evaluator.kind(), Some(&asked.kind()))?;
+    config.evaluator = asked;
     if let Some(trials) = partial.trials {
         config.budget.trials = Some(trials);
     }

@@ -14,7 +14,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
-        cli::Command::Search(args) => search::run(&args),
+        cli::Command::Search(args) => search::search(&args),
+        cli::Command::Study(cli::StudyCommand::Create(args)) => search::create(&args),
+        cli::Command::Worker(args) => search::worker(&args),
         cli::Command::Trials(args) => report::trials(&args),
         cli::Command::Best(args) => report::best(&args),
         cli::Command::Pareto(args) => report::pareto(&args),

@@ -29,6 +29,8 @@ pub fn trial_json(trial: &TrialRecord) -> Value {
         "metrics": trial.metrics,
         "cached_from": trial.cached_from,
         "error": trial.error,
+        "attempts": trial.attempts,
+        "worker": trial.worker,
     })
 }
 

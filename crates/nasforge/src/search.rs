@@ -1,24 +1,39 @@
-//! `nasforge search`: opens or creates a study, builds its evaluator and strategy, and runs it with a
-//! progress line on a terminal and a parseable summary at the end.
+//! `nasforge search`, `study create` and `worker`: create or open a study, build its evaluator and
+//! strategy, and run it on one or more worker threads, with a progress line on a terminal and a parseable
+//! summary at the end.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasforge_core::study::RunLimits;
-use nasforge_core::{Evaluator, Progress, SearchSpace, StopReason, Study, StudyObserver, TrialRecord};
-use nasforge_eval::{Table, TableEvaluator};
-use nasforge_store::Storage;
+use nasforge_core::study::{Lease, RunLimits, TrialStore};
+use nasforge_core::{Evaluator, Progress, SearchSpace, StopReason, Study, StudyObserver, TrialRecord, TrialState};
+use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
+use nasforge_store::{Storage, StudyRecord};
 
-use crate::cli::SearchArgs;
-use crate::config::{ConfigFile, EvaluatorConfig, Requested, StudyConfig, continued_study_config, new_study_config};
+use crate::cli::{SearchArgs, WorkerArgs};
+use crate::config::{
+    ConfigFile, EvaluatorConfig, Requested, StudyConfig, continued_study_config, new_study_config, parse_duration,
+};
 use crate::report::{best_trial, trial_json};
 use crate::spaces::{SpaceTask, with_space};
 
-pub fn run(args: &SearchArgs) -> Result<ExitCode> {
+/// `nasforge search`: creates the study or continues it, then runs it.
+pub fn search(args: &SearchArgs) -> Result<ExitCode> {
+    start(args, false)
+}
+
+/// `nasforge study create`: stores a new study's configuration without running it.
+pub fn create(args: &SearchArgs) -> Result<ExitCode> {
+    start(args, true)
+}
+
+fn start(args: &SearchArgs, create_only: bool) -> Result<ExitCode> {
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
@@ -28,6 +43,8 @@ pub fn run(args: &SearchArgs) -> Result<ExitCode> {
         strategy: args.strategy.clone(),
         evaluator: args.evaluator.clone(),
         table: args.table.clone(),
+        command: args.command.clone(),
+        trial_timeout: args.trial_timeout.clone(),
         metric: args.metric.clone(),
         objectives: args.objectives.clone(),
         constraints: args.constraints.clone(),
@@ -35,22 +52,75 @@ pub fn run(args: &SearchArgs) -> Result<ExitCode> {
         time_budget: args.time_budget.clone(),
         seed: args.seed,
     };
-    let storage_url = args.storage.clone().or(file.storage.clone()).unwrap_or_else(|| "sqlite:nasforge.db".into());
-    let study_name = args.study.clone().or(file.study.clone()).unwrap_or_else(|| "default".into());
-    let mut storage = Storage::open(&storage_url)?;
-    let (config, is_new) = match storage.study(&study_name)? {
-        Some(record) => {
-            let stored: StudyConfig = serde_json::from_str(&record.config_json)
-                .with_context(|| format!("study '{study_name}' in {storage_url}: unreadable configuration"))?;
-            (continued_study_config(&stored, &file, &flags, &study_name)?, false)
-        }
+    let url = args.storage.clone().or(file.storage.clone()).unwrap_or_else(|| "sqlite:nasforge.db".into());
+    let study = args.study.clone().or(file.study.clone()).unwrap_or_else(|| "default".into());
+    let storage = Storage::open(&url)?;
+    let (config, is_new) = match storage.study(&study)? {
+        Some(_) if create_only => bail!("study '{study}' exists already in {url}"),
+        Some(record) => (continued_study_config(&stored_config(&record, &study)?, &file, &flags, &study)?, false),
         None => (new_study_config(&file, &flags, default_metric)?, true),
     };
-    config.budget.time()?;
+    let options = RunOptions { workers: args.workers, lease: parse_duration(&args.lease)?, json: args.json };
+    launch(Launch { url: &url, storage: &storage, study: &study, config: &config, is_new, create_only, options })
+}
+
+/// `nasforge worker`: works on an existing study whose configuration is read from the store.
+pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
+    let storage = Storage::open(&args.storage)?;
+    let Some(record) = storage.study(&args.study)? else {
+        bail!("no study '{}' in {} (create it with `nasforge study create`)", args.study, args.storage);
+    };
+    // Only machine-local settings and the budget may differ from what the study stored.
+    let flags = Requested {
+        table: args.table.clone(),
+        trials: args.trials,
+        time_budget: args.time_budget.clone(),
+        ..Requested::default()
+    };
+    let config = continued_study_config(&stored_config(&record, &args.study)?, &ConfigFile::default(), &flags, &args.study)?;
+    let options = RunOptions { workers: args.workers, lease: parse_duration(&args.lease)?, json: args.json };
+    launch(Launch {
+        url: &args.storage,
+        storage: &storage,
+        study: &args.study,
+        config: &config,
+        is_new: false,
+        create_only: false,
+        options,
+    })
+}
+
+fn stored_config(record: &StudyRecord, study: &str) -> Result<StudyConfig> {
+    serde_json::from_str(&record.config_json).with_context(|| format!("study '{study}': unreadable configuration"))
+}
+
+/// How a run works: threads, lease, output.
+#[derive(Debug, Clone, Copy)]
+struct RunOptions {
+    workers: usize,
+    lease: Duration,
+    json: bool,
+}
+
+struct Launch<'a> {
+    url: &'a str,
+    storage: &'a Storage,
+    study: &'a str,
+    config: &'a StudyConfig,
+    is_new: bool,
+    create_only: bool,
+    options: RunOptions,
+}
+
+fn launch(launch: Launch<'_>) -> Result<ExitCode> {
+    launch.config.budget.time()?;
+    if launch.options.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
-        // A second Ctrl-C while the current trial finishes ends the process at once.
+        // A second Ctrl-C while the running trials finish ends the process at once.
         ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
@@ -58,9 +128,9 @@ pub fn run(args: &SearchArgs) -> Result<ExitCode> {
         })
         .context("installing the Ctrl-C handler")?;
     }
-    let run = SearchRun { config: &config, storage: &mut storage, study: &study_name, is_new, stop: &stop, json: args.json };
-    let summary = with_space(&config.space, run)?;
-    Ok(if summary == StopReason::Interrupted { ExitCode::from(130) } else { ExitCode::SUCCESS })
+    let space = launch.config.space.clone();
+    let reason = with_space(&space, SearchRun { launch, stop: &stop })?;
+    Ok(if reason == Some(StopReason::Interrupted) { ExitCode::from(130) } else { ExitCode::SUCCESS })
 }
 
 /// The first metric column of the evaluator's table: the objective when none is named.
@@ -70,20 +140,36 @@ fn default_metric(evaluator: &EvaluatorConfig) -> Result<String> {
             let columns = Table::metric_columns(table)?;
             Ok(columns.into_iter().next().expect("a table has a metric column"))
         }
+        EvaluatorConfig::Command { .. } => {
+            bail!("name the metric your command prints with --metric (or --objective METRIC:max|min)")
+        }
     }
 }
 
 struct SearchRun<'a> {
-    config: &'a StudyConfig,
-    storage: &'a mut Storage,
-    study: &'a str,
-    is_new: bool,
+    launch: Launch<'a>,
     stop: &'a AtomicBool,
-    json: bool,
 }
 
-fn build_evaluator<S: SearchSpace>(config: &EvaluatorConfig, space: &S, metrics: &[&str]) -> Result<Box<dyn Evaluator<S>>> {
+fn build_evaluator<S: SearchSpace>(
+    config: &EvaluatorConfig,
+    space: &S,
+    study: &str,
+    metrics: &[&str],
+) -> Result<Box<dyn Evaluator<S>>> {
     match config {
+        EvaluatorConfig::Command { command, workdir, timeout, fidelity } => {
+            let code_dir = std::env::current_dir().context("reading the working directory")?;
+            let workdir = workdir.clone().unwrap_or_else(|| PathBuf::from("nasforge-trials").join(study));
+            let timeout = timeout.as_deref().map(parse_duration).transpose()?;
+            Ok(Box::new(CommandEvaluator {
+                command: command.clone(),
+                code_dir: code_dir.clone(),
+                workdir: code_dir.join(workdir),
+                timeout,
+                fidelity: fidelity.clone(),
+            }))
+        }
         EvaluatorConfig::Table { table, task } => {
             let evaluator = TableEvaluator::new(Table::load(table, space)?, *task);
             let available = evaluator.metric_names(space);
@@ -96,10 +182,11 @@ fn build_evaluator<S: SearchSpace>(config: &EvaluatorConfig, space: &S, metrics:
 }
 
 impl SpaceTask for SearchRun<'_> {
-    type Output = Result<StopReason>;
+    /// Why the run stopped; `None` when the study was only created.
+    type Output = Result<Option<StopReason>>;
 
-    fn run<S: SearchSpace>(self, space: S) -> Result<StopReason> {
-        let config = self.config;
+    fn run<S: SearchSpace>(self, space: S) -> Result<Option<StopReason>> {
+        let Launch { url, storage, study, config, is_new, create_only, options } = self.launch;
         let metrics: Vec<&str> = config
             .objectives
             .objectives
@@ -107,63 +194,104 @@ impl SpaceTask for SearchRun<'_> {
             .map(|o| o.metric.as_str())
             .chain(config.objectives.constraints.iter().map(|c| c.metric.as_str()))
             .collect();
-        let evaluator = build_evaluator(&config.evaluator, &space, &metrics)?;
-        let strategy = config.strategy.build(&space, config.objectives.len()).map_err(anyhow::Error::msg)?;
+        // Everything is checked before anything is stored.
+        let evaluator = build_evaluator(&config.evaluator, &space, study, &metrics)?;
+        config.strategy.build(&space, config.objectives.len()).map_err(anyhow::Error::msg)?;
         let config_json = serde_json::to_string(config).expect("configurations serialise");
-        if self.is_new {
-            self.storage.create_study(self.study, S::NAME, &config_json)?;
+        if is_new {
+            storage.create_study(study, S::NAME, &config_json)?;
         } else {
-            self.storage.update_study_config(self.study, &config_json)?;
+            storage.update_study_config(study, &config_json)?;
         }
-        let mut store = self.storage.trial_store(self.study)?;
-        let mut study = Study::open(space, strategy, config.objectives.clone(), config.seed, &mut store)?;
-        let limits = RunLimits {
-            max_paid_trials: config.budget.trials,
-            time_budget: config.budget.time()?,
-            ..RunLimits::default()
-        };
-        let mut observer = ProgressLine::new(config.budget.trials, &study.progress());
-        let reason = study.run(evaluator.as_ref(), &mut store, &limits, &mut observer, self.stop);
-        observer.finish();
-        let reason = reason?;
-        print_summary(self.study, config, &study, reason, self.json)?;
-        Ok(reason)
+        if create_only {
+            println!("created study '{study}' in {url}");
+            return Ok(None);
+        }
+        let limits =
+            RunLimits { max_paid_trials: config.budget.trials, time_budget: config.budget.time()?, ..RunLimits::default() };
+        let bar = ProgressLine::new(config.budget.trials);
+        let started = Instant::now();
+        let reasons: Vec<Result<StopReason>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..options.workers)
+                .map(|thread| {
+                    let (space, evaluator, limits, bar) = (space.clone(), evaluator.as_ref(), &limits, bar.clone());
+                    scope.spawn(move || {
+                        let lease = Lease::for_this_process(thread, options.lease);
+                        let reason = work(space, evaluator, url, study, config, limits, &lease, bar, self.stop);
+                        if reason.is_err() {
+                            // One worker's fatal error ends the others after their current trial.
+                            self.stop.store(true, Ordering::SeqCst);
+                        }
+                        reason
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker panicked")))).collect()
+        });
+        bar.finish();
+        let mut reasons = reasons.into_iter().collect::<Result<Vec<_>>>()?;
+        reasons.sort_by_key(|reason| *reason != StopReason::Interrupted);
+        let reason = reasons[0];
+        let trials = storage.trial_store(study)?.load_trials().map_err(|e| anyhow::anyhow!("{e}"))?;
+        print_summary(study, config, &trials, reason, started.elapsed(), options.json);
+        Ok(Some(reason))
     }
 }
 
-fn print_summary<S: SearchSpace>(name: &str, config: &StudyConfig, study: &Study<S>, reason: StopReason, json: bool) -> Result<()> {
-    let progress = study.progress();
-    let best = best_trial(study.trials(), &config.objectives);
+/// One worker: its own store connection, strategy and view of the study.
+#[allow(clippy::too_many_arguments)]
+fn work<S: SearchSpace>(
+    space: S,
+    evaluator: &dyn Evaluator<S>,
+    url: &str,
+    study: &str,
+    config: &StudyConfig,
+    limits: &RunLimits,
+    lease: &Lease,
+    mut observer: ProgressLine,
+    stop: &AtomicBool,
+) -> Result<StopReason> {
+    let mut store = Storage::open(url)?.trial_store(study)?;
+    let strategy = config.strategy.build(&space, config.objectives.len()).map_err(anyhow::Error::msg)?;
+    let mut run = Study::open(space, strategy, config.objectives.clone(), config.seed, &mut store)?;
+    Ok(run.run(evaluator, &mut store, limits, lease, &mut observer, stop)?)
+}
+
+fn print_summary(name: &str, config: &StudyConfig, trials: &[TrialRecord], reason: StopReason, elapsed: Duration, json: bool) {
+    let finished = |t: &&TrialRecord| t.state.is_finished();
+    let paid = trials.iter().filter(finished).filter(|t| t.is_paid()).count();
+    let cache_hits = trials.iter().filter(|t| !t.is_paid()).count();
+    let failed = trials.iter().filter(|t| t.is_paid() && t.state == TrialState::Failed).count();
+    let best = best_trial(trials, &config.objectives);
     let stopped = match reason {
         StopReason::Budget => "budget",
         StopReason::Time => "time",
         StopReason::Interrupted => "interrupted",
         StopReason::Exhausted => "exhausted",
     };
-    let seconds = progress.elapsed.as_secs_f64().max(1e-9);
-    let paid_rate = progress.paid as f64 / seconds;
-    let recorded_rate = (progress.paid + progress.cache_hits) as f64 / seconds;
+    let seconds = elapsed.as_secs_f64().max(1e-9);
     if json {
         let summary = serde_json::json!({
             "study": name,
             "stopped": stopped,
-            "paid": progress.paid,
-            "cache_hits": progress.cache_hits,
-            "failed": progress.failed,
-            "seconds": progress.elapsed.as_secs_f64(),
+            "paid": paid,
+            "cache_hits": cache_hits,
+            "failed": failed,
+            "seconds": seconds,
             "best": best.map(trial_json),
         });
         println!("{summary}");
-        return Ok(());
+        return;
     }
     println!("study\t{name}");
     println!("stopped\t{stopped}");
-    println!("paid\t{}", progress.paid);
-    println!("cache_hits\t{}", progress.cache_hits);
-    println!("failed\t{}", progress.failed);
-    println!("seconds\t{:.3}", progress.elapsed.as_secs_f64());
-    println!("paid_per_second\t{paid_rate:.0}");
-    println!("recorded_per_second\t{recorded_rate:.0}");
+    println!("paid\t{paid}");
+    println!("cache_hits\t{cache_hits}");
+    println!("failed\t{failed}");
+    println!("seconds\t{seconds:.3}");
+    // Rates of this run: trials finished by earlier runs of the study count too when it was continued.
+    println!("paid_per_second\t{:.0}", paid as f64 / seconds);
+    println!("recorded_per_second\t{:.0}", (paid + cache_hits) as f64 / seconds);
     match best {
         Some(trial) => {
             println!("best_trial\t{}", trial.id);
@@ -182,16 +310,16 @@ fn print_summary<S: SearchSpace>(name: &str, config: &StudyConfig, study: &Study
     if reason == StopReason::Exhausted {
         eprintln!("stopped: the strategy proposed only architectures evaluated already (is the space exhausted?)");
     }
-    Ok(())
 }
 
-/// A live progress line on a terminal (stderr); nothing when stderr is not one.
+/// A live progress line on a terminal (stderr), shared by the workers; nothing when stderr is not one.
+#[derive(Clone)]
 struct ProgressLine {
     bar: Option<ProgressBar>,
 }
 
 impl ProgressLine {
-    fn new(budget: Option<u64>, progress: &Progress) -> Self {
+    fn new(budget: Option<u64>) -> Self {
         if !std::io::stderr().is_terminal() {
             return ProgressLine { bar: None };
         }
@@ -204,7 +332,6 @@ impl ProgressLine {
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
-        bar.set_position(progress.paid);
         ProgressLine { bar: Some(bar) }
     }
 
@@ -220,7 +347,7 @@ impl StudyObserver for ProgressLine {
         let Some(bar) = &self.bar else { return };
         bar.set_position(progress.paid);
         let best = progress.best.map_or("-".to_string(), |b| format!("{b:.4}"));
-        let rate = progress.paid as f64 / progress.elapsed.as_secs_f64().max(1e-9);
+        let rate = progress.paid as f64 / bar.elapsed().as_secs_f64().max(1e-9);
         bar.set_message(format!("best {best}  {rate:.0}/s  cache hits {}  failed {}", progress.cache_hits, progress.failed));
     }
 }

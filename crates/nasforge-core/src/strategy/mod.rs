@@ -3,10 +3,16 @@
 //! was told and the random generator the study hands to `ask` (seeded from the study seed and the trial
 //! number), so a study rebuilt from its stored history proposes exactly what it would have proposed.
 
+mod bananas;
+mod bo;
 mod evolution;
+mod guided;
 mod local;
+mod model_based;
 mod nsga2;
 mod random;
+mod reinforce;
+mod tpe;
 
 use std::collections::HashSet;
 
@@ -15,10 +21,16 @@ use serde::{Deserialize, Serialize};
 use crate::objective::Outcome;
 use crate::space::SearchSpace;
 
+pub use bananas::{Bananas, BananasConfig};
+pub use bo::{Acquisition, BayesianOptimisation, BoConfig};
 pub use evolution::{EvolutionConfig, RegularizedEvolution};
+pub use guided::{PredictorConfig, PredictorSearch};
 pub use local::{LocalConfig, LocalSearch};
+pub use model_based::Encoding;
 pub use nsga2::{Nsga2, Nsga2Config};
 pub use random::RandomSearch;
+pub use reinforce::{Controller, Reinforce, ReinforceConfig};
+pub use tpe::{Tpe, TpeConfig};
 
 /// The random generator handed to `ask`.
 pub type StrategyRng = rand_pcg::Pcg64Mcg;
@@ -41,11 +53,17 @@ pub enum StrategySpec {
     Evolution(EvolutionConfig),
     Local(LocalConfig),
     Nsga2(Nsga2Config),
+    Tpe(TpeConfig),
+    Reinforce(ReinforceConfig),
+    Bo(BoConfig),
+    Bananas(BananasConfig),
+    Predictor(PredictorConfig),
 }
 
 impl StrategySpec {
     /// The names accepted by `--strategy`.
-    pub const NAMES: &'static [&'static str] = &["random", "evolution", "local", "nsga2"];
+    pub const NAMES: &'static [&'static str] =
+        &["random", "evolution", "local", "nsga2", "tpe", "reinforce", "bo", "bananas", "predictor"];
 
     /// The strategy of that name with its default settings.
     pub fn from_name(name: &str) -> Result<StrategySpec, String> {
@@ -54,6 +72,11 @@ impl StrategySpec {
             "evolution" => StrategySpec::Evolution(EvolutionConfig::default()),
             "local" => StrategySpec::Local(LocalConfig::default()),
             "nsga2" => StrategySpec::Nsga2(Nsga2Config::default()),
+            "tpe" => StrategySpec::Tpe(TpeConfig::default()),
+            "reinforce" => StrategySpec::Reinforce(ReinforceConfig::default()),
+            "bo" => StrategySpec::Bo(BoConfig::default()),
+            "bananas" => StrategySpec::Bananas(BananasConfig::default()),
+            "predictor" => StrategySpec::Predictor(PredictorConfig::default()),
             other => {
                 return Err(format!("unknown strategy '{other}' (expected one of {})", Self::NAMES.join(", ")));
             }
@@ -66,12 +89,25 @@ impl StrategySpec {
             StrategySpec::Evolution(_) => "evolution",
             StrategySpec::Local(_) => "local",
             StrategySpec::Nsga2(_) => "nsga2",
+            StrategySpec::Tpe(_) => "tpe",
+            StrategySpec::Reinforce(_) => "reinforce",
+            StrategySpec::Bo(_) => "bo",
+            StrategySpec::Bananas(_) => "bananas",
+            StrategySpec::Predictor(_) => "predictor",
         }
     }
 
     /// Whether the strategy handles several objectives (the others need exactly one).
     pub fn is_multi_objective(&self) -> bool {
-        matches!(self, StrategySpec::Random | StrategySpec::Nsga2(_))
+        matches!(
+            self,
+            StrategySpec::Random
+                | StrategySpec::Nsga2(_)
+                | StrategySpec::Tpe(_)
+                | StrategySpec::Bo(_)
+                | StrategySpec::Bananas(_)
+                | StrategySpec::Predictor(_)
+        )
     }
 
     /// Builds the strategy for a space and a number of objectives.
@@ -88,6 +124,11 @@ impl StrategySpec {
             StrategySpec::Evolution(config) => Box::new(RegularizedEvolution::new(space, config.validated()?)),
             StrategySpec::Local(config) => Box::new(LocalSearch::new(space, config.validated()?)),
             StrategySpec::Nsga2(config) => Box::new(Nsga2::new(space, config.validated()?)),
+            StrategySpec::Tpe(config) => Box::new(Tpe::new(space, config.validated()?)),
+            StrategySpec::Reinforce(config) => Box::new(Reinforce::new(space, config.validated()?)),
+            StrategySpec::Bo(config) => Box::new(BayesianOptimisation::new(space, config.validated()?, objectives)),
+            StrategySpec::Bananas(config) => Box::new(Bananas::new(space, config.validated()?, objectives)),
+            StrategySpec::Predictor(config) => Box::new(PredictorSearch::new(space, config.validated()?, objectives)),
         })
     }
 }

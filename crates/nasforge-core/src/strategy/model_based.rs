@@ -1,0 +1,392 @@
+//! What the model-based strategies (`bo`, `bananas`, `predictor`) share: the observations they were told
+//! with their encodings, scalar training targets (ParEGO's augmented Chebyshev scalarisation for several
+//! objectives, a penalty for constraint violations), a candidate pool of mutations of the best
+//! architectures plus random samples, and acquisition helpers.
+//!
+//! A model that is cached between asks is always a function of a prefix of the observations (the first
+//! `m`, in the order they were told) and of nothing else, so a study replayed from its history rebuilds it.
+
+use std::collections::HashSet;
+
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+use super::Seen;
+use crate::objective::Outcome;
+use crate::space::SearchSpace;
+
+/// The feature vector a predictor sees for an architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// One-hot encoding of the space's decisions.
+    Onehot,
+    /// The BANANAS path encoding; the one-hot encoding for spaces without one.
+    Path,
+}
+
+impl Encoding {
+    pub(crate) fn encode<S: SearchSpace>(self, space: &S, arch: &S::Arch) -> Vec<f64> {
+        match self {
+            Encoding::Onehot => space.encode_onehot(arch),
+            Encoding::Path => space.encode_path(arch).unwrap_or_else(|| space.encode_onehot(arch)),
+        }
+    }
+}
+
+/// The architectures a strategy was told about: every one (`seen`), and the distinct ones that have an
+/// outcome, in the order they were first told, with their features.
+pub(crate) struct Observations<S: SearchSpace> {
+    encoding: Encoding,
+    pub archs: Vec<S::Arch>,
+    pub keys: Vec<String>,
+    pub features: Vec<Vec<f64>>,
+    pub outcomes: Vec<Outcome>,
+    learned: HashSet<String>,
+    pub seen: Seen,
+    pub told: usize,
+}
+
+impl<S: SearchSpace> Observations<S> {
+    pub fn new(encoding: Encoding) -> Self {
+        Observations {
+            encoding,
+            archs: Vec::new(),
+            keys: Vec::new(),
+            features: Vec::new(),
+            outcomes: Vec::new(),
+            learned: HashSet::new(),
+            seen: Seen::default(),
+            told: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    pub fn encode(&self, space: &S, arch: &S::Arch) -> Vec<f64> {
+        self.encoding.encode(space, arch)
+    }
+
+    /// Records a told result; a repeat of an architecture already learned (a cache hit) adds nothing.
+    pub fn tell(&mut self, space: &S, arch: &S::Arch, outcome: Option<&Outcome>) {
+        self.told += 1;
+        self.seen.insert(space, arch);
+        if let Some(outcome) = outcome {
+            let key = space.canonical(arch);
+            if self.learned.insert(key.clone()) {
+                self.features.push(self.encoding.encode(space, arch));
+                self.archs.push(arch.clone());
+                self.keys.push(key);
+                self.outcomes.push(outcome.clone());
+            }
+        }
+    }
+
+    /// Whether a key is neither evaluated nor among `pending`.
+    pub fn is_new(&self, key: &str, pending: &[String]) -> bool {
+        !self.seen.contains(key) && !pending.iter().any(|p| p == key)
+    }
+}
+
+/// The weight of the sum term of the augmented Chebyshev scalarisation (ParEGO's ρ).
+const RHO: f64 = 0.05;
+
+/// Normalises outcomes to training targets, from the range of a set of outcomes: each objective is mapped
+/// to [0, 1] over the feasible outcomes (all outcomes when none is feasible), and an infeasible outcome
+/// gets `−1 − violation / largest violation`, below every feasible one.
+pub(crate) struct Scale {
+    low: Vec<f64>,
+    span: Vec<f64>,
+    largest_violation: f64,
+}
+
+impl Scale {
+    pub fn of(outcomes: &[Outcome]) -> Scale {
+        let objectives = outcomes.first().map_or(0, |o| o.scores.len());
+        let any_feasible = outcomes.iter().any(Outcome::is_feasible);
+        let reference = || outcomes.iter().filter(move |o| o.is_feasible() || !any_feasible);
+        let mut low = vec![f64::INFINITY; objectives];
+        let mut high = vec![f64::NEG_INFINITY; objectives];
+        for outcome in reference() {
+            for (i, &score) in outcome.scores.iter().enumerate() {
+                low[i] = low[i].min(score);
+                high[i] = high[i].max(score);
+            }
+        }
+        let span = low.iter().zip(&high).map(|(l, h)| if h - l > 0.0 { h - l } else { 1.0 }).collect();
+        let largest_violation = outcomes.iter().map(|o| o.violation).fold(0.0, f64::max);
+        Scale { low, span, largest_violation }
+    }
+
+    /// The target of objective `i` for a model of that objective alone.
+    pub fn objective(&self, outcome: &Outcome, i: usize) -> f64 {
+        if outcome.is_feasible() {
+            (outcome.scores[i] - self.low[i]) / self.span[i]
+        } else {
+            -1.0 - outcome.violation / self.largest_violation
+        }
+    }
+
+    /// The scalarised target under `weights` (one per objective).
+    pub fn scalar(&self, outcome: &Outcome, weights: &[f64]) -> f64 {
+        if outcome.is_feasible() {
+            let values: Vec<f64> = (0..weights.len()).map(|i| self.objective(outcome, i)).collect();
+            chebyshev(weights, &values)
+        } else {
+            -1.0 - outcome.violation / self.largest_violation
+        }
+    }
+}
+
+/// ParEGO's augmented Chebyshev scalarisation of normalised values (higher is better):
+/// `min_i w_i v_i + ρ Σ_i w_i v_i`. With one objective it is `(1 + ρ) v`.
+pub(crate) fn chebyshev(weights: &[f64], values: &[f64]) -> f64 {
+    let weighted = weights.iter().zip(values).map(|(w, v)| w * v);
+    let worst = weighted.clone().fold(f64::INFINITY, f64::min);
+    worst + RHO * weighted.sum::<f64>()
+}
+
+/// A weight vector drawn uniformly from the simplex (one draw per objective); `[1]` for one objective,
+/// without touching the generator.
+pub(crate) fn random_weights<R: Rng + ?Sized>(objectives: usize, rng: &mut R) -> Vec<f64> {
+    if objectives <= 1 {
+        return vec![1.0];
+    }
+    let draws: Vec<f64> = (0..objectives).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+    let total: f64 = draws.iter().sum();
+    draws.iter().map(|d| d / total).collect()
+}
+
+/// Equal weights, for fitting settings that must not depend on a per-ask draw.
+pub(crate) fn equal_weights(objectives: usize) -> Vec<f64> {
+    vec![1.0 / objectives.max(1) as f64; objectives.max(1)]
+}
+
+/// Indices of `targets`, best first (earlier first on ties).
+pub(crate) fn ranked(targets: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by(|&a, &b| targets[b].total_cmp(&targets[a]).then(a.cmp(&b)));
+    order
+}
+
+/// How a candidate pool is drawn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolSettings {
+    /// Mutations of the best architectures (one or two steps each).
+    pub mutations: usize,
+    /// Architectures whose mutations are drawn, best first, in turn.
+    pub parents: usize,
+    /// Uniform random samples.
+    pub random: usize,
+}
+
+/// Candidates for a model to score: every single-step neighbour of the best architecture, mutations of
+/// the `parents` best (in turn), and random samples; distinct, and without architectures for which
+/// `is_new` says no. `ranking` orders `archs`, best first.
+pub(crate) fn candidate_pool<S: SearchSpace, R: Rng + ?Sized>(
+    space: &S,
+    archs: &[S::Arch],
+    ranking: &[usize],
+    settings: PoolSettings,
+    rng: &mut R,
+    is_new: impl Fn(&str) -> bool,
+) -> Vec<S::Arch> {
+    let mut pool = Vec::new();
+    let mut keys = HashSet::new();
+    let mut offer = |arch: S::Arch| {
+        let key = space.canonical(&arch);
+        if is_new(&key) && keys.insert(key) {
+            pool.push(arch);
+        }
+    };
+    let parents: Vec<&S::Arch> = ranking.iter().take(settings.parents.max(1)).map(|&i| &archs[i]).collect();
+    if let Some(best) = parents.first() {
+        for neighbour in space.neighbours(best) {
+            offer(neighbour);
+        }
+        for i in 0..settings.mutations {
+            let mut child = space.mutate(parents[i % parents.len()], rng);
+            if rng.random_bool(0.5) {
+                child = space.mutate(&child, rng);
+            }
+            offer(child);
+        }
+    }
+    for _ in 0..settings.random {
+        offer(space.sample(rng));
+    }
+    pool
+}
+
+/// The number of observations the model of a strategy that refits every `every` observations after a
+/// start of `start` is fitted on, when `n` are known: all of them up to `start`, then the last multiple.
+pub(crate) fn schedule(n: usize, start: usize, every: usize) -> usize {
+    if n <= start { n } else { start + (n - start) / every.max(1) * every.max(1) }
+}
+
+/// A seed that depends only on the first observations (their canonical keys, in order) and a salt:
+/// randomness for cached models that a replayed study draws again identically (FNV-1a, then SplitMix).
+pub(crate) fn history_seed(keys: &[String], salt: u64) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for key in keys {
+        for byte in key.bytes().chain(std::iter::once(0xff)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    crate::study::trial_seed(hash, salt)
+}
+
+/// A standard normal draw (Box–Muller).
+pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u = 1.0 - rng.random::<f64>();
+    let v = rng.random::<f64>();
+    (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+}
+
+/// The standard normal density.
+fn normal_pdf(z: f64) -> f64 {
+    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// The Gaussian copula of targets: each is replaced by the standard normal quantile of its rank,
+/// `Φ⁻¹((r − ½) / n)` (ties share their average rank). Models fitted to it see the order of the results,
+/// evenly spread, instead of a scale dominated by a few very poor networks.
+pub(crate) fn copula(targets: &[f64]) -> Vec<f64> {
+    let n = targets.len() as f64;
+    crate::predictor::evaluation::ranks(targets).iter().map(|r| normal_quantile((r - 0.5) / n)).collect()
+}
+
+/// The standard normal quantile function (Acklam's rational approximation, relative error below 1.2e-9).
+pub(crate) fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] =
+        [-5.447_609_879_822_406e1, 1.615_858_368_580_409e2, -1.556_989_798_598_866e2, 6.680_131_188_771_972e1, -1.328_068_155_288_572e1];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
+    const LOW: f64 = 0.024_25;
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p <= 0.0 {
+        f64::NEG_INFINITY
+    } else if p >= 1.0 {
+        f64::INFINITY
+    } else if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// The standard normal distribution function, through the complementary error function (Numerical
+/// Recipes' Chebyshev fit, relative error below 1.2e-7 everywhere, tails included).
+pub(crate) fn normal_cdf(z: f64) -> f64 {
+    let x = -z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let poly = -x * x - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * poly.exp();
+    0.5 * if x >= 0.0 { erfc } else { 2.0 - erfc }
+}
+
+/// Expected improvement over `best` of a Gaussian prediction (higher is better). Far below `best` it uses
+/// the asymptotic series of `zΦ(z) + φ(z)`, so that candidates still compare by their tails.
+pub(crate) fn expected_improvement(mean: f64, std: f64, best: f64) -> f64 {
+    if std <= 1e-12 {
+        return (mean - best).max(0.0);
+    }
+    let z = (mean - best) / std;
+    let h = if z < -6.0 {
+        let z2 = z * z;
+        normal_pdf(z) / z2 * (1.0 - 3.0 / z2 + 15.0 / (z2 * z2))
+    } else {
+        z * normal_cdf(z) + normal_pdf(z)
+    };
+    std * h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_improvement_is_monotone_and_matches_known_values() {
+        // EI(0, 1, 0) = φ(0) = 0.3989…; EI(1, 1, 0) = Φ(1) + φ(1) = 1.0833…
+        assert!((expected_improvement(0.0, 1.0, 0.0) - 0.398_942_280_4).abs() < 1e-6);
+        assert!((expected_improvement(1.0, 1.0, 0.0) - 1.083_315_470_3).abs() < 1e-6);
+        assert!((normal_cdf(-1.959_963_985) - 0.025).abs() < 1e-7);
+        for p in [1e-6, 0.01, 0.024, 0.3, 0.5, 0.9, 0.99, 0.999_999] {
+            assert!((normal_cdf(normal_quantile(p)) - p).abs() < 1e-7 * p.max(1e-3), "{p}");
+        }
+        let warped = copula(&[10.0, 94.0, 93.0, 93.0]);
+        assert_eq!(warped[2], warped[3]);
+        assert!(warped[0] < warped[2] && warped[2] < warped[1] && (warped[1] - 1.150_349_380_4).abs() < 1e-8);
+        let mut last = 0.0;
+        for step in 0..200 {
+            let ei = expected_improvement(-20.0 + step as f64 * 0.1, 1.0, 0.0);
+            assert!(ei > last, "EI grows with the mean ({step}: {ei} <= {last})");
+            last = ei;
+        }
+        assert!(expected_improvement(0.0, 2.0, 1.0) > expected_improvement(0.0, 1.0, 1.0), "and with the deviation");
+    }
+
+    #[test]
+    fn scalarisation_orders_feasible_before_infeasible() {
+        let outcomes = vec![
+            Outcome { scores: vec![1.0, -10.0], violation: 0.0 },
+            Outcome { scores: vec![3.0, -30.0], violation: 0.0 },
+            Outcome { scores: vec![9.0, 0.0], violation: 2.0 },
+        ];
+        let scale = Scale::of(&outcomes);
+        assert_eq!(scale.objective(&outcomes[0], 0), 0.0);
+        assert_eq!(scale.objective(&outcomes[1], 1), 0.0);
+        assert_eq!(scale.objective(&outcomes[2], 0), -2.0);
+        let weights = [0.5, 0.5];
+        assert!(scale.scalar(&outcomes[2], &weights) < scale.scalar(&outcomes[0], &weights).min(scale.scalar(&outcomes[1], &weights)));
+        // Chebyshev: the worse weighted objective decides.
+        assert!((chebyshev(&[0.5, 0.5], &[1.0, 0.0]) - 0.025).abs() < 1e-12);
+        let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
+        let w = random_weights(3, &mut rng);
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12 && w.iter().all(|&x| x > 0.0));
+        assert_eq!(random_weights(1, &mut rng), vec![1.0]);
+    }
+
+    #[test]
+    fn schedules_refit_on_multiples() {
+        let fitted: Vec<usize> = [5, 10, 11, 19, 20, 35].iter().map(|&n| schedule(n, 10, 10)).collect();
+        assert_eq!(fitted, vec![5, 10, 10, 10, 20, 30]);
+        assert_eq!(schedule(27, 20, 5), 25);
+        let keys: Vec<String> = vec!["a".into(), "b".into()];
+        assert_eq!(history_seed(&keys, 1), history_seed(&keys.clone(), 1));
+        assert_ne!(history_seed(&keys, 1), history_seed(&keys[..1], 1));
+        assert_ne!(history_seed(&keys, 1), history_seed(&keys, 2));
+    }
+}

@@ -1,0 +1,95 @@
+//! The learning strategies (TPE, REINFORCE) against random search on the NAS-Bench-201 table, through the
+//! real `nasforge compare --json`: after 100 paid evaluations each must reach a lower mean regret than random
+//! search over the same 100 seeds, by more than the 95% confidence interval of the difference of the means.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// The shared NAS-Bench-201 table. Under CI it must be there; elsewhere a test without it is skipped.
+fn nb201_table() -> Option<PathBuf> {
+    let path = std::env::var_os("NASFORGE_NB201_TABLE").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/nb201/nb201_test_accuracy.csv")
+    });
+    if path.exists() {
+        return Some(path.canonicalize().unwrap());
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the NB201 table is missing at {}",
+        path.display()
+    );
+    eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
+    None
+}
+
+const STRATEGIES: &str = "random,tpe,reinforce";
+const QUERIES: u64 = 100;
+const SEEDS: u64 = 100;
+
+/// Mean regret and its 95% interval half-width after `QUERIES` paid evaluations, per strategy.
+fn regrets(table: &Path, metric: &str) -> Vec<(String, f64, f64)> {
+    let (queries, seeds) = (QUERIES.to_string(), SEEDS.to_string());
+    let args = [
+        "compare",
+        "--table",
+        table.to_str().unwrap(),
+        "--metric",
+        metric,
+        "--strategies",
+        STRATEGIES,
+        "--queries",
+        &queries,
+        "--seeds",
+        &seeds,
+        "--json",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_nasforge"))
+        .args(args)
+        .env_remove("NASFORGE_NB201_TABLE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "nasforge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("compare --json prints JSON");
+    assert_eq!(report["seeds"], SEEDS);
+    report["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let checkpoint = &s["checkpoints"][0];
+            assert_eq!(checkpoint["queries"], QUERIES);
+            let number = |key: &str| checkpoint[key].as_f64().unwrap_or_else(|| panic!("{key} in {checkpoint}"));
+            (s["name"].as_str().unwrap().to_string(), number("mean_regret"), number("ci95"))
+        })
+        .collect()
+}
+
+fn assert_beat_random(metric: &str) {
+    let Some(table) = nb201_table() else { return };
+    let results = regrets(&table, metric);
+    let names: Vec<&str> = results.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names, STRATEGIES.split(',').collect::<Vec<_>>());
+    let (_, random, random_ci) = results[0];
+    for (name, regret, ci) in &results[1..] {
+        // Independent means: the interval of the difference is the root of the sum of the squared intervals.
+        let margin = (random_ci * random_ci + ci * ci).sqrt();
+        assert!(
+            random - regret > margin,
+            "{metric}: {name} regret {regret:.4} ± {ci:.4} vs random {random:.4} ± {random_ci:.4} \
+             after {QUERIES} queries over {SEEDS} seeds"
+        );
+    }
+}
+
+#[test]
+fn learning_strategies_beat_random_search_on_cifar10() {
+    assert_beat_random("cifar10");
+}
+
+#[test]
+fn learning_strategies_beat_random_search_on_cifar100() {
+    assert_beat_random("cifar100");
+}

@@ -1,0 +1,213 @@
+//! Parallel and distributed search through the real binary: worker threads in one process, several worker
+//! processes sharing one study (SQLite file, and PostgreSQL when `NASFORGE_TEST_POSTGRES` names a
+//! throw-away server), a worker killed with SIGKILL in the middle of a trial, a database restarted mid-search.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn nasforge(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasforge")).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = nasforge(dir, args);
+    assert!(out.status.success(), "nasforge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_nasforge"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn trials(dir: &Path, store: &str, study: &str) -> Vec<Value> {
+    let out = ok(dir, &["trials", "--storage", store, "--study", study, "--json"]);
+    serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().clone()
+}
+
+fn nb201_table() -> Option<PathBuf> {
+    let path = std::env::var_os("NASFORGE_NB201_TABLE").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/nb201/nb201_test_accuracy.csv")
+    });
+    if path.exists() {
+        return Some(path.canonicalize().unwrap());
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the NB201 table is missing at {}", path.display());
+    eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
+    None
+}
+
+/// The PostgreSQL server for these tests (started by scripts/pg_test_cluster.sh): required under CI.
+fn postgres() -> Option<String> {
+    match std::env::var("NASFORGE_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but NASFORGE_TEST_POSTGRES is not set");
+            eprintln!("skipped: NASFORGE_TEST_POSTGRES is not set (start a server with scripts/pg_test_cluster.sh)");
+            None
+        }
+    }
+}
+
+/// Every paid trial is finished, their number is the budget, and no canonical network was paid twice.
+fn assert_exact_budget(list: &[Value], budget: usize) {
+    let paid: Vec<&Value> = list.iter().filter(|t| t["cached_from"].is_null()).collect();
+    assert_eq!(paid.len(), budget, "paid trials");
+    assert!(list.iter().all(|t| t["state"] == "complete"), "a trial is not complete");
+    let archs: HashSet<&str> = paid.iter().map(|t| t["arch"].as_str().unwrap()).collect();
+    assert_eq!(archs.len(), budget, "an architecture was paid twice");
+    for (i, trial) in list.iter().enumerate() {
+        assert_eq!(trial["id"].as_u64(), Some(i as u64), "trial ids have a gap");
+    }
+}
+
+#[test]
+fn worker_threads_share_one_sqlite_study() {
+    let Some(table) = nb201_table() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let table = table.to_str().unwrap();
+    let args = ["search", "--table", table, "--storage", &store, "--study", "w", "--trials", "300", "--workers", "4"];
+    let summary = ok(dir.path(), &args);
+    assert!(summary.contains("paid\t300"), "{summary}");
+    let list = trials(dir.path(), &store, "w");
+    assert_exact_budget(&list, 300);
+    let workers: HashSet<&str> = list.iter().filter_map(|t| t["worker"].as_str()).collect();
+    assert!(workers.len() > 1, "only one worker thread evaluated trials: {workers:?}");
+}
+
+/// Creates a study whose evaluation is a command that takes `seconds` and scores the cell by its
+/// convolutions (a made-up score, not an accuracy).
+fn create_slow_study(dir: &Path, store: &str, study: &str, trials: &str, seconds: &str) {
+    let script = dir.join("train.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsleep {seconds}\nn=$(grep -o nor_conv \"$NASFORGE_ARCH_FILE\" | wc -l)\necho \"{{\\\"score\\\": $n.$NASFORGE_TRIAL}}\"\n"
+        ),
+    )
+    .unwrap();
+    let command = format!("sh {}", script.display());
+    ok(
+        dir,
+        &[
+            "study", "create", "--storage", store, "--study", study, "--command", &command, "--metric", "score",
+            "--strategy", "random", "--trials", trials,
+        ],
+    );
+}
+
+fn worker_processes_share_a_study(store: &str, dir: &Path) {
+    let Some(table) = nb201_table() else { return };
+    let table = table.to_str().unwrap();
+    ok(dir, &["study", "create", "--storage", store, "--study", "p", "--table", table, "--trials", "200", "--strategy", "evolution"]);
+    let workers: Vec<Child> = (0..4).map(|_| spawn(dir, &["worker", "--storage", store, "--study", "p"])).collect();
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        assert!(out.status.success(), "a worker failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_exact_budget(&trials(dir, store, "p"), 200);
+}
+
+#[test]
+fn four_worker_processes_reach_exactly_the_budget_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    worker_processes_share_a_study(&store, dir.path());
+}
+
+#[test]
+fn four_worker_processes_reach_exactly_the_budget_on_postgres() {
+    let Some(url) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_postgres_database(&url, "four_workers");
+    worker_processes_share_a_study(&store, dir.path());
+}
+
+/// A worker is killed (SIGKILL) while it evaluates a trial: another worker re-runs that trial once, and
+/// its result is recorded once.
+fn killed_worker_trial_is_rerun_once(store: &str, dir: &Path) {
+    create_slow_study(dir, store, "k", "8", "0.4");
+    let lease = ["--lease", "2s"];
+    let mut victim = spawn(dir, &[&["worker", "--storage", store, "--study", "k"][..], &lease].concat());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let running = loop {
+        let list = trials(dir, store, "k");
+        if let Some(trial) = list.iter().find(|t| t["state"] == "running") {
+            break trial["id"].as_u64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no trial started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let survivors: Vec<Child> =
+        (0..2).map(|_| spawn(dir, &[&["worker", "--storage", store, "--study", "k"][..], &lease].concat())).collect();
+    for worker in survivors {
+        let out = worker.wait_with_output().unwrap();
+        assert!(out.status.success(), "a worker failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let list = trials(dir, store, "k");
+    assert_exact_budget(&list, 8);
+    let retried = &list[running as usize];
+    assert_eq!(retried["attempts"], 2, "{retried}");
+}
+
+#[test]
+fn a_killed_worker_trial_is_rerun_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    killed_worker_trial_is_rerun_once(&store, dir.path());
+}
+
+#[test]
+fn a_killed_worker_trial_is_rerun_once_on_postgres() {
+    let Some(url) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_postgres_database(&url, "killed_worker");
+    killed_worker_trial_is_rerun_once(&store, dir.path());
+}
+
+#[test]
+fn workers_survive_a_database_restart() {
+    let Some(url) = postgres() else { return };
+    let Ok(restart) = std::env::var("NASFORGE_TEST_POSTGRES_RESTART") else {
+        panic!("NASFORGE_TEST_POSTGRES is set but NASFORGE_TEST_POSTGRES_RESTART (a command restarting it) is not");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_postgres_database(&url, "restart");
+    create_slow_study(dir.path(), &store, "r", "16", "0.2");
+    let workers: Vec<Child> = (0..3).map(|_| spawn(dir.path(), &["worker", "--storage", &store, "--study", "r"])).collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let status = Command::new("sh").arg("-c").arg(&restart).status().unwrap();
+    assert!(status.success(), "restarting PostgreSQL failed");
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        assert!(out.status.success(), "a worker failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_exact_budget(&trials(dir.path(), &store, "r"), 16);
+}
+
+/// A new, empty database on the test server for one test, as a storage URL.
+fn fresh_postgres_database(url: &str, name: &str) -> String {
+    let database = format!("nasforge_{name}_{}", std::process::id());
+    let admin = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    let status = Command::new("psql")
+        .arg(format!("{admin}/postgres"))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c"])
+        .arg(format!("DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database};"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "creating database {database} failed");
+    format!("{admin}/{database}")
+}
