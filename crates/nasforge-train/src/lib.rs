@@ -1,1 +1,15 @@
-//! placeholder
+//! Real training for nasforge on burn 0.22: datasets ([`data`]), burn networks built from architectures of
+//! the `nb201`, `chain` and `darts` spaces ([`network`]), and training with the study's evaluator interface
+//! ([`train`]). CPU training uses burn's pure-Rust `flex` backend; `cuda` and `wgpu` are cargo features and
+//! the device is chosen at run time ([`train::DeviceChoice`]).
+
+pub mod data;
+pub mod network;
+pub mod train;
+
+pub use data::{Augmentation, Batcher, DataError, DataSource, Dataset, Normalization, SyntheticConfig};
+pub use network::{Buildable, Network, NetworkScale, trainable_params};
+pub use train::{
+    DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
+    load_weights, measure_latency, train_final, train_network,
+};

@@ -1,0 +1,539 @@
+//! Training loops: SGD (momentum, Nesterov) with a cosine schedule or AdamW, weight decay, label smoothing,
+//! fidelity knobs, early stopping, learning curves through the `Reporter`; the training evaluator of a
+//! study, and final training on the whole training set with test accuracy and saved weights.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use nasforge_core::space::TaskShape;
+use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter};
+use nasforge_core::trial::Metrics;
+
+use crate::data::{Augmentation, Batcher, DataSource, Dataset, Normalization, SplitMix64};
+use crate::network::{Buildable, Network, NetworkScale};
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// SGD with momentum (0: plain SGD), optionally Nesterov.
+    Sgd {
+        momentum: f64,
+        nesterov: bool,
+    },
+    AdamW {
+        beta1: f32,
+        beta2: f32,
+    },
+}
+
+/// Where to train: the CPU (burn's `flex` backend), a CUDA GPU or a wgpu device (with the cargo features).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeviceChoice {
+    Cpu,
+    Cuda(usize),
+    Wgpu,
+}
+
+impl DeviceChoice {
+    /// Reads `cpu`, `cuda`, `cuda:N` or `wgpu`, refusing devices this build cannot use.
+    pub fn parse(text: &str) -> Result<DeviceChoice, String> {
+        let choice = match text.trim() {
+            "cpu" | "flex" => DeviceChoice::Cpu,
+            "cuda" => DeviceChoice::Cuda(0),
+            "wgpu" => DeviceChoice::Wgpu,
+            other => match other.strip_prefix("cuda:").map(str::parse) {
+                Some(Ok(index)) => DeviceChoice::Cuda(index),
+                _ => return Err(format!("unknown device '{other}' (expected cpu, cuda, cuda:N or wgpu)")),
+            },
+        };
+        choice.check()?;
+        Ok(choice)
+    }
+
+    /// Whether this build can use the device.
+    pub fn check(self) -> Result<(), String> {
+        match self {
+            DeviceChoice::Cpu => Ok(()),
+            DeviceChoice::Cuda(_) if cfg!(feature = "cuda") => Ok(()),
+            DeviceChoice::Cuda(_) => {
+                Err("device cuda: this build has no CUDA support (rebuild with the `cuda` feature)".into())
+            }
+            DeviceChoice::Wgpu if cfg!(feature = "wgpu") => Ok(()),
+            DeviceChoice::Wgpu => {
+                Err("device wgpu: this build has no wgpu support (rebuild with the `wgpu` feature)".into())
+            }
+        }
+    }
+
+    /// The burn device (without autodiff).
+    pub fn device(self) -> Result<Device, String> {
+        self.check()?;
+        Ok(match self {
+            DeviceChoice::Cpu => Device::flex(),
+            #[cfg(feature = "cuda")]
+            DeviceChoice::Cuda(index) => Device::cuda(index),
+            #[cfg(feature = "wgpu")]
+            DeviceChoice::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("checked above"),
+        })
+    }
+}
+
+/// How a network is trained: optimiser, schedule, regularisation and the fidelity knobs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerKind,
+    pub learning_rate: f64,
+    /// Cosine decay of the learning rate to 0 over the run (otherwise constant).
+    pub cosine: bool,
+    pub weight_decay: f64,
+    pub label_smoothing: f32,
+    pub augmentation: Augmentation,
+    /// Fraction of the training data used (seeded, class-stratified subset).
+    pub data_fraction: f64,
+    /// Input resolution (images resized, bilinear); `None` keeps the dataset's.
+    pub resolution: Option<usize>,
+    /// Network width / cells.
+    pub scale: NetworkScale,
+    /// Stop when the validation accuracy has not improved for this many epochs.
+    pub early_stopping_patience: Option<usize>,
+    /// At most this many optimisation steps per epoch (tests, quick proxies).
+    pub max_steps_per_epoch: Option<usize>,
+    /// Architectures with more parameters than this are rejected before training.
+    pub max_params: Option<u64>,
+    /// Timed runs of the batch-1 latency measurement (after warm-up); 0 skips it.
+    pub latency_runs: usize,
+    pub device: DeviceChoice,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 128,
+            optimizer: OptimizerKind::Sgd { momentum: 0.9, nesterov: true },
+            learning_rate: 0.05,
+            cosine: true,
+            weight_decay: 5e-4,
+            label_smoothing: 0.0,
+            augmentation: Augmentation::NONE,
+            data_fraction: 1.0,
+            resolution: None,
+            scale: NetworkScale::default(),
+            early_stopping_patience: None,
+            max_steps_per_epoch: None,
+            max_params: Some(50_000_000),
+            latency_runs: 10,
+            device: DeviceChoice::Cpu,
+        }
+    }
+}
+
+/// One epoch of a learning curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub learning_rate: f64,
+}
+
+impl EpochStats {
+    pub fn metrics(&self) -> Metrics {
+        Metrics::from([
+            ("epoch".to_string(), self.epoch as f64),
+            ("train_loss".to_string(), self.train_loss),
+            ("val_loss".to_string(), self.val_loss),
+            ("val_accuracy".to_string(), self.val_accuracy),
+            ("lr".to_string(), self.learning_rate),
+        ])
+    }
+}
+
+/// What a training run gives.
+pub struct TrainRun {
+    /// The trained network (validation mode, on the plain device).
+    pub model: Network,
+    pub curve: Vec<EpochStats>,
+    /// The epoch with the best validation accuracy.
+    pub best: EpochStats,
+    /// Mean training loss of the first and last optimisation steps (the first 10 %, the last 10 %).
+    pub first_loss: f64,
+    pub last_loss: f64,
+    pub steps: usize,
+    pub train_seconds: f64,
+}
+
+/// Accuracy and mean cross-entropy (without smoothing) of a network on a dataset.
+pub fn evaluate(model: &Network, data: &Dataset, batcher: &Batcher, device: &Device) -> (f64, f64) {
+    let batcher = Batcher { augmentation: Augmentation::NONE, ..batcher.clone() };
+    let mut rng = SplitMix64::new(0);
+    let (mut correct, mut loss_sum) = (0usize, 0f64);
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(256) {
+        let batch = batcher.batch(data, chunk, &mut rng);
+        let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), device);
+        let logits: Vec<f32> = model.forward(x).into_data().try_into_vec::<f32>().expect("f32 logits");
+        let classes = logits.len() / chunk.len();
+        for (row, &label) in logits.chunks_exact(classes).zip(&batch.labels) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let log_sum = row.iter().map(|v| f64::from(v - max).exp()).sum::<f64>().ln() + f64::from(max);
+            loss_sum += log_sum - f64::from(row[label as usize]);
+            let predicted = row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best });
+            correct += usize::from(predicted == label as usize);
+        }
+    }
+    let n = data.len().max(1) as f64;
+    (correct as f64 / n, loss_sum / n)
+}
+
+fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    match config.optimizer {
+        OptimizerKind::Sgd { momentum, nesterov } => {
+            let mut sgd = SgdConfig::new();
+            if config.weight_decay > 0.0 {
+                sgd = sgd.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)));
+            }
+            if momentum > 0.0 {
+                sgd = sgd.with_momentum(Some(
+                    MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov),
+                ));
+            }
+            sgd.init()
+        }
+        OptimizerKind::AdamW { beta1, beta2 } => AdamWConfig::new()
+            .with_beta_1(beta1)
+            .with_beta_2(beta2)
+            .with_weight_decay(config.weight_decay as f32)
+            .init(),
+    }
+}
+
+/// Trains `model` (built on the autodiff version of `device`) on `train`, validating on `val` after every
+/// epoch; `on_epoch` receives each epoch's statistics (and may stop the run with an error). A NaN or
+/// infinite loss ends the run as [`EvalError::Failed`].
+pub fn train_network(
+    model: Network,
+    train: &Dataset,
+    val: &Dataset,
+    batcher: &Batcher,
+    config: &TrainConfig,
+    device: &Device,
+    seed: u64,
+    on_epoch: &mut dyn FnMut(&EpochStats) -> Result<(), EvalError>,
+) -> Result<TrainRun, EvalError> {
+    if train.is_empty() {
+        return Err(EvalError::Fatal("the training set is empty".into()));
+    }
+    let ad_device = device.clone().autodiff();
+    let started = Instant::now();
+    let mut model = model;
+    let mut optim = optimizer(config);
+    let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing);
+    let loss_fn = CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&ad_device);
+    let batch_size = config.batch_size.max(1).min(train.len());
+    let steps_per_epoch = {
+        let full = train.len() / batch_size;
+        config.max_steps_per_epoch.map_or(full, |m| full.min(m)).max(1)
+    };
+    let total_steps = (steps_per_epoch * config.epochs.max(1)) as f64;
+    let mut rng = SplitMix64::new(seed ^ 0xDA7A);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut losses = Vec::new();
+    let mut curve: Vec<EpochStats> = Vec::new();
+    let mut best: Option<EpochStats> = None;
+    let mut since_best = 0;
+    let mut step = 0usize;
+    for epoch in 1..=config.epochs.max(1) {
+        rng.shuffle(&mut order);
+        let mut epoch_loss = 0f64;
+        let mut lr = config.learning_rate;
+        for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
+            lr = if config.cosine {
+                config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos())
+            } else {
+                config.learning_rate
+            };
+            let batch = batcher.batch(train, chunk, &mut rng);
+            let n = batch.labels.len();
+            let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
+            let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels, [n]), &ad_device);
+            let loss = loss_fn.forward(model.forward(x), y);
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                return Err(EvalError::Failed(format!(
+                    "training diverged: loss is {value} at epoch {epoch}, step {} (learning rate {lr:.3e})",
+                    step + 1
+                )));
+            }
+            losses.push(value);
+            epoch_loss += value;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            step += 1;
+        }
+        let eval_model = model.valid();
+        let (val_accuracy, val_loss) = evaluate(&eval_model, val, batcher, device);
+        if !val_loss.is_finite() {
+            return Err(EvalError::Failed(format!(
+                "training diverged: validation loss is {val_loss} at epoch {epoch}"
+            )));
+        }
+        let stats = EpochStats {
+            epoch,
+            train_loss: epoch_loss / steps_per_epoch as f64,
+            val_loss,
+            val_accuracy,
+            learning_rate: lr,
+        };
+        on_epoch(&stats)?;
+        curve.push(stats.clone());
+        if best.as_ref().is_none_or(|b| stats.val_accuracy > b.val_accuracy) {
+            best = Some(stats);
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        if config.early_stopping_patience.is_some_and(|p| since_best >= p) {
+            break;
+        }
+    }
+    let tenth = (losses.len() / 10).max(1);
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    Ok(TrainRun {
+        model: model.valid(),
+        best: best.expect("at least one epoch"),
+        curve,
+        first_loss: mean(&losses[..tenth]),
+        last_loss: mean(&losses[losses.len() - tenth..]),
+        steps: step,
+        train_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Median latency in milliseconds of one forward pass at `batch` images, after warm-up.
+pub fn measure_latency(model: &Network, task: &TaskShape, batch: usize, runs: usize, device: &Device) -> f64 {
+    let x = Tensor::<4>::zeros([batch, task.channels, task.size, task.size], device);
+    for _ in 0..3 {
+        let _ = model.forward(x.clone()).into_data();
+    }
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            let _ = model.forward(x.clone()).into_data();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Runs `f`, turning a panic inside burn (a shape it refuses, an allocation failure) into a failed trial.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, EvalError>) -> Result<T, EvalError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(EvalError::Failed(format!("{what} failed: {message}")))
+        }
+    }
+}
+
+/// The task a dataset poses at a resolution.
+pub fn task_of(data: &Dataset, resolution: Option<usize>) -> TaskShape {
+    TaskShape { channels: data.channels, size: resolution.unwrap_or(data.height), classes: data.classes }
+}
+
+fn check_size(params: u64, config: &TrainConfig) -> Result<(), EvalError> {
+    match config.max_params {
+        Some(limit) if params > limit => {
+            Err(EvalError::Failed(format!("architecture too large: {params} parameters, above the limit of {limit}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Scores architectures by training them: validation accuracy on a seeded split carved from the training
+/// set. Metrics: `val_accuracy` (0–1), `val_loss`, `train_loss`, `params`, `flops`, `model_bytes`,
+/// `activation_bytes` (estimate), `latency_ms` (batch 1, median), `train_seconds`, `epochs`.
+pub struct TrainEvaluator {
+    pub train: Arc<Dataset>,
+    pub val: Arc<Dataset>,
+    pub normalization: Normalization,
+    pub config: TrainConfig,
+}
+
+impl TrainEvaluator {
+    /// Splits `validation_fraction` of `train` off for validation (seeded by `split_seed`).
+    pub fn new(train: &Dataset, validation_fraction: f64, split_seed: u64, config: TrainConfig) -> Self {
+        let (train, val) = train.split(validation_fraction, split_seed);
+        let normalization = train.channel_stats();
+        TrainEvaluator { train: Arc::new(train), val: Arc::new(val), normalization, config }
+    }
+
+    pub fn task(&self) -> TaskShape {
+        task_of(&self.train, self.config.resolution)
+    }
+
+    fn batcher(&self, augmentation: Augmentation) -> Batcher {
+        Batcher { normalization: self.normalization.clone(), augmentation, resolution: self.config.resolution }
+    }
+
+    /// Trains one architecture and returns its metrics; `report` receives every epoch's metrics.
+    pub fn train_arch<S: Buildable>(
+        &self,
+        space: &S,
+        arch: &S::Arch,
+        seed: u64,
+        report: &mut dyn FnMut(&Metrics) -> Result<(), EvalError>,
+    ) -> Result<Metrics, EvalError> {
+        let config = &self.config;
+        let device = config.device.device().map_err(EvalError::Fatal)?;
+        let task = self.task();
+        let cost = space.network_cost(arch, &task, &config.scale);
+        check_size(cost.params, config)?;
+        guarded("training", || {
+            device.seed(seed);
+            let model = space.build(arch, &task, &config.scale, &device.clone().autodiff());
+            let params = model.params();
+            let train = self.train.subset(config.data_fraction, seed);
+            let batcher = self.batcher(config.augmentation);
+            let run = train_network(model, &train, &self.val, &batcher, config, &device, seed, &mut |stats| {
+                report(&stats.metrics())
+            })?;
+            let latency = if config.latency_runs > 0 {
+                measure_latency(&run.model, &task, 1, config.latency_runs, &device)
+            } else {
+                f64::NAN
+            };
+            let mut metrics = Metrics::from([
+                ("val_accuracy".to_string(), run.best.val_accuracy),
+                ("val_loss".to_string(), run.best.val_loss),
+                ("train_loss".to_string(), run.last_loss),
+                ("params".to_string(), params as f64),
+                ("flops".to_string(), cost.flops as f64),
+                ("model_bytes".to_string(), (params * 4) as f64),
+                ("activation_bytes".to_string(), space.activation_estimate(arch, &task, &config.scale) as f64),
+                ("train_seconds".to_string(), run.train_seconds),
+                ("epochs".to_string(), run.curve.len() as f64),
+            ]);
+            if latency.is_finite() {
+                metrics.insert("latency_ms".to_string(), latency);
+            }
+            Ok(metrics)
+        })
+    }
+}
+
+impl<S: Buildable> Evaluator<S> for TrainEvaluator {
+    fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
+        self.train_arch(request.space, request.arch, request.seed, &mut |m| reporter.report(m))
+    }
+}
+
+/// The result of final training.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FinalResult {
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+    pub params: u64,
+    pub flops: u64,
+    pub model_bytes: u64,
+    pub latency_ms: f64,
+    pub train_seconds: f64,
+    pub epochs: usize,
+    /// Where the weights were saved (burn's burnpack record format).
+    pub weights: Option<PathBuf>,
+}
+
+/// Final training: trains `arch` on the whole training set of `source`, reports test accuracy (the only place
+/// the test set is used) and saves the weights to `weights` when given. `on_epoch` sees the per-epoch
+/// statistics, measured on the test set.
+pub fn train_final<S: Buildable>(
+    space: &S,
+    arch: &S::Arch,
+    source: &DataSource,
+    config: &TrainConfig,
+    seed: u64,
+    weights: Option<&Path>,
+    on_epoch: &mut dyn FnMut(&EpochStats),
+) -> Result<FinalResult, EvalError> {
+    let device = config.device.device().map_err(EvalError::Fatal)?;
+    let task = task_of(&source.train, config.resolution);
+    let cost = space.network_cost(arch, &task, &config.scale);
+    check_size(cost.params, config)?;
+    let normalization = source.train.channel_stats();
+    let batcher = Batcher { normalization, augmentation: config.augmentation, resolution: config.resolution };
+    guarded("final training", || {
+        device.seed(seed);
+        let model = space.build(arch, &task, &config.scale, &device.clone().autodiff());
+        let params = model.params();
+        let train = source.train.subset(config.data_fraction, seed);
+        let final_config = TrainConfig { early_stopping_patience: None, ..config.clone() };
+        let run = train_network(model, &train, &source.test, &batcher, &final_config, &device, seed, &mut |s| {
+            on_epoch(s);
+            Ok(())
+        })?;
+        let last = run.curve.last().expect("at least one epoch").clone();
+        let latency = measure_latency(&run.model, &task, 1, config.latency_runs.max(1), &device);
+        let saved = match weights {
+            Some(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| EvalError::Fatal(format!("creating {}: {e}", parent.display())))?;
+                }
+                run.model
+                    .clone()
+                    .save_file(path)
+                    .map_err(|e| EvalError::Fatal(format!("saving the weights to {}: {e:?}", path.display())))?;
+                Some(path.to_path_buf())
+            }
+            None => None,
+        };
+        Ok(FinalResult {
+            test_accuracy: last.val_accuracy,
+            test_loss: last.val_loss,
+            params,
+            flops: cost.flops,
+            model_bytes: params * 4,
+            latency_ms: latency,
+            train_seconds: run.train_seconds,
+            epochs: run.curve.len(),
+            weights: saved,
+        })
+    })
+}
+
+/// Loads weights saved by [`train_final`] into a freshly built network of the same architecture.
+pub fn load_weights<S: Buildable>(
+    space: &S,
+    arch: &S::Arch,
+    task: &TaskShape,
+    scale: &NetworkScale,
+    path: &Path,
+    device: &Device,
+) -> Result<Network, String> {
+    space
+        .build(arch, task, scale, device)
+        .try_load_file(path)
+        .map_err(|e| format!("loading weights from {}: {e:?}", path.display()))
+}
