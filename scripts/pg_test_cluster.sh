@@ -6,7 +6,8 @@
 #                                                  #        NASFORGE_TEST_POSTGRES_RESTART='… restart DIR'
 #                                                  #        NASFORGE_TEST_POSTGRES_DIR=DIR
 #   cargo test -p nasforge-store
-#   scripts/pg_test_cluster.sh restart "$NASFORGE_TEST_POSTGRES_DIR"   # pg_ctl restart -m fast (tests use it)
+#   scripts/pg_test_cluster.sh restart "$NASFORGE_TEST_POSTGRES_DIR"   # pg_ctl restart -m fast (tests use it;
+#                                                                      # NASFORGE_PG_DOWN_SECONDS=S: down S seconds)
 #   scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR"      # stops it and removes DIR
 #   scripts/pg_test_cluster.sh env DIR                                 # prints the export lines again
 #
@@ -111,7 +112,8 @@ start() {
         port=$((20000 + RANDOM % 40000))
         port_is_free "$port" || continue
         echo "$port" >"$dir/port"
-        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "-p $port ${settings[*]}" start >&2; then
+        echo "-p $port ${settings[*]}" >"$dir/options"
+        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" start >&2; then
             as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U nasforge nasforge_test ||
                 die "createdb failed (the server log: $dir/server.log)"
             echo "pg_test_cluster: PostgreSQL ($bin) runs in $dir on 127.0.0.1:$port" >&2
@@ -122,10 +124,19 @@ start() {
     die "could not start PostgreSQL: see $dir/server.log"
 }
 
+# Restarts the server (ending every connection); with NASFORGE_PG_DOWN_SECONDS=S it stays down S seconds.
 restart() {
     local dir=${1:?usage: $0 restart DIR}
     [[ -f "$dir/bin" ]] || die "$dir holds no cluster started by this script"
-    as_owner "$(cat "$dir/bin")/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast restart >&2
+    local pg_ctl
+    pg_ctl="$(cat "$dir/bin")/pg_ctl"
+    if [[ "${NASFORGE_PG_DOWN_SECONDS:-0}" == 0 ]]; then
+        as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast restart >&2
+    else
+        as_owner "$pg_ctl" -D "$dir/data" -w -t 60 -m fast stop >&2
+        sleep "$NASFORGE_PG_DOWN_SECONDS"
+        as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" start >&2
+    fi
 }
 
 stop() {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace on a fresh machine: installs what the tests need, then cargo test.
-# The NAS-Bench-201 table is read from ../shared/benchmarks/nb201/ (or $NASFORGE_NB201_TABLE); under
-# CI=true the tests that need it fail when it is missing.
+# Runs every test of the workspace on a fresh machine: installs what the tests need (the Debian packages
+# dataset-fashion-mnist and postgresql), starts a throw-away PostgreSQL cluster on 127.0.0.1 for the
+# distributed-worker tests, runs cargo test, and removes the cluster. The NAS-Bench-201 table is read from
+# ../shared/benchmarks/nb201/ (or $NASFORGE_NB201_TABLE); under CI=true the tests that need the table,
+# the dataset or PostgreSQL fail when it is missing instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,5 +11,20 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is required (install Rust with rustup)" >&2
     exit 1
 fi
+
+apt_install() {
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+if [[ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
+    apt_install dataset-fashion-mnist
+fi
+command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+
+eval "$(bash scripts/pg_test_cluster.sh start)"
+trap 'bash scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR" >/dev/null 2>&1 || true' EXIT
 
 cargo test --workspace --locked "$@"

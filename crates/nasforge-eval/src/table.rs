@@ -131,6 +131,11 @@ impl Table {
     pub fn row(&self, printed: &str) -> Option<&[f64]> {
         self.rows.get(printed).map(Vec::as_slice)
     }
+
+    /// Every row: the architecture's printed form and its values, in no particular order.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &[f64])> {
+        self.rows.iter().map(|(printed, values)| (printed.as_str(), values.as_slice()))
+    }
 }
 
 /// Answers a query with every metric column of the architecture's row, plus `params` and `flops` of the

@@ -3,8 +3,9 @@
 //! transaction, by 1 or more workers (threads with connections of their own) on one study.
 //!
 //! `cargo run --release -p nasforge-store --example store_throughput [N] [URL] [WORKERS]`
-//! N trials in all (default 20000); URL of the storage (default: an SQLite file in a temporary directory;
-//! a `postgresql://` URL names a database whose nasforge tables may be created); WORKERS (default 1).
+//! N trials in all (default 20000); URL of the storage (default, or `-`: an SQLite file in a temporary
+//! directory; a `postgresql://` URL names a database whose nasforge tables may be created; each run adds a
+//! study); WORKERS (default 1).
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ fn main() -> Result<(), Error> {
         Some(arg) => arg.parse().map_err(|e| format!("N must be a number: {e}"))?,
         None => 20_000,
     };
-    let url = args.next();
+    let url = args.next().filter(|u| !u.is_empty() && u != "-");
     let workers: u64 = match args.next() {
         Some(arg) => arg.parse().map_err(|e| format!("WORKERS must be a number: {e}"))?,
         None => 1,

@@ -29,7 +29,7 @@ use nasforge_core::study::{Claim, Lease, LeaseKeeper, StoreError as CoreStoreErr
 use nasforge_core::{Metrics, TrialRecord};
 
 pub use error::StoreError;
-pub use pg::{DEFAULT_RETRY_LIMIT, PostgresStorage, PostgresTrialStore, RETRY_LIMIT_VARIABLE};
+pub use pg::{DEFAULT_RETRY_LIMIT, PostgresStorage, PostgresTrialStore, RETRY_LIMIT_VARIABLE, postgres_retries};
 pub use sqlite::{SCHEMA_VERSION, SqliteStorage, SqliteTrialStore};
 
 /// One study as stored.

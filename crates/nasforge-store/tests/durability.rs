@@ -94,7 +94,7 @@ fn worker_child() {
             store.append_intermediate(trial.id, &metrics(&[("epoch", 1.0)])).unwrap();
             writeln!(out, "claimed {} {}", trial.id, lease.owner).unwrap();
             out.flush().unwrap();
-            std::thread::sleep(Duration::from_secs(600));
+            std::thread::sleep(Duration::from_secs(120));
         }
         // Takes over an abandoned trial (its lease has an hour left) and finishes it.
         "take" => {
@@ -130,10 +130,15 @@ fn a_killed_worker_loses_its_trial_at_once(db: &TestDb) {
 
     // Another worker of the same host sees that the process is gone and retries the trial, although its
     // lease has an hour left.
-    let mut second = spawn_child("take", &db.url);
-    let taken = read_line(&mut second, "taken ");
-    let recorded = read_line(&mut second, "finished ");
-    assert!(second.wait().unwrap().success());
+    let second = spawn_child("take", &db.url);
+    let output = second.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let output = String::from_utf8(output.stdout).unwrap();
+    let after = |prefix: &str| {
+        let at = output.find(prefix).unwrap_or_else(|| panic!("no '{prefix}' in {output}")) + prefix.len();
+        output[at..].lines().next().unwrap().trim().to_string()
+    };
+    let (taken, recorded) = (after("taken "), after("finished "));
     let parts: Vec<&str> = taken.split(' ').collect();
     assert_eq!(parts[..2], [id.to_string().as_str(), "2"], "taken: {taken}");
     assert_eq!(recorded, "true");

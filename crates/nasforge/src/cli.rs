@@ -30,6 +30,8 @@ pub enum Command {
     Studies(StorageArgs),
     /// Compare strategies on a benchmark table over many seeds: mean best and regret after N paid queries.
     Compare(CompareArgs),
+    /// Evaluate performance predictors on a benchmark table: rank correlation on held-out architectures.
+    Predictors(PredictorsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +166,40 @@ pub struct CompareArgs {
     /// Number of seeds per strategy.
     #[arg(long, default_value_t = 100)]
     pub seeds: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PredictorsArgs {
+    /// Benchmark table (CSV with an `arch` column) [default: $NASFORGE_NB201_TABLE or ../shared/benchmarks/nb201/nb201_test_accuracy.csv].
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// The space of the table's architectures.
+    #[arg(long, default_value = "nb201")]
+    pub space: String,
+    /// The metric column, maximised (METRIC:min to minimise) [default: the table's first metric column].
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Comma-separated predictors: gp, mlp, ridge.
+    #[arg(long, default_value = "gp,mlp,ridge", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Comma-separated encodings: onehot, path (skipped for spaces without one).
+    #[arg(long, default_value = "onehot,path", value_delimiter = ',')]
+    pub encodings: Vec<String>,
+    /// Comma-separated numbers of training architectures.
+    #[arg(long, default_value = "20,50,100,200", value_delimiter = ',')]
+    pub train_sizes: Vec<usize>,
+    /// Held-out architectures per seed.
+    #[arg(long, default_value_t = 500)]
+    pub test_size: usize,
+    /// Number of random splits averaged.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
+    /// Fit on the normal quantiles of the training targets' ranks (as the model-based strategies do).
+    #[arg(long)]
+    pub copula: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

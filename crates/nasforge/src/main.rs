@@ -3,6 +3,7 @@
 mod cli;
 mod compare;
 mod config;
+mod predictors;
 mod report;
 mod search;
 mod spaces;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::Pareto(args) => report::pareto(&args),
         cli::Command::Studies(args) => report::studies(&args),
         cli::Command::Compare(args) => compare::run(&args),
+        cli::Command::Predictors(args) => predictors::run(&args),
     };
     match result {
         Ok(code) => code,

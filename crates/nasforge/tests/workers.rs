@@ -204,8 +204,8 @@ fn fresh_postgres_database(url: &str, name: &str) -> String {
     let admin = url.rsplit_once('/').map_or(url, |(base, _)| base);
     let status = Command::new("psql")
         .arg(format!("{admin}/postgres"))
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c"])
-        .arg(format!("DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database};"))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-o", "/dev/null"])
+        .args(["-c", &format!("DROP DATABASE IF EXISTS {database}"), "-c", &format!("CREATE DATABASE {database}")])
         .status()
         .unwrap();
     assert!(status.success(), "creating database {database} failed");

@@ -19,6 +19,9 @@ pub struct EvaluationSettings {
     pub test_size: usize,
     /// Seeds `0..seeds` each draw a split.
     pub seeds: u64,
+    /// Fit the predictors to the Gaussian copula of the training targets (as the model-based strategies
+    /// do) instead of the targets themselves.
+    pub copula: bool,
 }
 
 /// The mean correlations at one training size, with the half-widths of their 95% confidence intervals.
@@ -72,7 +75,10 @@ pub fn evaluate(
                 .map(|&n| {
                     let train = &rest[..n];
                     let train_features: Vec<Vec<f64>> = train.iter().map(|&i| features[i].clone()).collect();
-                    let train_targets: Vec<f64> = train.iter().map(|&i| targets[i]).collect();
+                    let mut train_targets: Vec<f64> = train.iter().map(|&i| targets[i]).collect();
+                    if settings.copula {
+                        train_targets = super::copula(&train_targets);
+                    }
                     let model = kind.predictor(seed).fit(&train_features, &train_targets);
                     let predicted: Vec<f64> = model.predict(&test_features).iter().map(|p| p.mean).collect();
                     (kendall_tau(&predicted, &test_targets), spearman_rho(&predicted, &test_targets))
@@ -173,18 +179,17 @@ mod tests {
     #[test]
     fn evaluation_ranks_improve_with_data() {
         // A smooth function of three features with a small interaction.
-        let features: Vec<Vec<f64>> = (0..400)
-            .map(|i| (0..3).map(|j| ((i * (j + 3) * 37 + j * 11) % 101) as f64 / 100.0).collect())
-            .collect();
+        let features: Vec<Vec<f64>> =
+            (0..400).map(|i| (0..3).map(|j| ((i * (j + 3) * 37 + j * 11) % 101) as f64 / 100.0).collect()).collect();
         let targets: Vec<f64> = features.iter().map(|x| x[0] * 2.0 - x[1] + x[0] * x[2]).collect();
-        let settings = EvaluationSettings { train_sizes: vec![5, 50], test_size: 100, seeds: 4 };
+        let settings = EvaluationSettings { train_sizes: vec![5, 50], test_size: 100, seeds: 4, copula: false };
         let rows = evaluate(ModelKind::Ridge, &features, &targets, &settings).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].test_size, 100);
         assert!(rows[1].kendall > 0.85 && rows[1].spearman > 0.95, "{rows:?}");
         assert!(rows[1].kendall >= rows[0].kendall - 1e-9, "{rows:?}");
         assert_eq!(rows, evaluate(ModelKind::Ridge, &features, &targets, &settings).unwrap(), "deterministic");
-        let too_big = EvaluationSettings { train_sizes: vec![399], test_size: 100, seeds: 1 };
+        let too_big = EvaluationSettings { train_sizes: vec![399], test_size: 100, seeds: 1, copula: false };
         assert!(evaluate(ModelKind::Ridge, &features, &targets, &too_big).unwrap_err().contains("fewer than 2"));
     }
 }

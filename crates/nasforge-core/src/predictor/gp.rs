@@ -26,10 +26,7 @@ impl Default for GaussianProcess {
     /// (an almost linear trend), in steps of √2; noise from nearly none (an exact table) to a third of the
     /// signal (a rough landscape the kernel cannot follow): 7 × 4 fits of the marginal likelihood.
     fn default() -> Self {
-        GaussianProcess {
-            length_scales: vec![0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0],
-            noises: vec![1e-4, 1e-2, 0.1, 0.3],
-        }
+        GaussianProcess { length_scales: vec![0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0], noises: vec![1e-4, 1e-2, 0.1, 0.3] }
     }
 }
 
@@ -140,7 +137,8 @@ impl GaussianProcess {
 /// The median of the off-diagonal entries of a square matrix of squared distances (1 when there are none
 /// or when it is 0, e.g. every training point equal).
 fn median_off_diagonal(distances: &[f64], n: usize) -> f64 {
-    let mut values: Vec<f64> = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| distances[i * n + j]).collect();
+    let mut values: Vec<f64> =
+        (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| distances[i * n + j]).collect();
     if values.is_empty() {
         return 1.0;
     }
@@ -186,7 +184,10 @@ impl Model for GpModel {
                 let mean = dot(row, &self.weights);
                 let explained = dot(row, &projected[i * n..(i + 1) * n]);
                 let variance = (self.signal * (1.0 - explained)).max(0.0);
-                Prediction { mean: self.scale.mean + self.scale.std * mean, std: Some(self.scale.std * variance.sqrt()) }
+                Prediction {
+                    mean: self.scale.mean + self.scale.std * mean,
+                    std: Some(self.scale.std * variance.sqrt()),
+                }
             })
             .collect()
     }
@@ -224,7 +225,8 @@ mod tests {
     fn noisy_targets_choose_a_noise_term() {
         let features = grid(30);
         // A smooth trend plus a deterministic zig-zag the kernel cannot follow at the trend's scale.
-        let targets: Vec<f64> = features.iter().enumerate().map(|(i, x)| x[0] + if i % 2 == 0 { 0.8 } else { -0.8 }).collect();
+        let targets: Vec<f64> =
+            features.iter().enumerate().map(|(i, x)| x[0] + if i % 2 == 0 { 0.8 } else { -0.8 }).collect();
         let hyper = GaussianProcess::default().select(&features, &targets);
         assert!(hyper.noise >= 0.1, "{hyper:?}");
     }
@@ -239,7 +241,8 @@ mod tests {
             for (decision, &choice) in choices.iter().enumerate() {
                 x[decision * 4 + choice] = 1.0;
             }
-            let y = choices[0] as f64 * 2.0 + choices[1] as f64 - choices[2] as f64 + if choices[0] == choices[2] { 1.5 } else { 0.0 };
+            let y = choices[0] as f64 * 2.0 + choices[1] as f64 - choices[2] as f64
+                + if choices[0] == choices[2] { 1.5 } else { 0.0 };
             let set = if cell % 3 == 0 { &mut test } else { &mut train };
             set.0.push(x);
             set.1.push(y);

@@ -40,7 +40,16 @@ impl Default for MlpEnsemble {
     /// 0.01 with batches of 32 for 100 epochs (a few hundred steps) converges on such sets in milliseconds;
     /// weight decay 1e-4 only keeps weights bounded.
     fn default() -> Self {
-        MlpEnsemble { members: 5, hidden: vec![32, 32], epochs: 100, batch: 32, learning_rate: 0.01, weight_decay: 1e-4, seed: 0, bootstrap: false }
+        MlpEnsemble {
+            members: 5,
+            hidden: vec![32, 32],
+            epochs: 100,
+            batch: 32,
+            learning_rate: 0.01,
+            weight_decay: 1e-4,
+            seed: 0,
+            bootstrap: false,
+        }
     }
 }
 
@@ -160,7 +169,17 @@ impl Network {
                     let layer = &self.layers[l];
                     let (inputs, outputs) = (layer.inputs, layer.outputs);
                     let mut grad_weights = layer.weights.clone();
-                    gemm(inputs, rows, outputs, &activations[l], true, &delta, false, settings.weight_decay, &mut grad_weights);
+                    gemm(
+                        inputs,
+                        rows,
+                        outputs,
+                        &activations[l],
+                        true,
+                        &delta,
+                        false,
+                        settings.weight_decay,
+                        &mut grad_weights,
+                    );
                     let mut grad_bias = vec![0.0; outputs];
                     for r in 0..rows {
                         axpy(1.0, &delta[r * outputs..(r + 1) * outputs], &mut grad_bias);
@@ -193,13 +212,36 @@ impl Network {
 pub struct MlpModel {
     networks: Vec<Network>,
     width: usize,
+    /// The feature columns the networks read: those that vary in the training data.
+    inputs: Vec<usize>,
     scale: Standardiser,
 }
 
+/// The columns `inputs` of each row of a row-major buffer of rows `width` long.
+fn select_columns(x: &[f64], width: usize, inputs: &[usize]) -> Vec<f64> {
+    if inputs.len() == width {
+        return x.to_vec();
+    }
+    let rows = if width == 0 { 0 } else { x.len() / width };
+    let mut out = Vec::with_capacity(rows * inputs.len());
+    for r in 0..rows {
+        let row = &x[r * width..(r + 1) * width];
+        out.extend(inputs.iter().map(|&c| row[c]));
+    }
+    out
+}
+
 impl MlpEnsemble {
-    /// Trains the ensemble.
+    /// Trains the ensemble. Features that are constant over the training data are left out (no weight
+    /// could be learnt for them): long sparse encodings, such as DARTS' path encoding, shrink to the
+    /// paths that occur.
     pub fn train(&self, features: &[Vec<f64>], targets: &[f64]) -> MlpModel {
-        let (x, width) = flatten(features);
+        let (all, full_width) = flatten(features);
+        let rows = features.len();
+        let inputs: Vec<usize> =
+            (0..full_width).filter(|&c| (1..rows).any(|r| all[r * full_width + c] != all[c])).collect();
+        let x = select_columns(&all, full_width, &inputs);
+        let width = inputs.len();
         let scale = Standardiser::of(targets);
         let y = scale.apply(targets);
         let networks = (0..self.members.max(1))
@@ -211,7 +253,8 @@ impl MlpEnsemble {
                     if self.bootstrap {
                         let n = y.len();
                         let picks: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-                        let xs: Vec<f64> = picks.iter().flat_map(|&i| x[i * width..(i + 1) * width].iter().copied()).collect();
+                        let xs: Vec<f64> =
+                            picks.iter().flat_map(|&i| x[i * width..(i + 1) * width].iter().copied()).collect();
                         let ys: Vec<f64> = picks.iter().map(|&i| y[i]).collect();
                         network.train(&xs, width, &ys, self, &mut rng);
                     } else {
@@ -221,7 +264,7 @@ impl MlpEnsemble {
                 network
             })
             .collect();
-        MlpModel { networks, width, scale }
+        MlpModel { networks, width: full_width, inputs, scale }
     }
 }
 
@@ -240,6 +283,7 @@ impl MlpModel {
             return vec![Vec::new(); self.networks.len()];
         }
         assert_eq!(width, self.width, "features of another length than the training features");
+        let x = select_columns(&x, width, &self.inputs);
         self.networks
             .iter()
             .map(|network| {

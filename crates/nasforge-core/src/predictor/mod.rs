@@ -11,6 +11,7 @@ mod gp;
 mod linalg;
 mod mlp;
 mod ridge;
+mod transform;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,7 @@ pub use evaluation::{EvaluationRow, EvaluationSettings, evaluate, kendall_tau, s
 pub use gp::{GaussianProcess, GpHyper, GpModel};
 pub use mlp::{MlpEnsemble, MlpModel};
 pub use ridge::{Ridge, RidgeModel};
+pub use transform::{copula, normal_cdf, normal_quantile};
 
 /// A model's prediction for one architecture: the mean and, for models that have one, the standard
 /// deviation (a Gaussian process's posterior deviation, an ensemble's spread across members).

@@ -10,12 +10,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::model_based::{
-    Encoding, Observations, PoolSettings, Scale, candidate_pool, chebyshev, copula, history_seed, normal_cdf,
-    random_weights, ranked, schedule, standard_normal,
+    Encoding, Observations, PoolSettings, Scale, candidate_pool, chebyshev, history_seed, random_weights, ranked,
+    schedule, standard_normal,
 };
 use super::{Strategy, StrategyRng};
 use crate::objective::Outcome;
-use crate::predictor::{MlpEnsemble, MlpModel, Model};
+use crate::predictor::{MlpEnsemble, MlpModel, Model, copula, normal_cdf};
 use crate::space::SearchSpace;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,9 @@ impl BananasConfig {
             return Err("bananas: the ensemble needs members, epochs, a batch size and non-empty layers".into());
         }
         if !(ensemble.learning_rate > 0.0 && ensemble.learning_rate.is_finite()) || !(ensemble.weight_decay >= 0.0) {
-            return Err("bananas: the ensemble's learning rate must be positive and its weight decay non-negative".into());
+            return Err(
+                "bananas: the ensemble's learning rate must be positive and its weight decay non-negative".into()
+            );
         }
         if self.mutation_candidates + self.random_candidates == 0 {
             return Err("bananas: the candidate pool is empty (mutation_candidates and random_candidates are 0)".into());

@@ -9,12 +9,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::model_based::{
-    Encoding, Observations, PoolSettings, Scale, candidate_pool, copula, equal_weights, expected_improvement,
-    random_weights, ranked, schedule,
+    Encoding, Observations, PoolSettings, Scale, candidate_pool, equal_weights, expected_improvement, random_weights,
+    ranked, schedule,
 };
 use super::{Strategy, StrategyRng};
 use crate::objective::Outcome;
-use crate::predictor::{GaussianProcess, GpHyper, GpModel, Model};
+use crate::predictor::{GaussianProcess, GpHyper, GpModel, Model, copula};
 use crate::space::SearchSpace;
 
 /// How a proposal is chosen from the posterior.
@@ -56,7 +56,7 @@ impl Default for BoConfig {
     /// every ten results (the posterior itself after each), and a pool of about 300 candidates: the
     /// incumbent's neighbours, 200 one- or two-step mutations of the five best, 100 random samples for
     /// exploration far from them. One-hot features: the Hamming kernel is BO's standard on categorical
-    /// decisions and needs no path structure. The process fits ranks (the Gaussian copula, as in HEBO and
+    /// decisions and needs no path structure. The process fits ranks (the Gaussian as in HEBO and
     /// Salinas et al. 2020), not raw scores: a stationary kernel with one noise level cannot fit both the
     /// few networks that fail to train and the fine differences among the good ones.
     fn default() -> Self {

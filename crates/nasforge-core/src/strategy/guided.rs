@@ -13,12 +13,12 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::model_based::{
-    Encoding, Observations, PoolSettings, Scale, candidate_pool, chebyshev, copula, history_seed, normal_cdf,
-    random_weights, ranked, schedule,
+    Encoding, Observations, PoolSettings, Scale, candidate_pool, chebyshev, history_seed, random_weights, ranked,
+    schedule,
 };
 use super::{Strategy, StrategyRng};
 use crate::objective::Outcome;
-use crate::predictor::ModelKind;
+use crate::predictor::{ModelKind, copula, normal_cdf};
 use crate::space::SearchSpace;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,9 @@ impl PredictorConfig {
             return Err("predictor: batch must be at least 1".into());
         }
         if self.mutation_candidates + self.random_candidates == 0 {
-            return Err("predictor: the candidate pool is empty (mutation_candidates and random_candidates are 0)".into());
+            return Err(
+                "predictor: the candidate pool is empty (mutation_candidates and random_candidates are 0)".into()
+            );
         }
         if self.parents == 0 {
             return Err("predictor: parents must be at least 1".into());
@@ -117,7 +119,9 @@ impl<S: SearchSpace> PredictorSearch<S> {
             random: self.config.random_candidates,
         };
         let pool =
-            candidate_pool(&self.space, &observations.archs[..n], &ranked(&targets), settings, &mut rng, |key| !known.contains(key));
+            candidate_pool(&self.space, &observations.archs[..n], &ranked(&targets), settings, &mut rng, |key| {
+                !known.contains(key)
+            });
         let features: Vec<Vec<f64>> = pool.iter().map(|a| observations.encode(&self.space, a)).collect();
         let predictions: Vec<Vec<f64>> = (0..self.objectives)
             .map(|i| {
