@@ -55,10 +55,11 @@ pub enum StoreError {
     Postgres {
         store: String,
         action: &'static str,
-        /// The server's message (`postgres::Error` itself only says "db error").
+        /// The server's message with its SQLSTATE, or the driver's error with its cause.
         message: String,
-        #[source]
-        source: postgres::Error,
+        /// The driver's error. Not reported as the error's `source()`: `message` says all it says, and
+        /// error chains (anyhow's `{:#}`) would print it twice.
+        error: postgres::Error,
     },
 
     /// A file system call failed while checking the store's file.

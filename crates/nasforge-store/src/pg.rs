@@ -297,7 +297,7 @@ fn is_transient(e: &postgres::Error) -> bool {
     is_connection_error(e) || e.code().is_some_and(|code| matches!(code.code(), "40001" | "40P01" | "53300"))
 }
 
-/// The server's message of an error (`postgres::Error` itself only says "db error").
+/// The server's message of an error with its SQLSTATE and detail, or the driver's error with its cause.
 fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
@@ -399,7 +399,7 @@ impl fmt::Debug for PgShared {
 
 impl PgShared {
     fn error(&self, action: &'static str, e: postgres::Error) -> StoreError {
-        StoreError::Postgres { store: self.location.clone(), action, message: describe(&e), source: e }
+        StoreError::Postgres { store: self.location.clone(), action, message: describe(&e), error: e }
     }
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {

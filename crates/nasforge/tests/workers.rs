@@ -1,6 +1,7 @@
-//! Parallel and distributed search through the real binary: worker threads in one process, several worker
-//! processes sharing one study (SQLite file, and PostgreSQL when `NASFORGE_TEST_POSTGRES` names a
-//! throw-away server), a worker killed with SIGKILL in the middle of a trial, a database restarted mid-search.
+//! Parallel and distributed search through the real binary: worker threads in one process evaluating trials
+//! at once, several worker processes sharing one study (SQLite file, and PostgreSQL when
+//! `NASFORGE_TEST_POSTGRES` names a throw-away server), a worker killed with SIGKILL in the middle of a trial,
+//! a paused worker that comes back after its lease ran out, a database restarted mid-search.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -87,13 +88,17 @@ fn worker_threads_share_one_sqlite_study() {
 }
 
 /// Creates a study whose evaluation is a command that takes `seconds` and scores the cell by its
-/// convolutions (a made-up score, not an accuracy).
+/// convolutions (a made-up score, not an accuracy). Each evaluation appends `+` to `evaluations.log` in
+/// `dir` when it starts and `-` when it ends.
 fn create_slow_study(dir: &Path, store: &str, study: &str, trials: &str, seconds: &str) {
     let script = dir.join("train.sh");
+    let log = dir.join("evaluations.log");
+    let log = log.display();
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nsleep {seconds}\nn=$(grep -o nor_conv \"$NASFORGE_ARCH_FILE\" | wc -l)\necho \"{{\\\"score\\\": $n.$NASFORGE_TRIAL}}\"\n"
+            "#!/bin/sh\necho + >>'{log}'\nsleep {seconds}\nn=$(grep -o nor_conv \"$NASFORGE_ARCH_FILE\" | wc -l)\n\
+             echo - >>'{log}'\necho \"{{\\\"score\\\": $n.$NASFORGE_TRIAL}}\"\n"
         ),
     )
     .unwrap();
@@ -105,6 +110,28 @@ fn create_slow_study(dir: &Path, store: &str, study: &str, trials: &str, seconds
             "--strategy", "random", "--trials", trials,
         ],
     );
+}
+
+/// The most evaluations that ran at the same time, from the log of [`create_slow_study`].
+fn most_at_once(dir: &Path) -> usize {
+    let log = std::fs::read_to_string(dir.join("evaluations.log")).unwrap();
+    let (mut running, mut most) = (0usize, 0usize);
+    for line in log.lines() {
+        running = if line == "+" { running + 1 } else { running - 1 };
+        most = most.max(running);
+    }
+    most
+}
+
+#[test]
+fn four_worker_threads_evaluate_four_trials_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    create_slow_study(dir.path(), &store, "t", "8", "1");
+    let summary = ok(dir.path(), &["worker", "--storage", &store, "--study", "t", "--workers", "4"]);
+    assert!(summary.contains("paid\t8"), "{summary}");
+    assert_exact_budget(&trials(dir.path(), &store, "t"), 8);
+    assert_eq!(most_at_once(dir.path()), 4, "evaluations at once with --workers 4");
 }
 
 fn worker_processes_share_a_study(store: &str, dir: &Path) {
@@ -130,8 +157,8 @@ fn four_worker_processes_reach_exactly_the_budget_on_sqlite() {
 fn four_worker_processes_reach_exactly_the_budget_on_postgres() {
     let Some(url) = postgres() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let store = fresh_postgres_database(&url, "four_workers");
-    worker_processes_share_a_study(&store, dir.path());
+    let database = TestDatabase::new(&url, "four_workers");
+    worker_processes_share_a_study(&database.url, dir.path());
 }
 
 /// A worker is killed (SIGKILL) while it evaluates a trial: another worker re-runs that trial once, and
@@ -174,8 +201,58 @@ fn a_killed_worker_trial_is_rerun_once_on_sqlite() {
 fn a_killed_worker_trial_is_rerun_once_on_postgres() {
     let Some(url) = postgres() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let store = fresh_postgres_database(&url, "killed_worker");
-    killed_worker_trial_is_rerun_once(&store, dir.path());
+    let database = TestDatabase::new(&url, "killed_worker");
+    killed_worker_trial_is_rerun_once(&database.url, dir.path());
+}
+
+/// The process id in a trial's owner (`host:pid:thread`).
+fn owner_pid(trial: &Value) -> u32 {
+    let owner = trial["worker"].as_str().unwrap();
+    owner.rsplit(':').nth(1).unwrap().parse().unwrap()
+}
+
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(status.success(), "kill {signal} failed");
+}
+
+/// A worker is paused (SIGSTOP) in the middle of a trial until another worker has taken that trial over
+/// (the lease ran out) and finished the study; when it comes back (SIGCONT), its late result is refused,
+/// it records nothing, and it exits 0.
+#[test]
+fn a_paused_worker_that_comes_back_late_records_nothing_on_postgres() {
+    let Some(url) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new(&url, "paused_worker");
+    let store = database.url.as_str();
+    create_slow_study(dir.path(), store, "late", "3", "1.5");
+    let worker = ["worker", "--storage", store, "--study", "late", "--lease", "1s"];
+    let late = spawn(dir.path(), &worker);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !trials(dir.path(), store, "late").iter().any(|t| t["state"] == "running") {
+        assert!(Instant::now() < deadline, "no trial started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&late, "-STOP");
+    let list = trials(dir.path(), store, "late");
+    let Some(held) = list.iter().find(|t| t["state"] == "running" && owner_pid(t) == late.id()) else {
+        signal(&late, "-CONT");
+        panic!("the worker was paused between two trials: {list:?}");
+    };
+    let held = held["id"].as_u64().unwrap() as usize;
+
+    let other = spawn(dir.path(), &worker);
+    let out = other.wait_with_output().unwrap();
+    assert!(out.status.success(), "the other worker failed: {}", String::from_utf8_lossy(&out.stderr));
+    let done = trials(dir.path(), store, "late");
+    assert_exact_budget(&done, 3);
+    assert_eq!(done[held]["attempts"], 2, "{}", done[held]);
+    assert_ne!(owner_pid(&done[held]), late.id(), "{}", done[held]);
+
+    signal(&late, "-CONT");
+    let out = late.wait_with_output().unwrap();
+    assert!(out.status.success(), "the late worker failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(trials(dir.path(), store, "late"), done, "the late worker changed the study");
 }
 
 #[test]
@@ -185,9 +262,10 @@ fn workers_survive_a_database_restart() {
         panic!("NASFORGE_TEST_POSTGRES is set but NASFORGE_TEST_POSTGRES_RESTART (a command restarting it) is not");
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = fresh_postgres_database(&url, "restart");
-    create_slow_study(dir.path(), &store, "r", "16", "0.2");
-    let workers: Vec<Child> = (0..3).map(|_| spawn(dir.path(), &["worker", "--storage", &store, "--study", "r"])).collect();
+    let database = TestDatabase::new(&url, "restart");
+    let store = database.url.as_str();
+    create_slow_study(dir.path(), store, "r", "16", "0.2");
+    let workers: Vec<Child> = (0..3).map(|_| spawn(dir.path(), &["worker", "--storage", store, "--study", "r"])).collect();
     std::thread::sleep(Duration::from_millis(800));
     let status = Command::new("sh").arg("-c").arg(&restart).status().unwrap();
     assert!(status.success(), "restarting PostgreSQL failed");
@@ -195,19 +273,39 @@ fn workers_survive_a_database_restart() {
         let out = worker.wait_with_output().unwrap();
         assert!(out.status.success(), "a worker failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    assert_exact_budget(&trials(dir.path(), &store, "r"), 16);
+    assert_exact_budget(&trials(dir.path(), store, "r"), 16);
 }
 
-/// A new, empty database on the test server for one test, as a storage URL.
-fn fresh_postgres_database(url: &str, name: &str) -> String {
-    let database = format!("nasforge_{name}_{}", std::process::id());
-    let admin = url.rsplit_once('/').map_or(url, |(base, _)| base);
-    let status = Command::new("psql")
-        .arg(format!("{admin}/postgres"))
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-o", "/dev/null"])
-        .args(["-c", &format!("DROP DATABASE IF EXISTS {database}"), "-c", &format!("CREATE DATABASE {database}")])
-        .status()
-        .unwrap();
-    assert!(status.success(), "creating database {database} failed");
-    format!("{admin}/{database}")
+/// A new, empty database on the test server for one test (its storage URL), dropped when the test ends.
+struct TestDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    fn new(url: &str, test: &str) -> TestDatabase {
+        let server = url.rsplit_once('/').map_or(url, |(base, _)| base).to_string();
+        let name = format!("nasforge_{test}_{}", std::process::id());
+        let sql = [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")];
+        assert!(psql(&server, &sql), "creating database {name} failed");
+        TestDatabase { url: format!("{server}/{name}"), server, name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        psql(&self.server, &[format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)]);
+    }
+}
+
+/// Runs SQL statements (each outside a transaction) in the server's `postgres` database; whether all succeeded.
+fn psql(server: &str, statements: &[String]) -> bool {
+    let mut command = Command::new("psql");
+    command.arg(format!("{server}/postgres")).args(["-v", "ON_ERROR_STOP=1", "-q", "-o", "/dev/null"]);
+    for sql in statements {
+        command.args(["-c", sql]);
+    }
+    // Without the notice that a database to drop does not exist.
+    command.env("PGOPTIONS", "-c client_min_messages=warning").status().unwrap().success()
 }
