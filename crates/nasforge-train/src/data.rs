@@ -222,6 +222,7 @@ pub struct Normalization {
 
 /// Augmentation applied to training batches.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Augmentation {
     /// Random crop after zero padding by this many pixels on each side (0: none).
     pub crop_padding: usize,

@@ -21,6 +21,7 @@ use nasforge_core::space::{
 
 /// The size knobs of a network (the "downscaled model" fidelity): `None` keeps the space's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct NetworkScale {
     /// nb201: C; darts: C; chain: the stem's channels.
     pub channels: Option<usize>,

@@ -37,8 +37,9 @@ pub enum OptimizerKind {
 }
 
 /// Where to train: the CPU (burn's `flex` backend), a CUDA GPU or a wgpu device (with the cargo features).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
+    #[default]
     Cpu,
     Cuda(usize),
     Wgpu,
@@ -92,7 +93,7 @@ impl DeviceChoice {
 
 /// How a network is trained: optimiser, schedule, regularisation and the fidelity knobs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
@@ -115,8 +116,12 @@ pub struct TrainConfig {
     pub max_steps_per_epoch: Option<usize>,
     /// Architectures with more parameters than this are rejected before training.
     pub max_params: Option<u64>,
-    /// Timed runs of the batch-1 latency measurement (after warm-up); 0 skips it.
+    /// Timed runs of each latency measurement (after warm-up); 0 skips them.
     pub latency_runs: usize,
+    /// The batch of the second latency measurement, besides batch 1 (0: none).
+    pub latency_batch: usize,
+    /// Where to train: machine-local, so never stored with a study (`--device` sets it per run).
+    #[serde(skip)]
     pub device: DeviceChoice,
 }
 
@@ -138,6 +143,7 @@ impl Default for TrainConfig {
             max_steps_per_epoch: None,
             max_params: Some(50_000_000),
             latency_runs: 10,
+            latency_batch: 64,
             device: DeviceChoice::Cpu,
         }
     }
@@ -374,7 +380,8 @@ fn check_size(params: u64, config: &TrainConfig) -> Result<(), EvalError> {
 
 /// Scores architectures by training them: validation accuracy on a seeded split carved from the training
 /// set. Metrics: `val_accuracy` (0–1), `val_loss`, `train_loss`, `params`, `flops`, `model_bytes`,
-/// `activation_bytes` (estimate), `latency_ms` (batch 1, median), `train_seconds`, `epochs`.
+/// `activation_bytes` (estimate), `latency_ms` (batch 1, median), `latency_batch_ms` (batch
+/// `latency_batch`), `train_seconds`, `epochs`.
 pub struct TrainEvaluator {
     pub train: Arc<Dataset>,
     pub val: Arc<Dataset>,
@@ -420,11 +427,6 @@ impl TrainEvaluator {
             let run = train_network(model, &train, &self.val, &batcher, config, &device, seed, &mut |stats| {
                 report(&stats.metrics())
             })?;
-            let latency = if config.latency_runs > 0 {
-                measure_latency(&run.model, &task, 1, config.latency_runs, &device)
-            } else {
-                f64::NAN
-            };
             let mut metrics = Metrics::from([
                 ("val_accuracy".to_string(), run.best.val_accuracy),
                 ("val_loss".to_string(), run.best.val_loss),
@@ -436,8 +438,12 @@ impl TrainEvaluator {
                 ("train_seconds".to_string(), run.train_seconds),
                 ("epochs".to_string(), run.curve.len() as f64),
             ]);
-            if latency.is_finite() {
-                metrics.insert("latency_ms".to_string(), latency);
+            if config.latency_runs > 0 {
+                let latency = |batch| measure_latency(&run.model, &task, batch, config.latency_runs, &device);
+                metrics.insert("latency_ms".to_string(), latency(1));
+                if config.latency_batch > 1 {
+                    metrics.insert("latency_batch_ms".to_string(), latency(config.latency_batch));
+                }
             }
             Ok(metrics)
         })

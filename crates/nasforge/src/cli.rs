@@ -32,6 +32,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Evaluate performance predictors on a benchmark table: rank correlation on held-out architectures.
     Predictors(PredictorsArgs),
+    /// Train one architecture from scratch on the whole training set, report its test accuracy, save weights.
+    Train(TrainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,7 +78,7 @@ pub struct SearchArgs {
     /// Strategy: random, evolution, local, nsga2 [default: evolution].
     #[arg(long)]
     pub strategy: Option<String>,
-    /// Evaluator: table, command [default: command when --command is given, else table].
+    /// Evaluator: table, command, train [default: command with --command, train with --dataset, else table].
     #[arg(long)]
     pub evaluator: Option<String>,
     /// The training command of the command evaluator, run once per trial (e.g. "python train.py").
@@ -106,6 +108,11 @@ pub struct SearchArgs {
     /// Seed of the study [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// Where the training evaluator trains: cpu, cuda, cuda:N, wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Trials evaluated at once by worker threads of this process.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
@@ -129,6 +136,12 @@ pub struct WorkerArgs {
     /// This machine's path of the study's benchmark table, when it differs from the stored one.
     #[arg(long)]
     pub table: Option<PathBuf>,
+    /// This machine's directory of the study's dataset, when it differs from the stored one.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where the training evaluator trains on this machine: cpu, cuda, cuda:N, wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// A new budget of paid evaluations for the whole study.
     #[arg(long)]
     pub trials: Option<u64>,
@@ -201,6 +214,71 @@ pub struct PredictorsArgs {
     #[arg(long)]
     pub copula: bool,
     /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of the training evaluator (`search`, `study create`) and of final training (`train`).
+#[derive(Debug, Clone, Args)]
+pub struct TrainingArgs {
+    /// Dataset: fashion-mnist, mnist, cifar10, cifar100, folder, synthetic (implies --evaluator train) [default: fashion-mnist].
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of the dataset's files [default for fashion-mnist: /usr/share/datasets/fashion-mnist].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Training epochs per network [default: 10].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Share of the training data used, in (0, 1] [default: 1].
+    #[arg(long)]
+    pub data_fraction: Option<f64>,
+    /// Batch size [default: 128].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate [default: 0.05, SGD with Nesterov momentum and a cosine schedule].
+    #[arg(long = "lr")]
+    pub learning_rate: Option<f64>,
+    /// Network width (nb201, darts: C; chain: stem channels) [default: the space's].
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Cells (nb201: per stage; darts: in all) [default: the space's].
+    #[arg(long)]
+    pub cells: Option<usize>,
+    /// Input resolution (images resized) [default: the dataset's].
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    /// Augment training batches (random crop with 4 pixels of padding, horizontal flips).
+    #[arg(long)]
+    pub augment: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// The architecture: its string, a file holding its string or JSON, or `best` / a trial id of --study.
+    #[arg(long)]
+    pub arch: String,
+    /// The search space of --arch [default: the study's, else nb201].
+    #[arg(long)]
+    pub space: Option<String>,
+    /// A store whose study gives the architecture (`--arch best` or `--arch ID`) and the training settings.
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// The study of --storage.
+    #[arg(long)]
+    pub study: Option<String>,
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// Where to train: cpu, cuda, cuda:N, wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Seed of the initial weights and data order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to save the trained weights (burn's record format) [default: nasforge-weights/ARCH-HASH.bpk].
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Print one JSON object instead of lines.
     #[arg(long)]
     pub json: bool,
 }

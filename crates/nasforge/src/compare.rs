@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use nasforge_core::compare::{CompareSettings, StrategyComparison, compare};
 use nasforge_core::space::TaskShape;
-use nasforge_core::{Direction, Objective, SearchSpace, StrategySpec};
+use nasforge_core::{Direction, Objective, StrategySpec};
+use nasforge_train::Buildable;
 use nasforge_eval::{Table, TableEvaluator};
 use serde_json::json;
 
@@ -48,7 +49,7 @@ struct CompareRun<'a> {
 impl SpaceTask for CompareRun<'_> {
     type Output = Result<ExitCode>;
 
-    fn run<S: SearchSpace>(self, space: S) -> Result<ExitCode> {
+    fn run<S: Buildable>(self, space: S) -> Result<ExitCode> {
         let table = Table::load(&self.table, &space)?;
         let column = table.column(&self.objective.metric)?;
         let (highest, lowest) = table.range(column);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use nasforge_core::space::{ChainSpace, DartsSpace, Nb201Space, TaskShape};
 use nasforge_core::{Constraint, Metrics, Objective, Objectives, SearchSpace, StrategySpec};
+use nasforge_train::{Augmentation, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 /// The search space and its settings (`[space]` in a file: `name = "chain"`, then the space's settings).
@@ -65,6 +66,8 @@ pub enum EvaluatorConfig {
         #[serde(default)]
         fidelity: Metrics,
     },
+    /// Train every architecture (burn, in process) and score it on a validation split of the training set.
+    Train(TrainSettings),
 }
 
 fn cifar10() -> TaskShape {
@@ -72,13 +75,120 @@ fn cifar10() -> TaskShape {
 }
 
 impl EvaluatorConfig {
-    pub const KINDS: &'static [&'static str] = &["table", "command"];
+    pub const KINDS: &'static [&'static str] = &["table", "command", "train"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             EvaluatorConfig::Table { .. } => "table",
             EvaluatorConfig::Command { .. } => "command",
+            EvaluatorConfig::Train(_) => "train",
         }
+    }
+}
+
+/// The training evaluator: which data, how it is split, and how each candidate is trained (its fidelity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSettings {
+    /// fashion-mnist, mnist, cifar10, cifar100, folder (images in one sub-folder per class) or synthetic.
+    pub dataset: String,
+    /// Where the dataset's files are; machine-local (workers may say otherwise) [default: the dataset's usual
+    /// place: /usr/share/datasets/fashion-mnist for fashion-mnist].
+    pub data_dir: Option<PathBuf>,
+    /// Share of the training set held out (seeded by the study's seed) to score candidates.
+    pub validation_fraction: f64,
+    /// How each candidate is trained: epochs, data fraction, optimiser, network scale…
+    pub training: TrainConfig,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            dataset: nasforge_train::data::DEFAULT_DATASET.to_string(),
+            data_dir: None,
+            validation_fraction: 0.1,
+            training: TrainConfig::default(),
+        }
+    }
+}
+
+/// The training flags shared by `search`, `study create` and `train` (each `None` when not given).
+#[derive(Debug, Clone, Default)]
+pub struct TrainingFlags {
+    pub dataset: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub epochs: Option<usize>,
+    pub data_fraction: Option<f64>,
+    pub batch_size: Option<usize>,
+    pub learning_rate: Option<f64>,
+    pub channels: Option<usize>,
+    pub cells: Option<usize>,
+    pub resolution: Option<usize>,
+    pub augment: bool,
+}
+
+impl TrainingFlags {
+    /// `settings` with what the flags say.
+    pub fn apply(&self, mut settings: TrainSettings) -> Result<TrainSettings> {
+        if let Some(dataset) = &self.dataset {
+            settings.dataset = dataset.clone();
+        }
+        if self.data_dir.is_some() {
+            settings.data_dir = self.data_dir.clone();
+        }
+        let training = &mut settings.training;
+        if let Some(epochs) = self.epochs {
+            training.epochs = epochs;
+        }
+        if let Some(fraction) = self.data_fraction {
+            training.data_fraction = fraction;
+        }
+        if let Some(batch) = self.batch_size {
+            training.batch_size = batch;
+        }
+        if let Some(rate) = self.learning_rate {
+            training.learning_rate = rate;
+        }
+        if self.channels.is_some() {
+            training.scale.channels = self.channels;
+        }
+        if self.cells.is_some() {
+            training.scale.cells = self.cells;
+        }
+        if self.resolution.is_some() {
+            training.resolution = self.resolution;
+        }
+        if self.augment {
+            training.augmentation = Augmentation::STANDARD;
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+}
+
+impl TrainSettings {
+    /// Refuses settings no training can run with, naming the field.
+    pub fn check(&self) -> Result<()> {
+        let t = &self.training;
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            bail!("validation_fraction must be between 0 and 1 (exclusive), not {}", self.validation_fraction);
+        }
+        if t.epochs == 0 {
+            bail!("epochs must be at least 1");
+        }
+        if !(t.data_fraction > 0.0 && t.data_fraction <= 1.0) {
+            bail!("data_fraction must be in (0, 1], not {}", t.data_fraction);
+        }
+        if t.batch_size == 0 {
+            bail!("batch_size must be at least 1");
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            bail!("learning_rate must be a positive number, not {}", t.learning_rate);
+        }
+        if t.scale.channels == Some(0) || t.scale.cells == Some(0) || t.resolution == Some(0) {
+            bail!("channels, cells and resolution must be at least 1");
+        }
+        Ok(())
     }
 }
 
@@ -177,6 +287,7 @@ pub struct Requested {
     pub trials: Option<u64>,
     pub time_budget: Option<String>,
     pub seed: Option<u64>,
+    pub training: TrainingFlags,
 }
 
 /// The study configuration asked for by a file and flags, with `None` where neither says anything.
@@ -190,6 +301,7 @@ struct Partial {
     table: Option<PathBuf>,
     command: Option<String>,
     trial_timeout: Option<String>,
+    training: TrainingFlags,
     objectives: Option<Objectives>,
     trials: Option<u64>,
     time_budget: Option<String>,
@@ -246,6 +358,7 @@ impl Partial {
             table: flags.table.clone(),
             command: flags.command.clone(),
             trial_timeout: flags.trial_timeout.clone(),
+            training: flags.training.clone(),
             objectives: flag_objectives.or(file_objectives),
             trials: flags.trials.or(file.trials),
             time_budget: flags.time_budget.clone().or(file.time_budget.clone()),
@@ -254,13 +367,17 @@ impl Partial {
     }
 
     /// The evaluator asked for: the file's, with what the flags change, or one built from the flags
-    /// (`--command` means the command evaluator, anything else the table with its default path).
+    /// (`--command` means the command evaluator, `--dataset` the training evaluator, anything else the table
+    /// with its default path).
     fn evaluator(&self) -> Result<EvaluatorConfig> {
-        let kind = self.kind.as_deref().or(self.evaluator.as_ref().map(|e| e.kind())).unwrap_or(if self.command.is_some() {
+        let implied = if self.command.is_some() {
             "command"
+        } else if self.training.dataset.is_some() {
+            "train"
         } else {
             "table"
-        });
+        };
+        let kind = self.kind.as_deref().or(self.evaluator.as_ref().map(|e| e.kind())).unwrap_or(implied);
         let from_file = self.evaluator.clone().filter(|e| e.kind() == kind);
         Ok(match kind {
             "table" => {
@@ -269,6 +386,13 @@ impl Partial {
                     _ => (default_nb201_table(), TaskShape::CIFAR10),
                 };
                 EvaluatorConfig::Table { table: self.table.clone().unwrap_or(table), task }
+            }
+            "train" => {
+                let settings = match from_file {
+                    Some(EvaluatorConfig::Train(settings)) => settings,
+                    _ => TrainSettings::default(),
+                };
+                EvaluatorConfig::Train(self.training.apply(settings)?)
             }
             _ => {
                 let (command, workdir, timeout, fidelity) = match from_file {
@@ -338,6 +462,11 @@ pub fn continued_study_config(stored: &StudyConfig, file: &ConfigFile, flags: &R
     let partial = if asks_evaluator { partial } else { Partial { evaluator: Some(stored.evaluator.clone()), ..partial } };
     let asked = partial.evaluator()?;
     check(study, "evaluator", &stored.evaluator.kind(), Some(&asked.kind()))?;
+    if let (EvaluatorConfig::Train(stored), EvaluatorConfig::Train(asked)) = (&stored.evaluator, &asked) {
+        // Only where the data lies may change: another fidelity would make the trials incomparable.
+        let same_place = TrainSettings { data_dir: stored.data_dir.clone(), ..asked.clone() };
+        check(study, "training evaluator", stored, Some(&same_place))?;
+    }
     config.evaluator = asked;
     if let Some(trials) = partial.trials {
         config.budget.trials = Some(trials);

@@ -7,6 +7,7 @@ mod predictors;
 mod report;
 mod search;
 mod spaces;
+mod train;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         cli::Command::Studies(args) => report::studies(&args),
         cli::Command::Compare(args) => compare::run(&args),
         cli::Command::Predictors(args) => predictors::run(&args),
+        cli::Command::Train(args) => train::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use nasforge_core::predictor::{EvaluationRow, EvaluationSettings, ModelKind, evaluate};
 use nasforge_core::strategy::Encoding;
-use nasforge_core::{Objective, SearchSpace};
+use nasforge_core::Objective;
+use nasforge_train::Buildable;
 use nasforge_eval::Table;
 use serde_json::json;
 
@@ -72,7 +73,7 @@ struct PredictorResult {
 impl SpaceTask for PredictorsRun {
     type Output = Result<ExitCode>;
 
-    fn run<S: SearchSpace>(self, space: S) -> Result<ExitCode> {
+    fn run<S: Buildable>(self, space: S) -> Result<ExitCode> {
         let table = Table::load(&self.table, &space)?;
         let column = table.column(&self.objective.metric)?;
         // Sorted by printed form, so that the seeds' splits do not depend on the table's hashing.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use comfy_table::Table as TextTable;
 use nasforge_core::pareto::{hypervolume, non_dominated_ranks};
 use nasforge_core::study::TrialStore;
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{StorageArgs, StudyArgs};
 use crate::config::StudyConfig;
+use crate::search::stored_config;
 
 /// A borderless table for terminal output.
 pub fn plain_table() -> TextTable {
@@ -27,6 +28,7 @@ pub fn trial_json(trial: &TrialRecord) -> Value {
         "arch": trial.arch,
         "state": trial.state.as_str(),
         "metrics": trial.metrics,
+        "intermediate": trial.intermediate,
         "cached_from": trial.cached_from,
         "error": trial.error,
         "attempts": trial.attempts,
@@ -58,26 +60,28 @@ fn pareto_front<'a>(trials: &'a [TrialRecord], objectives: &Objectives) -> Vec<(
     front
 }
 
-struct LoadedStudy {
-    config: StudyConfig,
-    trials: Vec<TrialRecord>,
+pub struct LoadedStudy {
+    pub config: StudyConfig,
+    pub trials: Vec<TrialRecord>,
 }
 
-fn load(args: &StudyArgs) -> Result<LoadedStudy> {
-    let storage = Storage::open(&args.storage.storage)?;
-    let Some(record) = storage.study(&args.study)? else {
+/// The configuration and trials of study `study` in the store at `url`.
+pub fn load_study(url: &str, study: &str) -> Result<LoadedStudy> {
+    let storage = Storage::open(url)?;
+    let Some(record) = storage.study(study)? else {
         let names: Vec<String> = storage.studies()?.into_iter().map(|s| s.name).collect();
         bail!(
-            "no study '{}' in {} (studies: {})",
-            args.study,
-            args.storage.storage,
+            "no study '{study}' in {url} (studies: {})",
             if names.is_empty() { "none".to_string() } else { names.join(", ") }
         );
     };
-    let config: StudyConfig = serde_json::from_str(&record.config_json)
-        .with_context(|| format!("study '{}': unreadable configuration", args.study))?;
-    let trials = storage.trial_store(&args.study)?.load_trials().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = stored_config(&record, study)?;
+    let trials = storage.trial_store(study)?.load_trials().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(LoadedStudy { config, trials })
+}
+
+fn load(args: &StudyArgs) -> Result<LoadedStudy> {
+    load_study(&args.storage.storage, &args.study)
 }
 
 /// The metric columns a table shows: objectives, then constraint metrics.

@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use nasforge_core::study::{Lease, RunLimits, TrialStore};
-use nasforge_core::{Evaluator, Progress, SearchSpace, StopReason, Study, StudyObserver, TrialRecord, TrialState};
+use nasforge_core::{Evaluator, Progress, StopReason, Study, StudyObserver, TrialRecord, TrialState};
 use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
 use nasforge_store::{Storage, StudyRecord};
+use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
 
-use crate::cli::{SearchArgs, WorkerArgs};
+use crate::cli::{SearchArgs, TrainingArgs, WorkerArgs};
 use crate::config::{
-    ConfigFile, EvaluatorConfig, Requested, StudyConfig, continued_study_config, new_study_config, parse_duration,
+    ConfigFile, EvaluatorConfig, Requested, StudyConfig, TrainSettings, TrainingFlags, continued_study_config,
+    new_study_config, parse_duration,
 };
 use crate::report::{best_trial, trial_json};
 use crate::spaces::{SpaceTask, with_space};
@@ -51,6 +53,7 @@ fn start(args: &SearchArgs, create_only: bool) -> Result<ExitCode> {
         trials: args.trials,
         time_budget: args.time_budget.clone(),
         seed: args.seed,
+        training: training_flags(&args.training),
     };
     let url = args.storage.clone().or(file.storage.clone()).unwrap_or_else(|| "sqlite:nasforge.db".into());
     let study = args.study.clone().or(file.study.clone()).unwrap_or_else(|| "default".into());
@@ -60,7 +63,12 @@ fn start(args: &SearchArgs, create_only: bool) -> Result<ExitCode> {
         Some(record) => (continued_study_config(&stored_config(&record, &study)?, &file, &flags, &study)?, false),
         None => (new_study_config(&file, &flags, default_metric)?, true),
     };
-    let options = RunOptions { workers: args.workers, lease: parse_duration(&args.lease)?, json: args.json };
+    let options = RunOptions {
+        workers: args.workers,
+        lease: parse_duration(&args.lease)?,
+        json: args.json,
+        device: DeviceChoice::parse(&args.device).map_err(anyhow::Error::msg)?,
+    };
     launch(Launch { url: &url, storage: &storage, study: &study, config: &config, is_new, create_only, options })
 }
 
@@ -75,10 +83,16 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
         table: args.table.clone(),
         trials: args.trials,
         time_budget: args.time_budget.clone(),
+        training: TrainingFlags { data_dir: args.data_dir.clone(), ..TrainingFlags::default() },
         ..Requested::default()
     };
     let config = continued_study_config(&stored_config(&record, &args.study)?, &ConfigFile::default(), &flags, &args.study)?;
-    let options = RunOptions { workers: args.workers, lease: parse_duration(&args.lease)?, json: args.json };
+    let options = RunOptions {
+        workers: args.workers,
+        lease: parse_duration(&args.lease)?,
+        json: args.json,
+        device: DeviceChoice::parse(&args.device).map_err(anyhow::Error::msg)?,
+    };
     launch(Launch {
         url: &args.storage,
         storage: &storage,
@@ -90,16 +104,33 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
     })
 }
 
-fn stored_config(record: &StudyRecord, study: &str) -> Result<StudyConfig> {
+/// What the training flags of a command ask for.
+pub fn training_flags(args: &TrainingArgs) -> TrainingFlags {
+    TrainingFlags {
+        dataset: args.dataset.clone(),
+        data_dir: args.data_dir.clone(),
+        epochs: args.epochs,
+        data_fraction: args.data_fraction,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        channels: args.channels,
+        cells: args.cells,
+        resolution: args.resolution,
+        augment: args.augment,
+    }
+}
+
+pub fn stored_config(record: &StudyRecord, study: &str) -> Result<StudyConfig> {
     serde_json::from_str(&record.config_json).with_context(|| format!("study '{study}': unreadable configuration"))
 }
 
-/// How a run works: threads, lease, output.
+/// How a run works: threads, lease, output, training device.
 #[derive(Debug, Clone, Copy)]
 struct RunOptions {
     workers: usize,
     lease: Duration,
     json: bool,
+    device: DeviceChoice,
 }
 
 struct Launch<'a> {
@@ -143,7 +174,30 @@ fn default_metric(evaluator: &EvaluatorConfig) -> Result<String> {
         EvaluatorConfig::Command { .. } => {
             bail!("name the metric your command prints with --metric (or --objective METRIC:max|min)")
         }
+        EvaluatorConfig::Train(_) => Ok("val_accuracy".to_string()),
     }
+}
+
+/// The metrics the training evaluator records for every trial.
+const TRAINING_METRICS: &[&str] = &[
+    "val_accuracy",
+    "val_loss",
+    "train_loss",
+    "params",
+    "flops",
+    "model_bytes",
+    "activation_bytes",
+    "latency_ms",
+    "latency_batch_ms",
+    "train_seconds",
+    "epochs",
+];
+
+/// The dataset of the training settings, split into training and validation by the study's seed.
+pub fn training_evaluator(settings: &TrainSettings, seed: u64, device: DeviceChoice) -> Result<TrainEvaluator> {
+    let source = nasforge_train::data::load_named(&settings.dataset, settings.data_dir.as_deref())?;
+    let config = nasforge_train::TrainConfig { device, ..settings.training.clone() };
+    Ok(TrainEvaluator::new(&source.train, settings.validation_fraction, seed, config))
 }
 
 struct SearchRun<'a> {
@@ -151,13 +205,14 @@ struct SearchRun<'a> {
     stop: &'a AtomicBool,
 }
 
-fn build_evaluator<S: SearchSpace>(
-    config: &EvaluatorConfig,
+fn build_evaluator<S: Buildable>(
+    study_config: &StudyConfig,
     space: &S,
     study: &str,
     metrics: &[&str],
+    device: DeviceChoice,
 ) -> Result<Box<dyn Evaluator<S>>> {
-    match config {
+    match &study_config.evaluator {
         EvaluatorConfig::Command { command, workdir, timeout, fidelity } => {
             let code_dir = std::env::current_dir().context("reading the working directory")?;
             let workdir = workdir.clone().unwrap_or_else(|| PathBuf::from("nasforge-trials").join(study));
@@ -178,6 +233,12 @@ fn build_evaluator<S: SearchSpace>(
             }
             Ok(Box::new(evaluator))
         }
+        EvaluatorConfig::Train(settings) => {
+            if let Some(missing) = metrics.iter().find(|m| !TRAINING_METRICS.contains(m)) {
+                bail!("the training evaluator records no metric `{missing}` (metrics: {})", TRAINING_METRICS.join(", "));
+            }
+            Ok(Box::new(training_evaluator(settings, study_config.seed, device)?))
+        }
     }
 }
 
@@ -185,7 +246,7 @@ impl SpaceTask for SearchRun<'_> {
     /// Why the run stopped; `None` when the study was only created.
     type Output = Result<Option<StopReason>>;
 
-    fn run<S: SearchSpace>(self, space: S) -> Result<Option<StopReason>> {
+    fn run<S: Buildable>(self, space: S) -> Result<Option<StopReason>> {
         let Launch { url, storage, study, config, is_new, create_only, options } = self.launch;
         let metrics: Vec<&str> = config
             .objectives
@@ -195,7 +256,7 @@ impl SpaceTask for SearchRun<'_> {
             .chain(config.objectives.constraints.iter().map(|c| c.metric.as_str()))
             .collect();
         // Everything is checked before anything is stored.
-        let evaluator = build_evaluator(&config.evaluator, &space, study, &metrics)?;
+        let evaluator = build_evaluator(config, &space, study, &metrics, options.device)?;
         config.strategy.build(&space, config.objectives.len()).map_err(anyhow::Error::msg)?;
         let config_json = serde_json::to_string(config).expect("configurations serialise");
         if is_new {
@@ -240,7 +301,7 @@ impl SpaceTask for SearchRun<'_> {
 
 /// One worker: its own store connection, strategy and view of the study.
 #[allow(clippy::too_many_arguments)]
-fn work<S: SearchSpace>(
+fn work<S: Buildable>(
     space: S,
     evaluator: &dyn Evaluator<S>,
     url: &str,

@@ -1,0 +1,134 @@
+//! The training evaluator and final training through the real binary, on the in-memory synthetic dataset
+//! (small and fast): a search whose trials are trained networks with learning curves and hardware metrics,
+//! `nasforge train` on the study's best trial, and bad training input.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn nasforge(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasforge"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = nasforge(dir, args);
+    assert!(out.status.success(), "nasforge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = nasforge(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "nasforge {args:?} should have failed");
+    assert!(!stderr.contains("panicked"), "nasforge {args:?} panicked: {stderr}");
+    stderr
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A search on the synthetic task with tiny NAS-Bench-201 networks, 3 epochs each.
+const SEARCH: &[&str] = &[
+    "search", "--space", "nb201", "--strategy", "random", "--dataset", "synthetic", "--channels", "4", "--cells", "1",
+    "--epochs", "3", "--batch-size", "32", "--lr", "0.1", "--trials", "3", "--seed", "5", "--study", "syn",
+];
+
+#[test]
+fn a_search_trains_networks_and_the_best_is_retrained() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let summary = ok(dir.path(), &[SEARCH, &["--storage", &store]].concat());
+    assert!(summary.contains("paid\t3"), "{summary}");
+    let trials = json(&ok(dir.path(), &["trials", "--storage", &store, "--study", "syn", "--json"]));
+    let trials = trials.as_array().unwrap();
+    assert_eq!(trials.len(), 3);
+    for trial in trials {
+        assert_eq!(trial["state"], "complete", "{trial}");
+        let metrics = &trial["metrics"];
+        let accuracy = metrics["val_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy), "{trial}");
+        for key in ["params", "flops", "model_bytes", "activation_bytes", "latency_ms", "latency_batch_ms", "train_seconds"] {
+            assert!(metrics[key].as_f64().is_some_and(|v| v > 0.0), "{key} missing or not positive in {trial}");
+        }
+        // The learning curve: one entry per epoch, in order.
+        let curve = trial["intermediate"].as_array().unwrap();
+        let epochs: Vec<u64> = curve.iter().map(|e| e["epoch"].as_f64().unwrap() as u64).collect();
+        assert_eq!(epochs, [1, 2, 3], "{trial}");
+    }
+    // A network with a convolution learns the synthetic task well above chance (4 classes).
+    let best = json(&ok(dir.path(), &["best", "--storage", &store, "--study", "syn", "--json"]));
+    let weights = dir.path().join("final.bpk");
+    let out = ok(
+        dir.path(),
+        &[
+            "train", "--storage", &store, "--study", "syn", "--arch", "best", "--epochs", "4", "--weights",
+            weights.to_str().unwrap(), "--json",
+        ],
+    );
+    let result = json(&out);
+    assert_eq!(result["arch"], best["arch"]);
+    let accuracy = result["test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy), "{result}");
+    for key in ["params", "flops", "latency_ms", "train_seconds"] {
+        assert!(result[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {result}");
+    }
+    assert_eq!(result["epochs"], 4);
+    assert!(weights.metadata().unwrap().len() as f64 >= result["params"].as_f64().unwrap() * 4.0, "weights file too small");
+
+    // A string architecture, without a study: the all-convolution cell learns the task.
+    let arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    let out = ok(
+        dir.path(),
+        &[
+            "train", "--space", "nb201", "--arch", arch, "--dataset", "synthetic", "--channels", "4", "--cells", "1",
+            "--epochs", "4", "--batch-size", "32", "--lr", "0.1", "--json",
+        ],
+    );
+    let result = json(&out);
+    assert!(result["test_accuracy"].as_f64().unwrap() > 0.5, "4 classes, chance is 0.25: {result}");
+    assert!(Path::new(result["weights"].as_str().unwrap()).is_relative());
+    assert!(dir.path().join(result["weights"].as_str().unwrap()).exists(), "{result}");
+}
+
+#[test]
+fn a_continued_training_study_keeps_its_fidelity() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let create: Vec<&str> = [&SEARCH[1..], &["--storage", &store]].concat();
+    ok(dir.path(), &[&["study", "create"][..], &create].concat());
+    // The same study with another number of epochs would mix two fidelities.
+    let error = fails(dir.path(), &["search", "--storage", &store, "--study", "syn", "--epochs", "9"]);
+    assert!(error.contains("training evaluator") && error.contains("\"epochs\":3"), "{error}");
+}
+
+#[test]
+fn bad_training_input_gives_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let missing = dir.path().join("nowhere");
+    let base = ["search", "--space", "nb201", "--trials", "1", "--storage", &store];
+    let error = fails(dir.path(), &[&base[..], &["--dataset", "fashion-mnist", "--data-dir", missing.to_str().unwrap()]].concat());
+    assert!(error.contains("dataset-fashion-mnist") && error.contains("nowhere"), "{error}");
+    let error = fails(dir.path(), &[&base[..], &["--dataset", "imagenet"]].concat());
+    assert!(error.contains("unknown dataset 'imagenet'"), "{error}");
+    let error = fails(dir.path(), &[&base[..], &["--dataset", "synthetic", "--data-fraction", "1.5"]].concat());
+    assert!(error.contains("data_fraction"), "{error}");
+    let error = fails(dir.path(), &[&base[..], &["--dataset", "synthetic", "--device", "tpu"]].concat());
+    assert!(error.contains("unknown device 'tpu'"), "{error}");
+    let error = fails(dir.path(), &[&base[..], &["--dataset", "synthetic", "--metric", "cifar10"]].concat());
+    assert!(error.contains("no metric `cifar10`"), "{error}");
+    let error = fails(dir.path(), &["train", "--arch", "|bogus~0|", "--dataset", "synthetic"]);
+    assert!(error.contains("not a nb201 architecture"), "{error}");
+    let error = fails(dir.path(), &["train", "--arch", "best", "--dataset", "synthetic"]);
+    assert!(error.contains("add --storage and --study"), "{error}");
+    // Nothing was stored by the refused searches.
+    let studies = ok(dir.path(), &["studies", "--storage", &store]);
+    assert!(!studies.contains("default"), "{studies}");
+}
