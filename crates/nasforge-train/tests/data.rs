@@ -244,3 +244,70 @@ fn fashion_mnist_when_installed() {
         assert_eq!(source.test.labels.iter().filter(|&&l| l == class).count(), 1000);
     }
 }
+
+/// Writes `count` images per class into `dir/CLASS/`, class `c` having pixel value `40 * c + i`.
+fn write_image_folder(dir: &Path, classes: &[&str], count: usize, rgb: bool) {
+    for (c, class) in classes.iter().enumerate() {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for i in 0..count {
+            let value = (40 * c + i) as u8;
+            let path = dir.join(class).join(format!("{i}.png"));
+            if rgb {
+                image::RgbImage::from_fn(6, 5, |x, _| image::Rgb([value, x as u8, 255 - value])).save(&path).unwrap();
+            } else {
+                image::GrayImage::from_pixel(6, 5, image::Luma([value])).save(&path).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn reads_image_folders() {
+    // One folder: a fifth of each class is held out as the test set.
+    let dir = temp_dir("folder_one");
+    write_image_folder(&dir, &["cat", "dog"], 10, false);
+    let (train, test) = data::load_image_folder(&dir).unwrap();
+    assert_eq!((train.len(), test.len()), (16, 4));
+    assert_eq!((train.channels, train.height, train.width, train.classes), (1, 5, 6, 2));
+    for (index, &label) in train.labels.iter().enumerate() {
+        let value = train.image(index)[0];
+        assert_eq!(usize::from(value) / 40, usize::from(label), "the label follows the sorted class folder");
+    }
+    assert_eq!(test.labels.iter().filter(|&&l| l == 0).count(), 2, "stratified");
+
+    // train/ and test/ folders, colour images as channel planes.
+    let dir = temp_dir("folder_split");
+    write_image_folder(&dir.join("train"), &["a", "b", "c"], 4, true);
+    write_image_folder(&dir.join("test"), &["a", "b", "c"], 2, true);
+    let source = data::load_named("folder", Some(&dir)).unwrap();
+    assert_eq!((source.train.len(), source.test.len(), source.train.channels, source.train.classes), (12, 6, 3, 3));
+    let first = source.train.image(0);
+    assert_eq!(&first[..6], &[0; 6], "red plane of class a, image 0");
+    assert_eq!(&first[30..36], &[0, 1, 2, 3, 4, 5], "green plane: x");
+    assert_eq!(first[60], 255, "blue plane");
+}
+
+#[test]
+fn bad_image_folders_are_clear_errors() {
+    let dir = temp_dir("folder_bad");
+    write_image_folder(&dir, &["a", "b"], 2, false);
+    image::GrayImage::from_pixel(7, 5, image::Luma([1])).save(dir.join("b").join("odd.png")).unwrap();
+    let error = data::load_image_folder(&dir).unwrap_err().to_string();
+    assert!(error.contains("odd.png") && error.contains("one size"), "{error}");
+
+    std::fs::remove_file(dir.join("b").join("odd.png")).unwrap();
+    std::fs::write(dir.join("b").join("broken.png"), b"not a png").unwrap();
+    let error = data::load_image_folder(&dir).unwrap_err().to_string();
+    assert!(error.contains("broken.png") && error.contains("not a readable image"), "{error}");
+
+    let empty = temp_dir("folder_empty");
+    std::fs::create_dir_all(empty.join("a")).unwrap();
+    std::fs::create_dir_all(empty.join("b")).unwrap();
+    let error = data::load_image_folder(&empty).unwrap_err().to_string();
+    assert!(error.contains("no PNG or JPEG"), "{error}");
+
+    let error = data::load_named("folder", None).unwrap_err().to_string();
+    assert!(error.contains("needs the directory"), "{error}");
+    let error = data::load_image_folder(&temp_dir("folder_none").join("missing")).unwrap_err().to_string();
+    assert!(error.contains("not found") && error.contains("one sub-folder of images per class"), "{error}");
+}
