@@ -35,7 +35,9 @@ nasforge=$PWD/target/release/nasforge
 export HOSTNAME=${HOSTNAME:-$(hostname)}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nasforge-bench.XXXXXX")
-eval "$(NASFORGE_PG_DURABLE=1 bash scripts/pg_test_cluster.sh start)"
+trap 'rm -rf "$work"' EXIT
+cluster=$(NASFORGE_PG_DURABLE=1 bash scripts/pg_test_cluster.sh start)
+eval "$cluster"
 trap 'bash scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR" 2>/dev/null; rm -rf "$work"' EXIT
 server=${NASFORGE_TEST_POSTGRES%/*}
 

@@ -26,7 +26,9 @@ nasforge=$PWD/target/release/nasforge
 export HOSTNAME=${HOSTNAME:-$(hostname)}
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/nasforge-local.XXXXXX")
-eval "$(bash scripts/pg_test_cluster.sh start)"
+trap 'rm -rf "$logs"' EXIT
+cluster=$(bash scripts/pg_test_cluster.sh start)
+eval "$cluster"
 trap 'bash scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR" 2>/dev/null && echo "removed the PostgreSQL server"; rm -rf "$logs"' EXIT
 url=$NASFORGE_TEST_POSTGRES
 
