@@ -39,7 +39,7 @@ trials = [t for t in json.load(sys.stdin) if t["state"] == "complete" and t["cac
 trials.sort(key=lambda t: -t["metrics"]["val_accuracy"])
 for t in trials[:5]:
     m = t["metrics"]
-    print(f"  trial {t[\"id\"]:3d}  val_accuracy {m[\"val_accuracy\"]:.4f}  params {int(m[\"params\"]):7d}  {t[\"arch\"]}")
+    print("  trial %3d  val_accuracy %.4f  params %7d  %s" % (t["id"], m["val_accuracy"], m["params"], t["arch"]))
 '
 
 echo

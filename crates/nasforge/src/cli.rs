@@ -44,8 +44,8 @@ pub enum StudyCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
-    /// Where studies are stored: sqlite:PATH.
-    #[arg(long, default_value = "sqlite:nasforge.db")]
+    /// Where studies are stored: sqlite:PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.
+    #[arg(long, env = "NASFORGE_STORAGE", default_value = "sqlite:nasforge.db")]
     pub storage: String,
 }
 
@@ -66,8 +66,8 @@ pub struct SearchArgs {
     /// A TOML configuration file; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Where studies are stored: sqlite:PATH [default: sqlite:nasforge.db].
-    #[arg(long)]
+    /// Where studies are stored: sqlite:PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB [default: sqlite:nasforge.db].
+    #[arg(long, env = "NASFORGE_STORAGE")]
     pub storage: Option<String>,
     /// The study's name; running the same command again continues it [default: default].
     #[arg(long)]
@@ -127,8 +127,8 @@ pub struct SearchArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// Where the study is stored: sqlite:PATH or postgresql://USER@HOST:PORT/DB.
-    #[arg(long)]
+    /// Where the study is stored: sqlite:PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.
+    #[arg(long, env = "NASFORGE_STORAGE")]
     pub storage: String,
     /// The study's name.
     #[arg(long)]

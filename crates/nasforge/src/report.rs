@@ -71,7 +71,7 @@ pub fn load_study(url: &str, study: &str) -> Result<LoadedStudy> {
     let Some(record) = storage.study(study)? else {
         let names: Vec<String> = storage.studies()?.into_iter().map(|s| s.name).collect();
         bail!(
-            "no study '{study}' in {url} (studies: {})",
+            "no study '{study}' in {storage} (studies: {})",
             if names.is_empty() { "none".to_string() } else { names.join(", ") }
         );
     };

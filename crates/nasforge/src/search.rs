@@ -59,7 +59,7 @@ fn start(args: &SearchArgs, create_only: bool) -> Result<ExitCode> {
     let study = args.study.clone().or(file.study.clone()).unwrap_or_else(|| "default".into());
     let storage = Storage::open(&url)?;
     let (config, is_new) = match storage.study(&study)? {
-        Some(_) if create_only => bail!("study '{study}' exists already in {url}"),
+        Some(_) if create_only => bail!("study '{study}' exists already in {storage}"),
         Some(record) => (continued_study_config(&stored_config(&record, &study)?, &file, &flags, &study)?, false),
         None => (new_study_config(&file, &flags, default_metric)?, true),
     };
@@ -76,7 +76,7 @@ fn start(args: &SearchArgs, create_only: bool) -> Result<ExitCode> {
 pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
     let storage = Storage::open(&args.storage)?;
     let Some(record) = storage.study(&args.study)? else {
-        bail!("no study '{}' in {} (create it with `nasforge study create`)", args.study, args.storage);
+        bail!("no study '{}' in {storage} (create it with `nasforge study create`)", args.study);
     };
     // Only machine-local settings and the budget may differ from what the study stored.
     let flags = Requested {
@@ -265,7 +265,7 @@ impl SpaceTask for SearchRun<'_> {
             storage.update_study_config(study, &config_json)?;
         }
         if create_only {
-            println!("created study '{study}' in {url}");
+            println!("created study '{study}' in {storage}");
             return Ok(None);
         }
         let limits =
@@ -351,8 +351,8 @@ fn print_summary(name: &str, config: &StudyConfig, trials: &[TrialRecord], reaso
     println!("failed\t{failed}");
     println!("seconds\t{seconds:.3}");
     // Rates of this run: trials finished by earlier runs of the study count too when it was continued.
-    println!("paid_per_second\t{:.0}", paid as f64 / seconds);
-    println!("recorded_per_second\t{:.0}", (paid + cache_hits) as f64 / seconds);
+    println!("paid_per_second\t{}", rate(paid as f64 / seconds));
+    println!("recorded_per_second\t{}", rate((paid + cache_hits) as f64 / seconds));
     match best {
         Some(trial) => {
             println!("best_trial\t{}", trial.id);
@@ -371,6 +371,11 @@ fn print_summary(name: &str, config: &StudyConfig, trials: &[TrialRecord], reaso
     if reason == StopReason::Exhausted {
         eprintln!("stopped: the strategy proposed only architectures evaluated already (is the space exhausted?)");
     }
+}
+
+/// A rate with the digits that matter: whole numbers from 100 up, three decimals below.
+fn rate(per_second: f64) -> String {
+    if per_second >= 100.0 { format!("{per_second:.0}") } else { format!("{per_second:.3}") }
 }
 
 /// A live progress line on a terminal (stderr), shared by the workers; nothing when stderr is not one.

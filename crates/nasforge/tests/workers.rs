@@ -216,6 +216,26 @@ fn signal(child: &Child, signal: &str) {
     assert!(status.success(), "kill {signal} failed");
 }
 
+/// SIGTERM (what Kubernetes and Slurm send) stops a worker after its running trial, which is recorded.
+#[test]
+fn sigterm_lets_a_worker_finish_its_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    create_slow_study(dir.path(), &store, "t", "20", "0.5");
+    let worker = spawn(dir.path(), &["worker", "--storage", &store, "--study", "t"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !trials(dir.path(), &store, "t").iter().any(|t| t["state"] == "running") {
+        assert!(Instant::now() < deadline, "no trial started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&worker, "-TERM");
+    let out = worker.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = trials(dir.path(), &store, "t");
+    assert!(!list.is_empty() && list.len() < 20, "{} trials", list.len());
+    assert!(list.iter().all(|t| t["state"] == "complete"), "a trial was left behind: {list:?}");
+}
+
 /// A worker is paused (SIGSTOP) in the middle of a trial until another worker has taken that trial over
 /// (the lease ran out) and finished the study; when it comes back (SIGCONT), its late result is refused,
 /// it records nothing, and it exits 0.
