@@ -3,10 +3,17 @@
 
 use std::sync::atomic::AtomicBool;
 
+use nasforge_core::compare::mean_and_ci95;
+use nasforge_core::predictor::ModelKind;
 use nasforge_core::space::{Nb201Op, Nb201Space};
-use nasforge_core::strategy::StrategySpec;
+use nasforge_core::strategy::{
+    Acquisition, BoConfig, Controller, PredictorConfig, ReinforceConfig, StrategySpec, TpeConfig,
+};
 use nasforge_core::study::{Claim, Lease, MemoryStore, RunLimits, StopReason, TrialStore};
-use nasforge_core::{EvalError, EvalRequest, Evaluator, Metrics, Objective, Objectives, Reporter, SearchSpace, Study, TrialState};
+use nasforge_core::{
+    Constraint, EvalError, EvalRequest, Evaluator, Metrics, Objective, Objectives, Reporter, SearchSpace, Study,
+    TrialState,
+};
 
 /// A deterministic score of a cell: convolutions score, pools less, `none` nothing; one edge fails.
 struct Synthetic {
@@ -15,7 +22,11 @@ struct Synthetic {
 }
 
 impl Evaluator<Nb201Space> for Synthetic {
-    fn evaluate(&self, request: &EvalRequest<'_, Nb201Space>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
+    fn evaluate(
+        &self,
+        request: &EvalRequest<'_, Nb201Space>,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Metrics, EvalError> {
         if self.failing.as_deref() == Some(request.printed) {
             return Err(EvalError::Failed("diverged".into()));
         }
@@ -44,13 +55,21 @@ impl Evaluator<Nb201Space> for Synthetic {
 const PLAIN: Synthetic = Synthetic { failing: None, fatal: None };
 
 fn objectives(names: &[&str]) -> Objectives {
+    constrained(names, &[])
+}
+
+fn constrained(names: &[&str], constraints: &[&str]) -> Objectives {
     let list = names.iter().map(|n| n.parse::<Objective>().unwrap()).collect();
-    Objectives::new(list, vec![]).unwrap()
+    Objectives::new(list, constraints.iter().map(|c| c.parse::<Constraint>().unwrap()).collect()).unwrap()
 }
 
 fn open(spec: &StrategySpec, store: &mut MemoryStore, names: &[&str]) -> Study<Nb201Space> {
-    let strategy = spec.build(&Nb201Space, names.len()).unwrap();
-    Study::open(Nb201Space, strategy, objectives(names), 42, store).unwrap()
+    open_with(spec, store, objectives(names), 42)
+}
+
+fn open_with(spec: &StrategySpec, store: &mut MemoryStore, objectives: Objectives, seed: u64) -> Study<Nb201Space> {
+    let strategy = spec.build(&Nb201Space, objectives.len()).unwrap();
+    Study::open(Nb201Space, strategy, objectives, seed, store).unwrap()
 }
 
 fn lease() -> Lease {
@@ -62,8 +81,26 @@ fn run(study: &mut Study<Nb201Space>, store: &mut MemoryStore, evaluator: &Synth
     study.run(evaluator, store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap()
 }
 
-fn all_strategies() -> Vec<StrategySpec> {
+/// Every strategy with its defaults.
+fn default_strategies() -> Vec<StrategySpec> {
     StrategySpec::NAMES.iter().map(|n| StrategySpec::from_name(n).unwrap()).collect()
+}
+
+/// Every strategy with its defaults, and the variants whose state is built differently: the autoregressive
+/// REINFORCE controller, univariate TPE, UCB for BO, and the predictor-guided search with each predictor.
+fn all_strategies() -> Vec<StrategySpec> {
+    let mut specs = default_strategies();
+    specs.extend([
+        StrategySpec::Reinforce(ReinforceConfig {
+            controller: Controller::Autoregressive,
+            ..ReinforceConfig::default()
+        }),
+        StrategySpec::Tpe(TpeConfig { multivariate: false, ..TpeConfig::default() }),
+        StrategySpec::Bo(BoConfig { acquisition: Acquisition::Ucb, ..BoConfig::default() }),
+        StrategySpec::Predictor(PredictorConfig { model: ModelKind::Gp, ..PredictorConfig::default() }),
+        StrategySpec::Predictor(PredictorConfig { model: ModelKind::Mlp, ..PredictorConfig::default() }),
+    ]);
+    specs
 }
 
 #[test]
@@ -89,48 +126,123 @@ fn budget_counts_paid_evaluations_and_repeats_are_cache_hits() {
 
 #[test]
 fn a_resumed_study_proposes_what_a_straight_run_proposes() {
+    // Stopped after 60 paid trials and reopened from the store, with a constraint that some cells break
+    // and, for the strategies that take them, two objectives.
     for spec in all_strategies() {
         let names: &[&str] = if spec.is_multi_objective() { &["score", "size:min"] } else { &["score"] };
+        let objectives = || constrained(names, &["size <= 4"]);
         let mut straight = MemoryStore::default();
-        let mut study = open(&spec, &mut straight, names);
+        let mut study = open_with(&spec, &mut straight, objectives(), 42);
         run(&mut study, &mut straight, &PLAIN, 100);
 
         let mut resumed = MemoryStore::default();
-        let mut first = open(&spec, &mut resumed, names);
+        let mut first = open_with(&spec, &mut resumed, objectives(), 42);
         run(&mut first, &mut resumed, &PLAIN, 60);
         drop(first);
-        let mut second = open(&spec, &mut resumed, names);
+        let mut second = open_with(&spec, &mut resumed, objectives(), 42);
         run(&mut second, &mut resumed, &PLAIN, 100);
 
         let archs = |s: &MemoryStore| s.trials.iter().map(|t| t.arch.clone()).collect::<Vec<_>>();
-        assert_eq!(archs(&straight), archs(&resumed), "{}", spec.name());
+        assert_eq!(archs(&straight), archs(&resumed), "{spec:?}");
+    }
+}
+
+/// The mean over seeds `0..seeds` of `measure` applied to a study of `spec` after `paid` trials, and the
+/// half-width of its 95% confidence interval.
+fn mean_over_seeds(
+    spec: &StrategySpec,
+    objectives: &Objectives,
+    seeds: u64,
+    paid: u64,
+    measure: impl Fn(&Study<Nb201Space>, &MemoryStore) -> f64,
+) -> (f64, f64) {
+    let values: Vec<f64> = (0..seeds)
+        .map(|seed| {
+            let mut store = MemoryStore::default();
+            let mut study = open_with(spec, &mut store, objectives.clone(), seed);
+            run(&mut study, &mut store, &PLAIN, paid);
+            measure(&study, &store)
+        })
+        .collect();
+    mean_and_ci95(&values)
+}
+
+/// Asserts that `spec`'s mean is above a baseline's by more than the 95% interval of the difference.
+fn assert_above(baseline: &str, what: &str, spec: &StrategySpec, found: (f64, f64), base: (f64, f64)) {
+    let ((mean, ci), (base, base_ci)) = (found, base);
+    let margin = (ci * ci + base_ci * base_ci).sqrt();
+    assert!(mean - base > margin, "{what}: {spec:?} reached {mean:.3} ± {ci:.3}, {baseline} {base:.3} ± {base_ci:.3}");
+}
+
+#[test]
+fn every_strategy_finds_better_cells_than_random() {
+    // The mean best score over 20 seeds. Unconstrained, after 60 paid trials, every strategy and variant:
+    // the optimum is 19.5 (six 3×3 convolutions) and random search reaches about 14.7. Under `size <= 2`
+    // (at most two convolutions), after 150, each strategy with its defaults: the best is the best
+    // feasible cell (Deb's rule), 10.9, and random search reaches about 9.9; the factorised REINFORCE
+    // policy, the slowest learner here, is not ahead of random search after 100.
+    //
+    // The model-based strategies draw their candidates from mutations of the best cells, which beats random
+    // search even when the model is ignored; so, unconstrained, they must also beat regularized evolution
+    // (about 17.2), the search by mutation without a model, by which their models show their worth.
+    for (constraints, paid, specs) in [(&[][..], 60, all_strategies()), (&["size <= 2"][..], 150, default_strategies())]
+    {
+        let what = format!("score, constraints {constraints:?}");
+        let objectives = constrained(&["score"], constraints);
+        let best = |spec: &StrategySpec| {
+            mean_over_seeds(spec, &objectives, 20, paid, |study, _| study.progress().best.unwrap())
+        };
+        let random = best(&StrategySpec::Random);
+        let evolution = best(&StrategySpec::from_name("evolution").unwrap());
+        for spec in specs.iter().filter(|s| **s != StrategySpec::Random) {
+            let found = best(spec);
+            assert_above("random search", &what, spec, found, random);
+            let model_based =
+                matches!(spec, StrategySpec::Bo(_) | StrategySpec::Bananas(_) | StrategySpec::Predictor(_));
+            if model_based && constraints.is_empty() {
+                assert_above("regularized evolution", &what, spec, found, evolution);
+            }
+        }
     }
 }
 
 #[test]
-fn evolution_and_local_search_find_better_cells_than_random() {
-    let best = |name: &str| {
-        let mut total = 0.0;
-        for seed in 0..20 {
-            let mut store = MemoryStore::default();
-            let strategy = StrategySpec::from_name(name).unwrap().build(&Nb201Space, 1).unwrap();
-            let mut study = Study::open(Nb201Space, strategy, objectives(&["score"]), seed, &mut store).unwrap();
-            run(&mut study, &mut store, &PLAIN, 60);
-            total += study.progress().best.unwrap();
-        }
-        total / 20.0
+fn multi_objective_strategies_find_better_fronts_than_random() {
+    // Score (max) against size (min, the number of convolutions): the hypervolume of the paid trials'
+    // outcomes after 60 of them, bounded by score 0 and size 7, over 20 seeds.
+    let objectives = objectives(&["score", "size:min"]);
+    let hypervolume = |spec: &StrategySpec| {
+        mean_over_seeds(spec, &objectives, 20, 60, |_, store| {
+            let points: Vec<Vec<f64>> = store
+                .trials
+                .iter()
+                .filter(|t| t.is_paid())
+                .map(|t| vec![t.metrics["score"], -t.metrics["size"]])
+                .collect();
+            nasforge_core::pareto::hypervolume(&points, &[0.0, -7.0])
+        })
     };
-    let random = best("random");
-    for name in ["evolution", "local", "nsga2"] {
-        assert!(best(name) > random + 0.5, "{name} did not beat random ({random})");
+    let random = hypervolume(&StrategySpec::Random);
+    for spec in default_strategies().iter().filter(|s| s.is_multi_objective() && **s != StrategySpec::Random) {
+        assert_above("random search", "hypervolume of score and size", spec, hypervolume(spec), random);
+    }
+    // The others refuse a second objective and name the strategies that take several.
+    for spec in all_strategies().iter().filter(|s| !s.is_multi_objective()) {
+        let message = spec.build(&Nb201Space, 2).err().unwrap_or_else(|| panic!("{spec:?} took two objectives"));
+        assert!(
+            message.contains("use nsga2 or random") && message.contains("(tpe, bo, bananas, predictor)"),
+            "{message}"
+        );
     }
 }
 
 #[test]
 fn failed_trials_are_recorded_and_the_search_goes_on() {
-    let first = Nb201Space.print(&Nb201Space.sample(&mut <nasforge_core::strategy::StrategyRng as rand::SeedableRng>::seed_from_u64(
-        nasforge_core::study::trial_seed(42, 0),
-    )));
+    let first = Nb201Space.print(&Nb201Space.sample(
+        &mut <nasforge_core::strategy::StrategyRng as rand::SeedableRng>::seed_from_u64(
+            nasforge_core::study::trial_seed(42, 0),
+        ),
+    ));
     let evaluator = Synthetic { failing: Some(first.clone()), fatal: None };
     let mut store = MemoryStore::default();
     let mut study = open(&StrategySpec::Random, &mut store, &["score"]);
@@ -150,9 +262,11 @@ fn a_fatal_error_stops_the_study_and_keeps_what_was_done() {
     let mut store = MemoryStore::default();
     let mut study = open(&StrategySpec::Random, &mut store, &["score"]);
     run(&mut study, &mut store, &PLAIN, 5);
-    let next = Nb201Space.print(&Nb201Space.sample(&mut <nasforge_core::strategy::StrategyRng as rand::SeedableRng>::seed_from_u64(
-        nasforge_core::study::trial_seed(42, 5),
-    )));
+    let next = Nb201Space.print(&Nb201Space.sample(
+        &mut <nasforge_core::strategy::StrategyRng as rand::SeedableRng>::seed_from_u64(
+            nasforge_core::study::trial_seed(42, 5),
+        ),
+    ));
     let evaluator = Synthetic { failing: None, fatal: Some(next) };
     let limits = RunLimits { max_paid_trials: Some(10), ..RunLimits::default() };
     let err = study.run(&evaluator, &mut store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap_err();
@@ -178,7 +292,8 @@ fn a_trial_left_running_by_a_dead_process_is_retried_once() {
     run(&mut study, &mut store, &PLAIN, 30);
     // A process claims trial 30 and dies during its evaluation: the store holds it as running.
     let mut running = store.trials[0].clone();
-    running.arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|".into();
+    running.arch =
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|".into();
     running.canonical = Nb201Space.canonical(&Nb201Space.parse(&running.arch).unwrap());
     let Claim::Claimed(claimed) = store.claim_new(&running, None, &lease()).unwrap() else { panic!("not claimed") };
     let id = claimed.id;
@@ -199,7 +314,8 @@ fn an_exhausted_space_stops_instead_of_looping() {
     // Random search asked for more distinct networks than the space's 4,930 runs out of new ones.
     let mut store = MemoryStore::default();
     let mut study = open(&StrategySpec::Random, &mut store, &["score"]);
-    let limits = RunLimits { max_paid_trials: Some(100_000), max_consecutive_cache_hits: 2_000, ..RunLimits::default() };
+    let limits =
+        RunLimits { max_paid_trials: Some(100_000), max_consecutive_cache_hits: 2_000, ..RunLimits::default() };
     let reason = study.run(&PLAIN, &mut store, &limits, &lease(), &mut (), &AtomicBool::new(false)).unwrap();
     assert_eq!(reason, StopReason::Exhausted);
     assert!(study.progress().paid > 4_000 && study.progress().paid <= 4_930, "{}", study.progress().paid);

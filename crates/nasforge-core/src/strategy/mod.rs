@@ -113,9 +113,17 @@ impl StrategySpec {
     /// Builds the strategy for a space and a number of objectives.
     pub fn build<S: SearchSpace>(&self, space: &S, objectives: usize) -> Result<Box<dyn Strategy<S>>, String> {
         if objectives > 1 && !self.is_multi_objective() {
+            let model_based: Vec<&str> = Self::NAMES
+                .iter()
+                .copied()
+                .filter(|&name| !["random", "nsga2"].contains(&name))
+                .filter(|name| Self::from_name(name).is_ok_and(|spec| spec.is_multi_objective()))
+                .collect();
             return Err(format!(
-                "strategy '{}' optimises one objective and this study has {objectives}; use nsga2 or random",
-                self.name()
+                "strategy '{}' optimises one objective and this study has {objectives}; use nsga2 or random, or \
+                 a model-based strategy that scalarises the objectives ({})",
+                self.name(),
+                model_based.join(", ")
             ));
         }
         let space = space.clone();

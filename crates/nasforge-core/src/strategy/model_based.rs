@@ -1,7 +1,7 @@
 //! What the model-based strategies (`bo`, `bananas`, `predictor`) share: the observations they were told
 //! with their encodings, scalar training targets (ParEGO's augmented Chebyshev scalarisation for several
-//! objectives, a penalty for constraint violations), a candidate pool of mutations of the best
-//! architectures plus random samples, and acquisition helpers.
+//! objectives, which TPE uses too, and a penalty for constraint violations), a candidate pool of mutations
+//! of the best architectures plus random samples, and acquisition helpers.
 //!
 //! A model that is cached between asks is always a function of a prefix of the observations (the first
 //! `m`, in the order they were told) and of nothing else, so a study replayed from its history rebuilds it.
@@ -94,8 +94,9 @@ impl<S: SearchSpace> Observations<S> {
 const RHO: f64 = 0.05;
 
 /// Normalises outcomes to training targets, from the range of a set of outcomes: each objective is mapped
-/// to [0, 1] over the feasible outcomes (all outcomes when none is feasible), and an infeasible outcome
-/// gets `−1 − violation / largest violation`, below every feasible one.
+/// to [0, 1] over the feasible outcomes (all outcomes when none is feasible). An infeasible outcome gets
+/// `−1 − violation / largest violation` as an objective's target and `−2 − violation / largest violation`
+/// as a scalarised one: below every feasible value either way.
 pub(crate) struct Scale {
     low: Vec<f64>,
     span: Vec<f64>,
@@ -135,17 +136,18 @@ impl Scale {
             let values: Vec<f64> = (0..weights.len()).map(|i| self.objective(outcome, i)).collect();
             chebyshev(weights, &values)
         } else {
-            -1.0 - outcome.violation / self.largest_violation
+            -2.0 - outcome.violation / self.largest_violation
         }
     }
 }
 
-/// ParEGO's augmented Chebyshev scalarisation of normalised values (higher is better):
-/// `min_i w_i v_i + ρ Σ_i w_i v_i`. With one objective it is `(1 + ρ) v`.
+/// ParEGO's augmented Chebyshev scalarisation (Knowles 2006) of values normalised to [0, 1], higher better:
+/// minus the weighted distance to the ideal point 1, `−(max_i w_i (1 − v_i) + ρ Σ_i w_i (1 − v_i))`, in
+/// [−1 − ρ, 0] for weights on the simplex. With one objective it is `(1 + ρ)(v − 1)`, increasing in `v`.
 pub(crate) fn chebyshev(weights: &[f64], values: &[f64]) -> f64 {
-    let weighted = weights.iter().zip(values).map(|(w, v)| w * v);
-    let worst = weighted.clone().fold(f64::INFINITY, f64::min);
-    worst + RHO * weighted.sum::<f64>()
+    let shortfalls = weights.iter().zip(values).map(|(w, v)| w * (1.0 - v));
+    let worst = shortfalls.clone().fold(f64::NEG_INFINITY, f64::max);
+    -(worst + RHO * shortfalls.sum::<f64>())
 }
 
 /// A weight vector drawn uniformly from the simplex (one draw per objective); `[1]` for one objective,
@@ -301,8 +303,11 @@ mod tests {
             scale.scalar(&outcomes[2], &weights)
                 < scale.scalar(&outcomes[0], &weights).min(scale.scalar(&outcomes[1], &weights))
         );
-        // Chebyshev: the worse weighted objective decides.
-        assert!((chebyshev(&[0.5, 0.5], &[1.0, 0.0]) - 0.025).abs() < 1e-12);
+        // Chebyshev: the larger weighted shortfall decides, plus ρ times their sum.
+        assert!((chebyshev(&[0.5, 0.5], &[1.0, 0.0]) + 0.525).abs() < 1e-12);
+        assert!((chebyshev(&[0.9, 0.1], &[1.0, 0.0]) + 0.105).abs() < 1e-12, "a heavy weight wants its objective");
+        assert!(chebyshev(&[0.9, 0.1], &[1.0, 0.0]) > chebyshev(&[0.9, 0.1], &[0.0, 1.0]));
+        assert_eq!(chebyshev(&[1.0], &[1.0]), 0.0);
         let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
         let w = random_weights(3, &mut rng);
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12 && w.iter().all(|&x| x > 0.0));

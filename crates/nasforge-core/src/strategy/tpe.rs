@@ -13,15 +13,17 @@
 //! stay together. Without it each decision has its own density (Optuna's default), and a candidate's ratio is
 //! the product of the decisions' ratios.
 //!
-//! Several objectives are scalarised afresh at each proposal, ParEGO-style: weights drawn uniformly from the
-//! simplex with the proposal's generator, objectives normalised to [0, 1] over the told results, and the
-//! augmented Chebyshev value `−(max_j w_j (1 − s_j) + 0.05 Σ_j w_j (1 − s_j))` ranks the results.
+//! Several objectives are scalarised afresh at each proposal, ParEGO-style, as the model-based strategies
+//! do: weights drawn uniformly from the simplex with the proposal's generator, objectives normalised to
+//! [0, 1] over the feasible results, and the augmented Chebyshev value
+//! `−(max_j w_j (1 − s_j) + 0.05 Σ_j w_j (1 − s_j))` ranks the results.
 
 use std::collections::HashSet;
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
+use super::model_based::{Scale, random_weights};
 use super::{NOVELTY_ATTEMPTS, Seen, Strategy, StrategyRng};
 use crate::objective::Outcome;
 use crate::space::SearchSpace;
@@ -75,9 +77,6 @@ impl TpeConfig {
     }
 }
 
-/// The augmentation coefficient of the Chebyshev scalarisation (ParEGO's ρ).
-const AUGMENTATION: f64 = 0.05;
-
 struct Observation {
     decisions: Vec<usize>,
     /// `None` for a failed evaluation.
@@ -103,34 +102,14 @@ impl<S: SearchSpace> Tpe<S> {
     /// The value that ranks each told result (higher is better; NaN for failed ones): the first objective's
     /// score, or for several objectives a random augmented Chebyshev scalarisation drawn from `rng`.
     fn values(&self, rng: &mut StrategyRng) -> Vec<f64> {
-        let outcomes: Vec<&Outcome> = self.observations.iter().filter_map(|o| o.outcome.as_ref()).collect();
+        let outcomes: Vec<Outcome> = self.observations.iter().filter_map(|o| o.outcome.clone()).collect();
         let objectives = outcomes.first().map_or(1, |o| o.scores.len());
         if objectives <= 1 {
             return self.observations.iter().map(|o| o.outcome.as_ref().map_or(f64::NAN, |o| o.scores[0])).collect();
         }
-        let mut weights: Vec<f64> = (0..objectives).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
-        let total: f64 = weights.iter().sum();
-        weights.iter_mut().for_each(|w| *w = if total > 0.0 { *w / total } else { 1.0 / objectives as f64 });
-        let lowest: Vec<f64> =
-            (0..objectives).map(|j| outcomes.iter().map(|o| o.scores[j]).fold(f64::INFINITY, f64::min)).collect();
-        let highest: Vec<f64> =
-            (0..objectives).map(|j| outcomes.iter().map(|o| o.scores[j]).fold(f64::NEG_INFINITY, f64::max)).collect();
-        self.observations
-            .iter()
-            .map(|o| {
-                let Some(outcome) = &o.outcome else { return f64::NAN };
-                let mut worst: f64 = 0.0;
-                let mut sum = 0.0;
-                for j in 0..objectives {
-                    let range = highest[j] - lowest[j];
-                    let normalised = if range > 0.0 { (outcome.scores[j] - lowest[j]) / range } else { 1.0 };
-                    let shortfall = weights[j] * (1.0 - normalised);
-                    worst = worst.max(shortfall);
-                    sum += shortfall;
-                }
-                -(worst + AUGMENTATION * sum)
-            })
-            .collect()
+        let weights = random_weights(objectives, rng);
+        let scale = Scale::of(&outcomes);
+        self.observations.iter().map(|o| o.outcome.as_ref().map_or(f64::NAN, |o| scale.scalar(o, &weights))).collect()
     }
 
     /// Indices of the results that were evaluated, best first: smaller violation first (feasible ones have
