@@ -75,7 +75,7 @@ pub struct SearchArgs {
     /// Search space: nb201, chain, darts [default: nb201].
     #[arg(long)]
     pub space: Option<String>,
-    /// Strategy: random, evolution, local, nsga2 [default: evolution].
+    /// Strategy: random, evolution, local, nsga2, tpe, reinforce, bo, bananas, predictor [default: evolution].
     #[arg(long)]
     pub strategy: Option<String>,
     /// Evaluator: table, command, train [default: command with --command, train with --dataset, else table].
