@@ -1,53 +1,15 @@
 //! Drives the real `nasforge` binary: searches on the NAS-Bench-201 table, continuing studies, a kill -9
 //! in the middle of a search, the report commands, `compare`, and every kind of bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{fails, json, nasforge, nb201_table, ok, trials};
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-fn nasforge(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasforge"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NASFORGE_NB201_TABLE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = nasforge(dir, args);
-    assert!(out.status.success(), "nasforge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a command that must fail, checks it did not panic, and returns its error output.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = nasforge(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "nasforge {args:?} should have failed");
-    assert!(!stderr.contains("panicked"), "nasforge {args:?} panicked: {stderr}");
-    stderr
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// The shared NAS-Bench-201 table. Under CI it must be there; elsewhere a test without it is skipped.
-fn nb201_table() -> Option<PathBuf> {
-    let path = std::env::var_os("NASFORGE_NB201_TABLE").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/nb201/nb201_test_accuracy.csv")
-    });
-    if path.exists() {
-        return Some(path.canonicalize().unwrap());
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the NB201 table is missing at {}", path.display());
-    eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
-    None
-}
 
 fn storage(dir: &Path) -> String {
     format!("sqlite:{}", dir.join("studies.db").display())
@@ -57,10 +19,6 @@ fn search_args<'a>(table: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a
     let mut args = vec!["search", "--space", "nb201", "--evaluator", "table", "--table", table, "--storage", store];
     args.extend_from_slice(extra);
     args
-}
-
-fn trials(dir: &Path, store: &str, study: &str) -> Vec<Value> {
-    json(&ok(dir, &["trials", "--storage", store, "--study", study, "--json"])).as_array().unwrap().clone()
 }
 
 #[test]

@@ -3,27 +3,14 @@
 //! reach a lower mean regret than random search over the same seeds, by more than the 95% confidence
 //! interval of the difference of the means.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::nb201_table;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-
-/// The shared NAS-Bench-201 table. Under CI it must be there; elsewhere a test without it is skipped.
-fn nb201_table() -> Option<PathBuf> {
-    let path = std::env::var_os("NASFORGE_NB201_TABLE").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/nb201/nb201_test_accuracy.csv")
-    });
-    if path.exists() {
-        return Some(path.canonicalize().unwrap());
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the NB201 table is missing at {}",
-        path.display()
-    );
-    eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
-    None
-}
 
 /// The strategies compared with random search, and over how many seeds. A 100-evaluation run of the
 /// model-based strategies takes 0.07–0.4 s in a test build (TPE's and REINFORCE's under 0.05 s), and

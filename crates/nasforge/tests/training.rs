@@ -2,37 +2,12 @@
 //! (small and fast): a search whose trials are trained networks with learning curves and hardware metrics,
 //! `nasforge train` on the study's best trial, and bad training input.
 
+mod common;
+
+use common::{fails, json, ok};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
-
-fn nasforge(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasforge"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = nasforge(dir, args);
-    assert!(out.status.success(), "nasforge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = nasforge(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "nasforge {args:?} should have failed");
-    assert!(!stderr.contains("panicked"), "nasforge {args:?} panicked: {stderr}");
-    stderr
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
 
 /// A search on the synthetic task with tiny NAS-Bench-201 networks, 3 epochs each.
 const SEARCH: &[&str] = &[

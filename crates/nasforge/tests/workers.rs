@@ -3,22 +3,16 @@
 //! `NASFORGE_TEST_POSTGRES` names a throw-away server), a worker killed with SIGKILL in the middle of a trial,
 //! a paused worker that comes back after its lease ran out, a database restarted mid-search.
 
+mod common;
+
+use common::{nb201_table, ok, trials};
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn nasforge(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasforge")).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = nasforge(dir, args);
-    assert!(out.status.success(), "nasforge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_nasforge"))
@@ -29,23 +23,6 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn trials(dir: &Path, store: &str, study: &str) -> Vec<Value> {
-    let out = ok(dir, &["trials", "--storage", store, "--study", study, "--json"]);
-    serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().clone()
-}
-
-fn nb201_table() -> Option<PathBuf> {
-    let path = std::env::var_os("NASFORGE_NB201_TABLE").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/nb201/nb201_test_accuracy.csv")
-    });
-    if path.exists() {
-        return Some(path.canonicalize().unwrap());
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the NB201 table is missing at {}", path.display());
-    eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
-    None
 }
 
 /// The PostgreSQL server for these tests (started by scripts/pg_test_cluster.sh): required under CI.
