@@ -16,7 +16,7 @@ if [[ ! -x $venv/bin/python ]]; then
 fi
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
     echo "installing PyTorch into $venv (once)" >&2
-    "$venv/bin/pip" install --quiet torch
+    "$venv/bin/pip" install --quiet torch numpy
 fi
 cargo build --release --locked -p nasforge-train --example reference_cnn
 burn=target/release/examples/reference_cnn

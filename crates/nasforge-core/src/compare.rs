@@ -2,7 +2,6 @@
 //! after each number of paid evaluations, the mean best value and mean regret to the known optimum with
 //! 95% confidence intervals. Every search-quality claim of the project is made with it.
 
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -24,6 +23,8 @@ pub struct CompareSettings {
     pub checkpoints: Vec<u64>,
     /// Seeds 0..seeds are run for every strategy.
     pub seeds: u64,
+    /// Simulated workers: trials in flight at once, all taking the same time (1: one after another).
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,26 +81,26 @@ fn best_curve<S: SearchSpace>(
     let strategy = spec.build(space, 1).map_err(|message| StudyError::History { id: 0, message })?;
     let mut store = MemoryStore::default();
     let mut study = Study::open(space.clone(), strategy, objectives, seed, &mut store)?;
-    let limits = RunLimits {
-        max_paid_trials: settings.checkpoints.last().copied(),
-        ..RunLimits::default()
+    let limits = RunLimits { max_paid_trials: settings.checkpoints.last().copied(), ..RunLimits::default() };
+    let mut curve = BestCurve {
+        metric: settings.objective.metric.clone(),
+        direction: settings.objective.direction,
+        best: Vec::new(),
     };
-    let mut curve =
-        BestCurve { metric: settings.objective.metric.clone(), direction: settings.objective.direction, best: Vec::new() };
     let lease = Lease { owner: "compare".into(), duration: Duration::from_secs(3600) };
-    study.run(evaluator, &mut store, &limits, &lease, &mut curve, &AtomicBool::new(false))?;
+    study.run_simulated_workers(evaluator, &mut store, &limits, &lease, &mut curve, settings.workers)?;
     Ok(curve.best)
 }
 
-/// Runs every strategy on seeds `0..settings.seeds`, in parallel over seeds.
+/// Runs every strategy (with its label) on seeds `0..settings.seeds`, in parallel over seeds.
 pub fn compare<S: SearchSpace>(
     space: &S,
-    strategies: &[StrategySpec],
+    strategies: &[(String, StrategySpec)],
     evaluator: &dyn Evaluator<S>,
     settings: &CompareSettings,
 ) -> Result<Vec<StrategyComparison>, StudyError> {
     let mut results = Vec::new();
-    for spec in strategies {
+    for (label, spec) in strategies {
         let started = std::time::Instant::now();
         let curves: Vec<Vec<f64>> = (0..settings.seeds)
             .into_par_iter()
@@ -126,7 +127,7 @@ pub fn compare<S: SearchSpace>(
             })
             .collect();
         results.push(StrategyComparison {
-            name: spec.name().to_string(),
+            name: label.clone(),
             checkpoints,
             trials_per_second: trials as f64 / started.elapsed().as_secs_f64(),
         });

@@ -15,6 +15,7 @@ pub use objective::{Comparison, Constraint, Direction, Objective, Objectives, Ou
 pub use space::{ParseError, SearchSpace};
 pub use strategy::{Strategy, StrategySpec};
 pub use study::{
-    EvalError, EvalRequest, Evaluator, Progress, Reporter, RunLimits, StopReason, Study, StudyError, StudyObserver, TrialStore,
+    EvalError, EvalRequest, Evaluator, Progress, Reporter, RunLimits, StopReason, Study, StudyError, StudyObserver,
+    TrialStore,
 };
 pub use trial::{Metrics, TrialRecord, TrialState};

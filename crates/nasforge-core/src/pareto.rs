@@ -66,11 +66,8 @@ pub fn crowding_distances(front: &[&[f64]]) -> Vec<f64> {
 /// Points that do not exceed the reference in every objective add nothing. Exact, by slicing along the
 /// last objective (fast for the 2–4 objectives and few hundred points of a study's front).
 pub fn hypervolume(points: &[Vec<f64>], reference: &[f64]) -> f64 {
-    let inside: Vec<&[f64]> = points
-        .iter()
-        .map(Vec::as_slice)
-        .filter(|p| p.iter().zip(reference).all(|(v, r)| v > r))
-        .collect();
+    let inside: Vec<&[f64]> =
+        points.iter().map(Vec::as_slice).filter(|p| p.iter().zip(reference).all(|(v, r)| v > r)).collect();
     slice_volume(&inside, reference)
 }
 

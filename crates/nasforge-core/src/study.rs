@@ -486,6 +486,47 @@ impl<S: SearchSpace> Study<S> {
         }
     }
 
+    /// Simulates `workers` workers whose evaluations all take the same time, in one thread and
+    /// deterministically: keeps up to `workers` trials claimed, each proposed while the earlier ones are
+    /// pending, and finishes the oldest first. With one worker it is `run`. It lets benchmarks measure how
+    /// a strategy copes with trials in flight (budget and repeated proposals end it; no time budget).
+    pub fn run_simulated_workers(
+        &mut self,
+        evaluator: &dyn Evaluator<S>,
+        store: &mut dyn TrialStore,
+        limits: &RunLimits,
+        lease: &Lease,
+        observer: &mut dyn StudyObserver,
+        workers: usize,
+    ) -> Result<StopReason, StudyError> {
+        let mut in_flight = std::collections::VecDeque::new();
+        let mut consecutive_repeats = 0;
+        loop {
+            self.sync(store, observer)?;
+            let exhausted = consecutive_repeats >= limits.max_consecutive_cache_hits;
+            let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
+            if in_flight.len() < workers.max(1) && !exhausted && budget_left {
+                match self.propose(store, limits.max_paid_trials, lease, consecutive_repeats)? {
+                    Claim::Claimed(trial) => {
+                        consecutive_repeats = 0;
+                        in_flight.push_back(trial);
+                        continue;
+                    }
+                    Claim::CacheHit(_) | Claim::Busy => {
+                        consecutive_repeats += 1;
+                        continue;
+                    }
+                    Claim::BudgetReached => {}
+                }
+            }
+            match in_flight.pop_front() {
+                Some(trial) => self.evaluate(trial, evaluator, store, lease)?,
+                None if exhausted => return Ok(StopReason::Exhausted),
+                None => return Ok(StopReason::Budget),
+            }
+        }
+    }
+
     /// Asks the strategy for the next architecture and claims it in the store. The generator is seeded
     /// from the study seed and the number of trials so far (and, after a proposal that another worker was
     /// evaluating, the number of such repeats), so one worker's proposals depend only on the history.
@@ -535,7 +576,8 @@ impl<S: SearchSpace> Study<S> {
         store: &mut dyn TrialStore,
         lease: &Lease,
     ) -> Result<(), StudyError> {
-        let arch = self.space.parse(&trial.arch).map_err(|e| StudyError::History { id: trial.id, message: e.message })?;
+        let arch =
+            self.space.parse(&trial.arch).map_err(|e| StudyError::History { id: trial.id, message: e.message })?;
         let keeper = store.keep_alive(trial.id, lease).map_err(StudyError::Store)?;
         let request =
             EvalRequest { space: &self.space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed };

@@ -5,9 +5,10 @@ use std::sync::atomic::AtomicBool;
 
 use nasforge_core::compare::mean_and_ci95;
 use nasforge_core::predictor::ModelKind;
-use nasforge_core::space::{Nb201Op, Nb201Space};
+use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
 use nasforge_core::strategy::{
-    Acquisition, BoConfig, Controller, PredictorConfig, ReinforceConfig, StrategySpec, TpeConfig,
+    Acquisition, BananasConfig, BoConfig, Controller, Liar, PredictorConfig, ReinforceConfig, Strategy, StrategyRng,
+    StrategySpec, TpeConfig,
 };
 use nasforge_core::study::{Claim, Lease, MemoryStore, RunLimits, StopReason, TrialStore};
 use nasforge_core::{
@@ -362,4 +363,146 @@ fn every_strategy_runs_and_resumes_on<S: SearchSpace>(space: S) {
 fn every_strategy_runs_and_resumes_on_chain_and_darts() {
     every_strategy_runs_and_resumes_on(nasforge_core::space::ChainSpace::default());
     every_strategy_runs_and_resumes_on(nasforge_core::space::DartsSpace::default());
+}
+
+/// Every strategy and variant, and the model-based ones with each lie, as parallel workers see them.
+fn liar_variants() -> Vec<StrategySpec> {
+    let mut specs = all_strategies();
+    specs.push(StrategySpec::Tpe(TpeConfig { constant_liar: true, ..TpeConfig::default() }));
+    for liar in [Liar::Off, Liar::Min, Liar::Max] {
+        specs.extend([
+            StrategySpec::Bo(BoConfig { constant_liar: liar, ..BoConfig::default() }),
+            StrategySpec::Bananas(BananasConfig { constant_liar: liar, ..BananasConfig::default() }),
+            StrategySpec::Predictor(PredictorConfig { constant_liar: liar, ..PredictorConfig::default() }),
+        ]);
+    }
+    specs
+}
+
+/// Hands every `ask` to a strategy and records how many proposals were pending at the time.
+struct CountingPending {
+    inner: Box<dyn Strategy<Nb201Space>>,
+    pending: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl Strategy<Nb201Space> for CountingPending {
+    fn ask(&mut self, rng: &mut StrategyRng, pending: &[Nb201Arch]) -> Nb201Arch {
+        self.pending.lock().unwrap().push(pending.len());
+        self.inner.ask(rng, pending)
+    }
+
+    fn tell(&mut self, arch: &Nb201Arch, outcome: Option<&nasforge_core::Outcome>) {
+        self.inner.tell(arch, outcome);
+    }
+}
+
+#[test]
+fn strategies_propose_while_trials_are_in_flight_and_the_study_stays_exact() {
+    // Eight simulated workers: each proposal is made while seven others are pending (after the first
+    // seven), the budget is met exactly and no canonical cell is paid for twice.
+    for spec in liar_variants() {
+        let pending = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let strategy =
+            Box::new(CountingPending { inner: spec.build(&Nb201Space, 1).unwrap(), pending: pending.clone() });
+        let mut store = MemoryStore::default();
+        let mut study = Study::open(Nb201Space, strategy, objectives(&["score"]), 42, &mut store).unwrap();
+        let limits = RunLimits { max_paid_trials: Some(80), ..RunLimits::default() };
+        let stop = study.run_simulated_workers(&PLAIN, &mut store, &limits, &lease(), &mut (), 8).unwrap();
+        assert_eq!(stop, StopReason::Budget, "{spec:?}");
+        let paid: Vec<&str> = store.trials.iter().filter(|t| t.is_paid()).map(|t| t.canonical.as_str()).collect();
+        assert_eq!(paid.len(), 80, "{spec:?}");
+        assert_eq!(paid.iter().collect::<std::collections::HashSet<_>>().len(), 80, "{spec:?}: paid twice");
+        assert!(store.trials.iter().all(|t| t.state == TrialState::Complete), "{spec:?}");
+        let pending = pending.lock().unwrap();
+        assert_eq!(pending[..8], [0, 1, 2, 3, 4, 5, 6, 7], "{spec:?}");
+        assert!(pending.len() >= 80 && pending[8..].iter().all(|&p| p == 7), "{spec:?}: {pending:?}");
+    }
+}
+
+#[test]
+fn the_constant_liar_moves_concurrent_proposals_away_from_pending_ones() {
+    // After 30 results, eight proposals asked one after another with the earlier ones pending (nothing told
+    // in between). A lie makes the model certain about the pending cells: with the pessimistic lie (the
+    // worst result) the proposals must differ from the pending ones in more edges, over ten seeds, than
+    // without a lie; TPE's liar (pending cells in the bad group) likewise.
+    let spread = |spec: &StrategySpec| -> f64 {
+        let mut total = 0.0;
+        for seed in 0..10 {
+            let mut store = MemoryStore::default();
+            let mut study = open_with(spec, &mut store, objectives(&["score"]), seed);
+            run(&mut study, &mut store, &PLAIN, 30);
+            let mut strategy = spec.build(&Nb201Space, 1).unwrap();
+            for trial in &store.trials {
+                let outcome = nasforge_core::Outcome { scores: vec![trial.metrics["score"]], violation: 0.0 };
+                strategy.tell(&Nb201Space.parse(&trial.arch).unwrap(), Some(&outcome));
+            }
+            let mut proposals: Vec<Nb201Arch> = Vec::new();
+            for i in 0..8 {
+                let mut rng = <StrategyRng as rand::SeedableRng>::seed_from_u64(seed * 100 + i);
+                let next = strategy.ask(&mut rng, &proposals);
+                // The number of edges in which the proposal differs from the closest pending cell.
+                let nearest = proposals
+                    .iter()
+                    .map(|p| p.ops.iter().zip(&next.ops).filter(|(a, b)| a != b).count())
+                    .min()
+                    .unwrap_or(0);
+                total += nearest as f64;
+                proposals.push(next);
+            }
+        }
+        total
+    };
+    let pairs = [
+        (
+            StrategySpec::Tpe(TpeConfig { constant_liar: true, ..TpeConfig::default() }),
+            StrategySpec::Tpe(TpeConfig { constant_liar: false, ..TpeConfig::default() }),
+        ),
+        (
+            StrategySpec::Bo(BoConfig { constant_liar: Liar::Min, ..BoConfig::default() }),
+            StrategySpec::Bo(BoConfig { constant_liar: Liar::Off, ..BoConfig::default() }),
+        ),
+        (
+            StrategySpec::Bananas(BananasConfig { constant_liar: Liar::Min, ..BananasConfig::default() }),
+            StrategySpec::Bananas(BananasConfig { constant_liar: Liar::Off, ..BananasConfig::default() }),
+        ),
+        (
+            StrategySpec::Predictor(PredictorConfig { constant_liar: Liar::Min, ..PredictorConfig::default() }),
+            StrategySpec::Predictor(PredictorConfig { constant_liar: Liar::Off, ..PredictorConfig::default() }),
+        ),
+    ];
+    for (lying, honest) in pairs {
+        let (with, without) = (spread(&lying), spread(&honest));
+        assert!(with > without, "{lying:?}: {with} edges from the pending cells, {without} without the lie");
+    }
+}
+
+#[test]
+fn strategies_parse_from_a_name_with_settings() {
+    assert_eq!(StrategySpec::parse("tpe").unwrap(), StrategySpec::Tpe(TpeConfig::default()));
+    assert_eq!(
+        StrategySpec::parse("bo: acquisition=ucb; beta=3 ;constant_liar=min").unwrap(),
+        StrategySpec::Bo(BoConfig {
+            acquisition: Acquisition::Ucb,
+            beta: 3.0,
+            constant_liar: Liar::Min,
+            ..BoConfig::default()
+        })
+    );
+    let StrategySpec::Bananas(bananas) = StrategySpec::parse("bananas:ensemble.members=7").unwrap() else {
+        panic!("bananas");
+    };
+    assert_eq!(
+        (bananas.ensemble.members, bananas.ensemble.bootstrap),
+        (7, BananasConfig::default().ensemble.bootstrap)
+    );
+    for (text, expected) in [
+        ("bo:beta", "'beta' is not key=value"),
+        ("bo:betta=2", "unknown field `betta`"),
+        ("bo:constant_liar=sometimes", "unknown variant `sometimes`"),
+        ("bo:initial=-1", "strategy 'bo:initial=-1'"),
+        ("anneal:steps=3", "unknown strategy 'anneal'"),
+    ] {
+        let message = StrategySpec::parse(text).unwrap_err();
+        assert!(message.contains(expected), "{text}: {message}");
+    }
 }

@@ -76,9 +76,12 @@ impl Table {
             let mut values = Vec::with_capacity(columns.len());
             let cells = record.iter().enumerate().filter(|(i, _)| *i != arch_column).map(|(_, cell)| cell);
             for (cell, name) in cells.zip(&columns) {
-                let value: f64 = cell.trim().parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
-                    at_line(format!("column `{name}`: '{cell}' is not a number"))
-                })?;
+                let value: f64 = cell
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| at_line(format!("column `{name}`: '{cell}' is not a number")))?;
                 values.push(value);
             }
             let key = space.print(&arch);
@@ -88,7 +91,10 @@ impl Table {
             rows.insert(key, values);
         }
         if rows.is_empty() {
-            return Err(TableError::Format { path: path.to_path_buf(), message: "the table has a header but no rows".into() });
+            return Err(TableError::Format {
+                path: path.to_path_buf(),
+                message: "the table has a header but no rows".into(),
+            });
         }
         Ok(Table { path: path.to_path_buf(), columns, rows })
     }
@@ -124,7 +130,9 @@ impl Table {
 
     /// The highest and lowest value of a column.
     pub fn range(&self, column: usize) -> (f64, f64) {
-        self.rows.values().fold((f64::NEG_INFINITY, f64::INFINITY), |(hi, lo), row| (hi.max(row[column]), lo.min(row[column])))
+        self.rows
+            .values()
+            .fold((f64::NEG_INFINITY, f64::INFINITY), |(hi, lo), row| (hi.max(row[column]), lo.min(row[column])))
     }
 
     /// The row of an architecture, by the space's printed form.

@@ -75,7 +75,8 @@ fn a_command_without_a_result_line_fails_the_trial() {
 fn a_timeout_kills_the_whole_process_group() {
     let started = Instant::now();
     // The command starts a grandchild that would outlive a plain kill of the shell.
-    let (dir, result, _) = run("sleep 30 & echo $! > \"$NASFORGE_TRIAL_DIR/grandchild.pid\"; wait", Some(Duration::from_millis(500)));
+    let (dir, result, _) =
+        run("sleep 30 & echo $! > \"$NASFORGE_TRIAL_DIR/grandchild.pid\"; wait", Some(Duration::from_millis(500)));
     let Err(EvalError::Failed(message)) = result else { panic!("expected a failed trial: {result:?}") };
     assert!(message.contains("timed out"), "{message}");
     assert!(started.elapsed() < Duration::from_secs(10));

@@ -43,7 +43,9 @@ fn answers_every_column_plus_analytic_cost() {
     assert_eq!(evaluate(&evaluator, POOL).unwrap()["score"], 0.25);
     assert_eq!(evaluator.metric_names(&Nb201Space), ["score", "latency", "params", "flops"]);
     let missing = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
-    let Err(EvalError::Fatal(message)) = evaluate(&evaluator, missing) else { panic!("a missing architecture is fatal") };
+    let Err(EvalError::Fatal(message)) = evaluate(&evaluator, missing) else {
+        panic!("a missing architecture is fatal")
+    };
     assert!(message.contains("is not in the table (2 rows)"), "{message}");
 }
 

@@ -47,7 +47,15 @@ fn proposal(i: u64, lease: &Lease) -> TrialRecord {
     let arch = format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|#{}", op(0), op(1), op(2), op(3), op(4), op(5), i / 15625);
     TrialRecord {
         id: 0,
-        arch_json: format!("{{\"ops\":[\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"{}\"]}}", op(0), op(1), op(2), op(3), op(4), op(5)),
+        arch_json: format!(
+            "{{\"ops\":[\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"{}\"]}}",
+            op(0),
+            op(1),
+            op(2),
+            op(3),
+            op(4),
+            op(5)
+        ),
         canonical: arch.clone(),
         arch,
         state: TrialState::Running,
@@ -114,7 +122,8 @@ fn run(url: &str, n: u64, workers: u64, file: Option<&std::path::Path>) -> Resul
     if loaded as u64 != n {
         return Err(format!("stored {n} trials, loaded {loaded}").into());
     }
-    let size = file.and_then(|p| std::fs::metadata(p).ok()).map(|m| format!("; file {:.1} MiB", m.len() as f64 / 1048576.0));
+    let size =
+        file.and_then(|p| std::fs::metadata(p).ok()).map(|m| format!("; file {:.1} MiB", m.len() as f64 / 1048576.0));
     println!(
         "{storage}: {n} trials (claim_new + finish, 2 committed transactions each) by {workers} worker(s) in \
          {elapsed:.3} s: {:.0} trials/s; load_trials: {load_time:.3} s{}",

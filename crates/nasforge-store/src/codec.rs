@@ -85,9 +85,10 @@ mod tests {
 
     #[test]
     fn names_with_quotes_and_unicode_survive() {
-        let metrics: Metrics = [("a \"quoted\" \\ name".to_string(), 1.5), ("精度 ✓".to_string(), 2.0), (String::new(), 3.0)]
-            .into_iter()
-            .collect();
+        let metrics: Metrics =
+            [("a \"quoted\" \\ name".to_string(), 1.5), ("精度 ✓".to_string(), 2.0), (String::new(), 3.0)]
+                .into_iter()
+                .collect();
         assert_eq!(decode_metrics(&encode_metrics(&metrics)).unwrap(), metrics);
         assert_eq!(encode_metrics(&Metrics::new()), "{}");
         assert_eq!(decode_metrics("{}").unwrap(), Metrics::new());

@@ -235,7 +235,8 @@ statements! {
 }
 
 /// The learning curve of trial `t`, as a text array in step order.
-const STEPS: &str = "ARRAY(SELECT i.metrics FROM intermediate i WHERE i.study = t.study AND i.trial = t.id ORDER BY i.step)";
+const STEPS: &str =
+    "ARRAY(SELECT i.metrics FROM intermediate i WHERE i.study = t.study AND i.trial = t.id ORDER BY i.step)";
 
 fn renew_sql() -> String {
     format!(
@@ -415,7 +416,11 @@ impl PgShared {
     /// Runs `op` on the connection (opening it when needed); on a transient error, drops a failed
     /// connection, waits and runs `op` again (its second argument then says that an earlier attempt may
     /// have committed), for up to the retry limit.
-    fn run<T>(&self, action: &'static str, mut op: impl FnMut(&mut PgConn, bool) -> Result<T, OpError>) -> Result<T, StoreError> {
+    fn run<T>(
+        &self,
+        action: &'static str,
+        mut op: impl FnMut(&mut PgConn, bool) -> Result<T, OpError>,
+    ) -> Result<T, StoreError> {
         let outcome = retrying(self.retry_limit(), |retry| {
             let mut slot = self.conn.lock().map_err(|_| StoreError::Poisoned { store: self.location.clone() })?;
             if slot.as_ref().is_some_and(|c| c.client.is_closed()) {
@@ -475,7 +480,9 @@ fn prepare_schema(shared: &PgShared, client: &mut Client) -> Result<(), OpError>
             // Version 2 is the first PostgreSQL schema: there is nothing to migrate yet.
             Some(SCHEMA_VERSION) => {}
             Some(v) => return Err(OpError::Store(foreign(format!("nasforge_meta names unknown schema version {v}")))),
-            None => return Err(OpError::Store(foreign(format!("nasforge_meta has no valid schema_version ({text:?})")))),
+            None => {
+                return Err(OpError::Store(foreign(format!("nasforge_meta has no valid schema_version ({text:?})"))));
+            }
         }
         tx.rollback()?;
         return Ok(());
@@ -495,10 +502,7 @@ fn prepare_schema(shared: &PgShared, client: &mut Client) -> Result<(), OpError>
         }));
     }
     tx.batch_execute(SCHEMA)?;
-    tx.execute(
-        "INSERT INTO nasforge_meta (key, value) VALUES ('schema_version', $1)",
-        &[&SCHEMA_VERSION.to_string()],
-    )?;
+    tx.execute("INSERT INTO nasforge_meta (key, value) VALUES ('schema_version', $1)", &[&SCHEMA_VERSION.to_string()])?;
     tx.commit()?;
     Ok(())
 }
@@ -527,10 +531,12 @@ impl PostgresStorage {
             pretend_retry: std::sync::atomic::AtomicBool::new(false),
         };
         // The statements of a connection need the schema: create it through a connection of its own.
-        retrying(retry_limit, |_| prepare_schema(&shared, &mut shared.config.connect(NoTls)?)).map_err(|e| match e {
-            OpError::Pg(e) => shared.error("creating or checking the schema", e),
-            OpError::Store(e) => e,
-        })?;
+        retrying(retry_limit, |_| prepare_schema(&shared, &mut shared.config.connect(NoTls)?)).map_err(
+            |e| match e {
+                OpError::Pg(e) => shared.error("creating or checking the schema", e),
+                OpError::Store(e) => e,
+            },
+        )?;
         Ok(PostgresStorage { shared: Arc::new(shared) })
     }
 
@@ -697,7 +703,8 @@ impl PostgresTrialStore {
         let metrics = decode_metrics(&metrics).map_err(|m| self.corrupt(id, m))?;
         let cached_from: Option<i64> = row.try_get(6)?;
         let attempts: i32 = row.try_get(11)?;
-        let attempts = u32::try_from(attempts).map_err(|_| self.corrupt(id, format!("attempts {attempts} out of range")))?;
+        let attempts =
+            u32::try_from(attempts).map_err(|_| self.corrupt(id, format!("attempts {attempts} out of range")))?;
         let version: i64 = row.try_get(13)?;
         let record = TrialRecord {
             id: from_sql_u64(id),
@@ -819,7 +826,9 @@ impl PostgresTrialStore {
                         ..trial.clone()
                     }
                 }
-                other => return Err(OpError::Store(self.corrupt(-1, format!("nasforge_claim_new answered '{other}'")))),
+                other => {
+                    return Err(OpError::Store(self.corrupt(-1, format!("nasforge_claim_new answered '{other}'"))));
+                }
             };
             Ok(claim_of(record))
         })?;
@@ -913,8 +922,16 @@ impl PostgresTrialStore {
             self.shared.check_text("the error message", error)?;
         }
         self.shared.run("recording a result", |PgConn { client, st }, retry| {
-            let params: [&(dyn ToSql + Sync); 8] =
-                [&study, &id, &lease.owner, &trial.state.as_str(), &metrics, &trial.error, &trial.finished_at, &attempts];
+            let params: [&(dyn ToSql + Sync); 8] = [
+                &study,
+                &id,
+                &lease.owner,
+                &trial.state.as_str(),
+                &metrics,
+                &trial.error,
+                &trial.finished_at,
+                &attempts,
+            ];
             if client.execute(&st.finish, &params)? == 1 {
                 return Ok(true);
             }
@@ -922,7 +939,10 @@ impl PostgresTrialStore {
             if retry
                 && trial.state != TrialState::Running
                 && client
-                    .query_opt(&st.finished_as, &[&study, &id, &lease.owner, &trial.state.as_str(), &trial.finished_at])?
+                    .query_opt(
+                        &st.finished_as,
+                        &[&study, &id, &lease.owner, &trial.state.as_str(), &trial.finished_at],
+                    )?
                     .is_some()
             {
                 return Ok(true);
@@ -942,7 +962,9 @@ impl PostgresTrialStore {
         self.shared.run("appending an intermediate result", |PgConn { client, st }, _| {
             let appended = match held {
                 // Its own step number: a retry after an uncertain commit does not add it twice.
-                Some(held) => client.execute(&st.append_owned_step, &[&study, &sql_id, &held.next_step, &text, &held.owner]),
+                Some(held) => {
+                    client.execute(&st.append_owned_step, &[&study, &sql_id, &held.next_step, &text, &held.owner])
+                }
                 None => client.execute(&st.append_step, &[&study, &sql_id, &text]),
             };
             match appended {
@@ -969,7 +991,8 @@ impl PostgresTrialStore {
         let mut config = self.shared.config.clone();
         // A renewal must not hang for long on a server that is away: the next tick tries again.
         config.connect_timeout(interval.clamp(Duration::from_millis(100), Duration::from_secs(5)));
-        let (study, id, owner, seconds) = (self.study_id, to_sql_u64(id), lease.owner.clone(), lease.duration.as_secs_f64());
+        let (study, id, owner, seconds) =
+            (self.study_id, to_sql_u64(id), lease.owner.clone(), lease.duration.as_secs_f64());
         let mut own: Option<(Client, Statement)> = None;
         let renew = move || {
             if own.as_ref().is_none_or(|(client, _)| client.is_closed()) {
@@ -1048,7 +1071,10 @@ mod tests {
     /// A fresh database on the test server (`NASFORGE_TEST_POSTGRES`), or `None` when the test is skipped.
     fn test_database(test: &str) -> Option<(PostgresStorage, impl Drop)> {
         let Some(server) = std::env::var("NASFORGE_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty()) else {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: NASFORGE_TEST_POSTGRES is not set under CI=true");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: NASFORGE_TEST_POSTGRES is not set under CI=true"
+            );
             eprintln!("skipped {test}: NASFORGE_TEST_POSTGRES is not set (scripts/pg_test_cluster.sh start)");
             return None;
         };
@@ -1137,7 +1163,9 @@ mod tests {
     #[test]
     fn errors_without_a_server_are_transient() {
         // Nothing listens on port 1.
-        let Err(e) = Config::from_str("postgresql://u@127.0.0.1:1/db").unwrap().connect(NoTls) else { panic!("connected") };
+        let Err(e) = Config::from_str("postgresql://u@127.0.0.1:1/db").unwrap().connect(NoTls) else {
+            panic!("connected")
+        };
         assert!(is_transient(&e), "{e:?}");
     }
 }

@@ -127,12 +127,16 @@ macro_rules! next_version {
     };
 }
 
-const INSERT_TRIAL: &str = concat!("
+const INSERT_TRIAL: &str = concat!(
+    "
 INSERT INTO trials (study, id, arch, arch_json, canonical, state, metrics, cached_from, seed, error,
                     started_at, finished_at, attempts, worker, lease_until, version)
-SELECT ?1, COALESCE(MAX(id) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ", next_version!(), "
+SELECT ?1, COALESCE(MAX(id) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ",
+    next_version!(),
+    "
 FROM trials WHERE study = ?1
-RETURNING id");
+RETURNING id"
+);
 
 const PUT_STEP: &str = "INSERT INTO intermediate (study, trial, step, metrics) VALUES (?1, ?2, ?3, ?4)";
 
@@ -158,7 +162,8 @@ const FINISH_TRIAL: &str = concat!(
     " WHERE study = ?1 AND id = ?2 AND worker = ?3 AND state = 'running'"
 );
 
-const SELECT_RUNNING: &str = "SELECT id, worker, lease_until FROM trials WHERE study = ?1 AND state = 'running' ORDER BY id";
+const SELECT_RUNNING: &str =
+    "SELECT id, worker, lease_until FROM trials WHERE study = ?1 AND state = 'running' ORDER BY id";
 
 const TAKE_OVER: &str = concat!(
     "UPDATE trials SET worker = ?3, lease_until = ?4, attempts = attempts + 1, version = ",
@@ -267,7 +272,11 @@ fn identity(conn: &Connection) -> rusqlite::Result<(i32, i64, Vec<String>)> {
 fn classify(path: &Path, (application_id, user_version, tables): (i32, i64, Vec<String>)) -> Result<Found, StoreError> {
     if application_id == APPLICATION_ID {
         if user_version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema { store: location(path), found: user_version, supported: SCHEMA_VERSION });
+            return Err(StoreError::NewerSchema {
+                store: location(path),
+                found: user_version,
+                supported: SCHEMA_VERSION,
+            });
         }
         if user_version >= 1 {
             return Ok(Found::Store(user_version));
@@ -327,8 +336,9 @@ fn inspect(path: &Path) -> Result<Found, StoreError> {
             return Err(StoreError::NotADatabase { path: path.to_path_buf() });
         }
         // Read-only, so that closing it never checkpoints or otherwise writes a foreign database.
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| open_error(path, "opening it to check it is a nasforge store", e))?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| open_error(path, "opening it to check it is a nasforge store", e))?;
         let identity = identity(&conn).map_err(|e| open_error(path, "checking it is a nasforge store", e))?;
         drop(conn);
         classify(path, identity)?
@@ -370,8 +380,10 @@ fn prepare_schema(path: &Path, conn: &Connection, found: &Found) -> Result<(), S
     // A current store is only read here: no need to wait for the write lock of a running study.
     let begin = if matches!(found, Found::Store(SCHEMA_VERSION)) { "BEGIN" } else { "BEGIN IMMEDIATE" };
     conn.execute_batch(begin).map_err(err("starting the schema transaction"))?;
-    let result = identity(conn).map_err(err("checking it is a nasforge store")).and_then(|id| classify(path, id)).and_then(
-        |found| match found {
+    let result = identity(conn)
+        .map_err(err("checking it is a nasforge store"))
+        .and_then(|id| classify(path, id))
+        .and_then(|found| match found {
             Found::Store(SCHEMA_VERSION) => Ok(()),
             Found::Store(1) => conn
                 .execute_batch(&format!("{MIGRATE_1_TO_2}\nPRAGMA user_version = {SCHEMA_VERSION};"))
@@ -385,8 +397,7 @@ fn prepare_schema(path: &Path, conn: &Connection, found: &Found) -> Result<(), S
                     "{SCHEMA}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {SCHEMA_VERSION};"
                 ))
                 .map_err(err("creating the schema")),
-        },
-    );
+        });
     match result {
         Ok(()) => conn.execute_batch("COMMIT").map_err(err("committing the schema")),
         Err(e) => {
@@ -517,9 +528,14 @@ impl SqliteStorage {
                 .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
                 .map_err(self.shared.err("finding a study"))?
         };
-        let study_id =
-            study_id.ok_or_else(|| StoreError::NoStudy { store: self.shared.location.clone(), name: name.to_string() })?;
-        Ok(SqliteTrialStore { shared: Arc::clone(&self.shared), study_id, study: name.to_string(), held: HashMap::new() })
+        let study_id = study_id
+            .ok_or_else(|| StoreError::NoStudy { store: self.shared.location.clone(), name: name.to_string() })?;
+        Ok(SqliteTrialStore {
+            shared: Arc::clone(&self.shared),
+            study_id,
+            study: name.to_string(),
+            held: HashMap::new(),
+        })
     }
 }
 
@@ -593,7 +609,8 @@ impl SqliteTrialStore {
         let metrics = decode_metrics(&metrics).map_err(|m| self.corrupt(id, m))?;
         let cached_from: Option<i64> = self.column(row, 6)?;
         let attempts: i64 = self.column(row, 11)?;
-        let attempts = u32::try_from(attempts).map_err(|_| self.corrupt(id, format!("attempts {attempts} out of range")))?;
+        let attempts =
+            u32::try_from(attempts).map_err(|_| self.corrupt(id, format!("attempts {attempts} out of range")))?;
         let version: i64 = self.column(row, 13)?;
         let record = TrialRecord {
             id: from_sql_u64(id),
@@ -669,7 +686,6 @@ impl SqliteTrialStore {
             None => Err(self.no_trial(from_sql_u64(id))),
         }
     }
-
 
     fn claim(&mut self, trial: &TrialRecord, budget: Option<u64>, lease: &Lease) -> Result<Claim, StoreError> {
         let steps: Vec<String> = trial.intermediate.iter().map(encode_metrics).collect();
@@ -752,7 +768,8 @@ impl SqliteTrialStore {
                 })
                 .map_err(self.shared.err("inserting a trial"))?;
             if !steps.is_empty() {
-                let mut statement = conn.prepare_cached(PUT_STEP).map_err(self.shared.err("writing intermediate results"))?;
+                let mut statement =
+                    conn.prepare_cached(PUT_STEP).map_err(self.shared.err("writing intermediate results"))?;
                 for (step, metrics) in steps.iter().enumerate() {
                     statement
                         .execute(params![self.study_id, id, step as i64, metrics])
@@ -772,11 +789,13 @@ impl SqliteTrialStore {
         let conn = self.shared.conn()?;
         let find = |conn: &Connection| -> Result<Option<i64>, StoreError> {
             let now = now_seconds();
-            let mut statement = conn.prepare_cached(SELECT_RUNNING).map_err(self.shared.err("reading running trials"))?;
+            let mut statement =
+                conn.prepare_cached(SELECT_RUNNING).map_err(self.shared.err("reading running trials"))?;
             let mut rows = statement.query([self.study_id]).map_err(self.shared.err("reading running trials"))?;
             while let Some(row) = rows.next().map_err(self.shared.err("reading running trials"))? {
                 let (id, worker, until): (i64, Option<String>, Option<f64>) =
-                    (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))().map_err(self.shared.err("reading running trials"))?;
+                    (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))()
+                        .map_err(self.shared.err("reading running trials"))?;
                 if is_abandoned(worker.as_deref(), until, now) {
                     return Ok(Some(id));
                 }
@@ -809,20 +828,20 @@ impl SqliteTrialStore {
         let id = to_sql_u64(trial.id);
         let conn = self.shared.conn()?;
         let changed = conn
-                .prepare_cached(FINISH_TRIAL)
-                .and_then(|mut s| {
-                    s.execute(params![
-                        self.study_id,
-                        id,
-                        lease.owner,
-                        trial.state.as_str(),
-                        metrics,
-                        trial.error,
-                        trial.finished_at,
-                        trial.attempts,
-                    ])
-                })
-                .map_err(self.shared.err("recording a result"))?;
+            .prepare_cached(FINISH_TRIAL)
+            .and_then(|mut s| {
+                s.execute(params![
+                    self.study_id,
+                    id,
+                    lease.owner,
+                    trial.state.as_str(),
+                    metrics,
+                    trial.error,
+                    trial.finished_at,
+                    trial.attempts,
+                ])
+            })
+            .map_err(self.shared.err("recording a result"))?;
         if changed == 0 {
             self.require_trial(&conn, trial.id)?;
         }
@@ -847,7 +866,9 @@ impl SqliteTrialStore {
                 Some(owner) => conn
                     .prepare_cached(APPEND_OWNED_STEP)
                     .and_then(|mut s| s.execute(params![self.study_id, sql_id, text, owner])),
-                None => conn.prepare_cached(APPEND_STEP).and_then(|mut s| s.execute(params![self.study_id, sql_id, text])),
+                None => {
+                    conn.prepare_cached(APPEND_STEP).and_then(|mut s| s.execute(params![self.study_id, sql_id, text]))
+                }
             };
             let appended = match appended {
                 Ok(n) => n,

@@ -53,8 +53,10 @@ fn a_foreign_sqlite_database_is_refused_untouched() {
     let path = dir.path().join("contacts.db");
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada'); CREATE VIEW v AS SELECT 1;")
-            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada'); CREATE VIEW v AS SELECT 1;",
+        )
+        .unwrap();
     }
     let before = snapshot(dir.path());
     let e = open_err(&path);

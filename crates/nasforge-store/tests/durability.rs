@@ -15,14 +15,22 @@ use nasforge_core::study::{Lease, StopReason, TrialStore};
 use nasforge_core::{TrialRecord, TrialState};
 use nasforge_store::Storage;
 
-both_backends!(a_study_continues_where_it_stopped, four_workers_share_one_study, a_killed_worker_loses_its_trial_at_once);
+both_backends!(
+    a_study_continues_where_it_stopped,
+    four_workers_share_one_study,
+    a_killed_worker_loses_its_trial_at_once
+);
 
 fn a_study_continues_where_it_stopped(db: &TestDb) {
     let (reason, first) = run_worker(&db.url, "loop", 0, 40, Duration::ZERO);
     assert_eq!(reason, StopReason::Budget);
     assert_eq!(first.iter().filter(|t| t.is_paid()).count(), 40);
     assert!(first.iter().any(|t| t.state == TrialState::Complete && t.intermediate.len() == 3));
-    assert_eq!(db.storage().trial_store("loop").unwrap().load_trials().unwrap(), first, "the store holds what the study holds");
+    assert_eq!(
+        db.storage().trial_store("loop").unwrap().load_trials().unwrap(),
+        first,
+        "the store holds what the study holds"
+    );
     let (_, second) = run_worker(&db.url, "loop", 0, 80, Duration::ZERO);
     assert_eq!(&second[..first.len()], &first[..], "continuing keeps the history");
     check_study(&db.url, "loop", 80);

@@ -98,7 +98,10 @@ fn a_version_1_store_is_migrated_in_place() {
     assert_eq!(trials[0].metrics["accuracy"], 93.37999725341797);
     assert_eq!(trials[0].intermediate, [metrics(&[("accuracy", 50.0)]), metrics(&[("accuracy", 90.0)])]);
     assert_eq!((trials[1].cached_from, trials[1].attempts), (Some(0), 0));
-    assert_eq!((trials[2].state, trials[2].error.as_deref(), trials[2].attempts), (TrialState::Failed, Some("diverged"), 2));
+    assert_eq!(
+        (trials[2].state, trials[2].error.as_deref(), trials[2].attempts),
+        (TrialState::Failed, Some("diverged"), 2)
+    );
     assert_eq!(trials[0].seed, u64::MAX);
     assert!(trials.iter().all(|t| t.worker.is_none()));
     let versions: Vec<(u64, u64)> = store.changes(0).unwrap().iter().map(|(v, t)| (*v, t.id)).collect();

@@ -108,7 +108,10 @@ fn workers_resume_after_a_postgres_restart() {
     assert!(retried.is_empty(), "trials were retried (their leases did not survive the restart): {retried:?}");
     let direct_trials = db.storage().trial_store("direct").unwrap().load_trials().unwrap();
     assert_eq!(direct_trials.len() as u64, direct_count);
-    assert!(direct_trials.iter().all(|t| t.state.is_finished() && t.intermediate.len() == 1), "a result was lost or doubled");
+    assert!(
+        direct_trials.iter().all(|t| t.state.is_finished() && t.intermediate.len() == 1),
+        "a result was lost or doubled"
+    );
     let changes = db.storage().trial_store("search").unwrap().changes(0).unwrap();
     let versions: std::collections::BTreeSet<u64> = changes.iter().map(|(v, _)| *v).collect();
     assert_eq!((changes.len(), versions.len()), (trials.len(), trials.len()));

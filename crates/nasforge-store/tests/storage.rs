@@ -103,7 +103,9 @@ fn sqlite_urls_and_locations() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ids.db");
     Storage::open(&format!("sqlite:{}", path.display())).unwrap().create_study("s", "nb201", "{}").unwrap();
-    for open in [format!("sqlite:{}", path.display()), format!("sqlite://{}", path.display()), path.display().to_string()] {
+    for open in
+        [format!("sqlite:{}", path.display()), format!("sqlite://{}", path.display()), path.display().to_string()]
+    {
         let storage = Storage::open(&open).unwrap();
         assert_eq!(storage.path(), Some(path.as_path()));
         assert_eq!(storage.location(), path.display().to_string());
@@ -157,7 +159,12 @@ fn postgres_schema_newer_or_foreign_is_refused_untouched() {
     let version: String =
         client.query_one("SELECT value FROM nasforge_meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
     assert_eq!(version, SCHEMA_VERSION.to_string());
-    client.execute("UPDATE nasforge_meta SET value = $1 WHERE key = 'schema_version'", &[&(SCHEMA_VERSION + 1).to_string()]).unwrap();
+    client
+        .execute(
+            "UPDATE nasforge_meta SET value = $1 WHERE key = 'schema_version'",
+            &[&(SCHEMA_VERSION + 1).to_string()],
+        )
+        .unwrap();
     let e = Storage::open(&db.url).unwrap_err();
     assert!(matches!(e, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1), "{e:?}");
     assert!(e.to_string().contains("newer"), "{e}");

@@ -42,7 +42,10 @@ fn claims_agree_with_the_memory_store(db: &TestDb) {
             claim
         };
         let t0 = claimed(claim(store, 0, 0, Some(3), &a));
-        assert_eq!((t0.id, t0.attempts, t0.state, t0.worker.as_deref()), (0, 1, TrialState::Running, Some(a.owner.as_str())));
+        assert_eq!(
+            (t0.id, t0.attempts, t0.state, t0.worker.as_deref()),
+            (0, 1, TrialState::Running, Some(a.owner.as_str()))
+        );
         assert_eq!(claim(store, 1, 0, Some(3), &b), Claim::Busy);
         let t1 = claimed(claim(store, 2, 1, Some(3), &b));
         let t2 = claimed(claim(store, 3, 2, None, &a));
@@ -87,7 +90,8 @@ fn versions_and_changes(db: &TestDb) {
     let mut other = storage.trial_store("other").unwrap();
     let a = long_lease("a");
     assert!(store.changes(0).unwrap().is_empty());
-    let trials: Vec<TrialRecord> = (0..3).map(|i| claimed(store.claim_new(&proposal(i, i), None, &a).unwrap())).collect();
+    let trials: Vec<TrialRecord> =
+        (0..3).map(|i| claimed(store.claim_new(&proposal(i, i), None, &a).unwrap())).collect();
     let changes = store.changes(0).unwrap();
     assert_eq!(changes.iter().map(|(v, t)| (*v, t.id)).collect::<Vec<_>>(), [(1, 0), (2, 1), (3, 2)]);
     assert_eq!(changes[1].1, trials[1]);

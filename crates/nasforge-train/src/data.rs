@@ -594,7 +594,8 @@ pub fn load_image_folder(dir: &Path) -> Result<(Dataset, Dataset), DataError> {
     if dir.join("train").is_dir() {
         let classes = class_folders(&dir.join("train"))?;
         let test_classes = class_folders(&dir.join("test"))?;
-        let class_names = |list: &[PathBuf]| list.iter().map(|p| p.file_name().map(|n| n.to_owned())).collect::<Vec<_>>();
+        let class_names =
+            |list: &[PathBuf]| list.iter().map(|p| p.file_name().map(|n| n.to_owned())).collect::<Vec<_>>();
         if class_names(&classes) != class_names(&test_classes) {
             return Err(corrupt(&dir.join("test"), "its class sub-folders differ from those of train/"));
         }
@@ -657,7 +658,9 @@ fn read_class_images(classes: &[PathBuf], name: &str) -> Result<Dataset, DataErr
     }
     let (first_path, _, first) = &decoded[0];
     let (width, height) = (first.width() as usize, first.height() as usize);
-    if let Some((path, _, image)) = decoded.iter().find(|(_, _, i)| (i.width() as usize, i.height() as usize) != (width, height)) {
+    if let Some((path, _, image)) =
+        decoded.iter().find(|(_, _, i)| (i.width() as usize, i.height() as usize) != (width, height))
+    {
         return Err(corrupt(
             path,
             format!(
@@ -696,27 +699,28 @@ pub struct DataSource {
 /// Loads a dataset by name: `fashion-mnist` (default directory [`FASHION_MNIST_DIR`]), `mnist`, `cifar10`,
 /// `cifar100`, `folder` (these four need `dir`), or `synthetic`.
 pub fn load_named(name: &str, dir: Option<&Path>) -> Result<DataSource, DataError> {
-    let (train, test) = match name {
-        "fashion-mnist" | "fashion_mnist" | "fmnist" => load_fashion_mnist(dir)?,
-        "mnist" => {
-            let dir = dir.unwrap_or(Path::new("/usr/share/datasets/mnist"));
-            load_idx_dir(dir, "mnist", " (pass the directory holding the MNIST IDX files)")?
-        }
-        "cifar10" | "cifar-10" => load_cifar10(
-            dir.ok_or_else(|| DataError::Invalid("cifar10 needs the directory of its binary batches".into()))?,
-        )?,
-        "cifar100" | "cifar-100" => load_cifar100(
-            dir.ok_or_else(|| DataError::Invalid("cifar100 needs the directory of its binary batches".into()))?,
-        )?,
-        "folder" => load_image_folder(
-            dir.ok_or_else(|| DataError::Invalid("a folder dataset needs the directory of its class folders".into()))?,
-        )?,
-        "synthetic" => synthetic(&SyntheticConfig::default()),
-        other => {
-            return Err(DataError::Invalid(format!(
-                "unknown dataset '{other}' (expected fashion-mnist, mnist, cifar10, cifar100, folder or synthetic)"
-            )));
-        }
-    };
+    let (train, test) =
+        match name {
+            "fashion-mnist" | "fashion_mnist" | "fmnist" => load_fashion_mnist(dir)?,
+            "mnist" => {
+                let dir = dir.unwrap_or(Path::new("/usr/share/datasets/mnist"));
+                load_idx_dir(dir, "mnist", " (pass the directory holding the MNIST IDX files)")?
+            }
+            "cifar10" | "cifar-10" => load_cifar10(
+                dir.ok_or_else(|| DataError::Invalid("cifar10 needs the directory of its binary batches".into()))?,
+            )?,
+            "cifar100" | "cifar-100" => load_cifar100(
+                dir.ok_or_else(|| DataError::Invalid("cifar100 needs the directory of its binary batches".into()))?,
+            )?,
+            "folder" => load_image_folder(dir.ok_or_else(|| {
+                DataError::Invalid("a folder dataset needs the directory of its class folders".into())
+            })?)?,
+            "synthetic" => synthetic(&SyntheticConfig::default()),
+            other => {
+                return Err(DataError::Invalid(format!(
+                    "unknown dataset '{other}' (expected fashion-mnist, mnist, cifar10, cifar100, folder or synthetic)"
+                )));
+            }
+        };
     Ok(DataSource { train, test })
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "nasforge", version, about = "Neural architecture search: spaces, strategies, evaluators and persistent studies")]
+#[command(
+    name = "nasforge",
+    version,
+    about = "Neural architecture search: spaces, strategies, evaluators and persistent studies"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -170,7 +174,8 @@ pub struct CompareArgs {
     /// The metric column, maximised (METRIC:min to minimise) [default: the table's first metric column].
     #[arg(long)]
     pub metric: Option<String>,
-    /// Comma-separated strategies.
+    /// Comma-separated strategies, each NAME or NAME:KEY=VALUE;KEY=VALUE with settings of its TOML
+    /// [strategy] table (e.g. tpe:constant_liar=false).
     #[arg(long, default_value = "random,evolution,local,nsga2", value_delimiter = ',')]
     pub strategies: Vec<String>,
     /// Comma-separated numbers of paid queries at which to report.
@@ -179,6 +184,10 @@ pub struct CompareArgs {
     /// Number of seeds per strategy.
     #[arg(long, default_value_t = 100)]
     pub seeds: u64,
+    /// Simulated workers: this many trials in flight at once, all taking the same time, so each proposal
+    /// is made while the others are pending.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

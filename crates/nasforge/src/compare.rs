@@ -8,8 +8,8 @@ use anyhow::{Result, bail};
 use nasforge_core::compare::{CompareSettings, StrategyComparison, compare};
 use nasforge_core::space::TaskShape;
 use nasforge_core::{Direction, Objective, StrategySpec};
-use nasforge_train::Buildable;
 use nasforge_eval::{Table, TableEvaluator};
+use nasforge_train::Buildable;
 use serde_json::json;
 
 use crate::cli::CompareArgs;
@@ -27,8 +27,14 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
-    let strategies: Vec<StrategySpec> =
-        args.strategies.iter().map(|n| StrategySpec::from_name(n.trim()).map_err(anyhow::Error::msg)).collect::<Result<_>>()?;
+    if args.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    let strategies: Vec<(String, StrategySpec)> = args
+        .strategies
+        .iter()
+        .map(|text| Ok((text.trim().to_string(), StrategySpec::parse(text).map_err(anyhow::Error::msg)?)))
+        .collect::<Result<_>>()?;
     let table = args.table.clone().unwrap_or_else(default_nb201_table);
     let objective = match &args.metric {
         Some(metric) => metric.parse::<Objective>().map_err(anyhow::Error::msg)?,
@@ -43,7 +49,7 @@ struct CompareRun<'a> {
     table: PathBuf,
     objective: Objective,
     queries: Vec<u64>,
-    strategies: Vec<StrategySpec>,
+    strategies: Vec<(String, StrategySpec)>,
 }
 
 impl SpaceTask for CompareRun<'_> {
@@ -58,8 +64,13 @@ impl SpaceTask for CompareRun<'_> {
             Direction::Minimize => lowest,
         };
         let evaluator = TableEvaluator::new(table, TaskShape::CIFAR10);
-        let settings =
-            CompareSettings { objective: self.objective.clone(), optimum, checkpoints: self.queries.clone(), seeds: self.args.seeds };
+        let settings = CompareSettings {
+            objective: self.objective.clone(),
+            optimum,
+            checkpoints: self.queries.clone(),
+            seeds: self.args.seeds,
+            workers: self.args.workers,
+        };
         let results = compare(&space, &self.strategies, &evaluator, &settings)?;
         if self.args.json {
             print_json(&self.table, &settings, &results);
@@ -76,6 +87,7 @@ fn print_json(table: &std::path::Path, settings: &CompareSettings, results: &[St
         "metric": settings.objective.metric,
         "optimum": settings.optimum,
         "seeds": settings.seeds,
+        "workers": settings.workers,
         "strategies": results,
     });
     println!("{report}");
@@ -83,11 +95,12 @@ fn print_json(table: &std::path::Path, settings: &CompareSettings, results: &[St
 
 fn print_text(table: &std::path::Path, settings: &CompareSettings, results: &[StrategyComparison]) {
     println!(
-        "table {}  metric {}  optimum {}  seeds {}",
+        "table {}  metric {}  optimum {}  seeds {}  workers {}",
         table.display(),
         settings.objective,
         settings.optimum,
-        settings.seeds
+        settings.seeds,
+        settings.workers
     );
     let mut text = plain_table();
     text.set_header(vec!["strategy", "queries", "mean best", "mean regret", "ci95", "evals/s"]);

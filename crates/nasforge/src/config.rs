@@ -261,13 +261,21 @@ pub struct ConfigFile {
     pub objectives: Option<Vec<String>>,
     pub constraints: Option<Vec<String>>,
     pub space: Option<SpaceConfig>,
+    #[serde(default, deserialize_with = "strategy_table")]
     pub strategy: Option<StrategySpec>,
     pub evaluator: Option<EvaluatorConfig>,
 }
 
+/// A `[strategy]` table whose missing settings, nested ones included, are the strategy's defaults.
+fn strategy_table<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<StrategySpec>, D::Error> {
+    let table = serde_json::Value::deserialize(deserializer)?;
+    StrategySpec::from_table(table).map(Some).map_err(serde::de::Error::custom)
+}
+
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the configuration", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the configuration", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 }
@@ -421,7 +429,8 @@ pub fn new_study_config(
     let evaluator = partial.evaluator()?;
     let objectives = match partial.objectives {
         Some(objectives) => objectives,
-        None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![]).map_err(anyhow::Error::msg)?,
+        None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![])
+            .map_err(anyhow::Error::msg)?,
     };
     Ok(StudyConfig {
         space: partial.space.unwrap_or(SpaceConfig::Nb201),
@@ -436,7 +445,12 @@ pub fn new_study_config(
 /// The configuration to continue an existing study with: the stored one, with a new budget or a
 /// machine-local table path where asked. Asking for a different space, strategy, objective or seed is
 /// an error that names the field, so a study never silently changes what it searches for.
-pub fn continued_study_config(stored: &StudyConfig, file: &ConfigFile, flags: &Requested, study: &str) -> Result<StudyConfig> {
+pub fn continued_study_config(
+    stored: &StudyConfig,
+    file: &ConfigFile,
+    flags: &Requested,
+    study: &str,
+) -> Result<StudyConfig> {
     let partial = Partial::new(file, flags)?;
     fn check<T: PartialEq + Serialize>(study: &str, field: &str, stored: &T, asked: Option<&T>) -> Result<()> {
         match asked {
@@ -459,7 +473,8 @@ pub fn continued_study_config(stored: &StudyConfig, file: &ConfigFile, flags: &R
     let mut config = stored.clone();
     // Machine-local settings (a table's path, a command's timeout) may change; the kind may not.
     let asks_evaluator = partial.evaluator.is_some() || partial.kind.is_some() || partial.command.is_some();
-    let partial = if asks_evaluator { partial } else { Partial { evaluator: Some(stored.evaluator.clone()), ..partial } };
+    let partial =
+        if asks_evaluator { partial } else { Partial { evaluator: Some(stored.evaluator.clone()), ..partial } };
     let asked = partial.evaluator()?;
     check(study, "evaluator", &stored.evaluator.kind(), Some(&asked.kind()))?;
     if let (EvaluatorConfig::Train(stored), EvaluatorConfig::Train(asked)) = (&stored.evaluator, &asked) {

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
+use nasforge_core::Objective;
 use nasforge_core::predictor::{EvaluationRow, EvaluationSettings, ModelKind, evaluate};
 use nasforge_core::strategy::Encoding;
-use nasforge_core::Objective;
-use nasforge_train::Buildable;
 use nasforge_eval::Table;
+use nasforge_train::Buildable;
 use serde_json::json;
 
 use crate::cli::PredictorsArgs;

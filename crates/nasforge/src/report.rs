@@ -155,12 +155,8 @@ pub fn pareto(args: &StudyArgs) -> Result<ExitCode> {
         let nadir: Vec<f64> =
             (0..first.len()).map(|m| feasible.iter().map(|s| s[m]).fold(f64::INFINITY, f64::min)).collect();
         let points: Vec<Vec<f64>> = front.iter().map(|(_, o)| o.scores.clone()).collect();
-        let raw_nadir: Vec<String> = objectives
-            .objectives
-            .iter()
-            .zip(&nadir)
-            .map(|(o, v)| format!("{}={}", o.metric, o.orient(*v)))
-            .collect();
+        let raw_nadir: Vec<String> =
+            objectives.objectives.iter().zip(&nadir).map(|(o, v)| format!("{}={}", o.metric, o.orient(*v))).collect();
         println!(
             "front: {} trials; hypervolume {:.6e} (reference: the worst feasible value of each objective, {})",
             front.len(),

@@ -86,7 +86,8 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
         training: TrainingFlags { data_dir: args.data_dir.clone(), ..TrainingFlags::default() },
         ..Requested::default()
     };
-    let config = continued_study_config(&stored_config(&record, &args.study)?, &ConfigFile::default(), &flags, &args.study)?;
+    let config =
+        continued_study_config(&stored_config(&record, &args.study)?, &ConfigFile::default(), &flags, &args.study)?;
     let options = RunOptions {
         workers: args.workers,
         lease: parse_duration(&args.lease)?,
@@ -235,7 +236,10 @@ fn build_evaluator<S: Buildable>(
         }
         EvaluatorConfig::Train(settings) => {
             if let Some(missing) = metrics.iter().find(|m| !TRAINING_METRICS.contains(m)) {
-                bail!("the training evaluator records no metric `{missing}` (metrics: {})", TRAINING_METRICS.join(", "));
+                bail!(
+                    "the training evaluator records no metric `{missing}` (metrics: {})",
+                    TRAINING_METRICS.join(", ")
+                );
             }
             Ok(Box::new(training_evaluator(settings, study_config.seed, device)?))
         }
@@ -268,8 +272,11 @@ impl SpaceTask for SearchRun<'_> {
             println!("created study '{study}' in {storage}");
             return Ok(None);
         }
-        let limits =
-            RunLimits { max_paid_trials: config.budget.trials, time_budget: config.budget.time()?, ..RunLimits::default() };
+        let limits = RunLimits {
+            max_paid_trials: config.budget.trials,
+            time_budget: config.budget.time()?,
+            ..RunLimits::default()
+        };
         let bar = ProgressLine::new(config.budget.trials);
         let started = Instant::now();
         let reasons: Vec<Result<StopReason>> = std::thread::scope(|scope| {
@@ -287,7 +294,10 @@ impl SpaceTask for SearchRun<'_> {
                     })
                 })
                 .collect();
-            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker panicked")))).collect()
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker panicked"))))
+                .collect()
         });
         bar.finish();
         let mut reasons = reasons.into_iter().collect::<Result<Vec<_>>>()?;
@@ -318,7 +328,14 @@ fn work<S: Buildable>(
     Ok(run.run(evaluator, &mut store, limits, lease, &mut observer, stop)?)
 }
 
-fn print_summary(name: &str, config: &StudyConfig, trials: &[TrialRecord], reason: StopReason, elapsed: Duration, json: bool) {
+fn print_summary(
+    name: &str,
+    config: &StudyConfig,
+    trials: &[TrialRecord],
+    reason: StopReason,
+    elapsed: Duration,
+    json: bool,
+) {
     let finished = |t: &&TrialRecord| t.state.is_finished();
     let paid = trials.iter().filter(finished).filter(|t| t.is_paid()).count();
     let cache_hits = trials.iter().filter(|t| !t.is_paid()).count();
@@ -414,6 +431,9 @@ impl StudyObserver for ProgressLine {
         bar.set_position(progress.paid);
         let best = progress.best.map_or("-".to_string(), |b| format!("{b:.4}"));
         let rate = progress.paid as f64 / bar.elapsed().as_secs_f64().max(1e-9);
-        bar.set_message(format!("best {best}  {rate:.0}/s  cache hits {}  failed {}", progress.cache_hits, progress.failed));
+        bar.set_message(format!(
+            "best {best}  {rate:.0}/s  cache hits {}  failed {}",
+            progress.cache_hits, progress.failed
+        ));
     }
 }

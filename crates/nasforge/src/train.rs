@@ -40,7 +40,11 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
                 best_trial(&loaded.trials, &loaded.config.objectives)
                     .with_context(|| format!("study '{study_name}' has no complete trial yet"))?
             } else if let Ok(id) = args.arch.parse::<u64>() {
-                loaded.trials.iter().find(|t| t.id == id).with_context(|| format!("study '{study_name}' has no trial {id}"))?
+                loaded
+                    .trials
+                    .iter()
+                    .find(|t| t.id == id)
+                    .with_context(|| format!("study '{study_name}' has no trial {id}"))?
             } else {
                 bail!("with --study, --arch is `best` or a trial id (not '{}')", args.arch);
             };

@@ -26,7 +26,11 @@ fn a_search_runs_continues_and_reports() {
     let Some(table) = nb201_table() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (table, store) = (table.to_str().unwrap().to_string(), storage(dir.path()));
-    let args = search_args(&table, &store, &["--strategy", "evolution", "--metric", "cifar10", "--trials", "60", "--seed", "1", "--study", "s"]);
+    let args = search_args(
+        &table,
+        &store,
+        &["--strategy", "evolution", "--metric", "cifar10", "--trials", "60", "--seed", "1", "--study", "s"],
+    );
     let summary = ok(dir.path(), &args);
     assert!(summary.contains("paid\t60"), "{summary}");
     let first = trials(dir.path(), &store, "s");
@@ -80,7 +84,20 @@ fn a_multi_objective_study_reports_its_pareto_front() {
     let args = search_args(
         &table,
         &store,
-        &["--strategy", "nsga2", "--objective", "cifar10:max", "--objective", "params:min", "--constraint", "flops <= 1e8", "--trials", "80", "--study", "mo"],
+        &[
+            "--strategy",
+            "nsga2",
+            "--objective",
+            "cifar10:max",
+            "--objective",
+            "params:min",
+            "--constraint",
+            "flops <= 1e8",
+            "--trials",
+            "80",
+            "--study",
+            "mo",
+        ],
     );
     ok(dir.path(), &args);
     let front = json(&ok(dir.path(), &["pareto", "--storage", &store, "--study", "mo", "--json"]));
@@ -93,7 +110,8 @@ fn a_multi_objective_study_reports_its_pareto_front() {
         for other in all.iter().filter(|t| value(t, "flops") <= 1e8) {
             let dominates = value(other, "cifar10") >= value(member, "cifar10")
                 && value(other, "params") <= value(member, "params")
-                && (value(other, "cifar10") > value(member, "cifar10") || value(other, "params") < value(member, "params"));
+                && (value(other, "cifar10") > value(member, "cifar10")
+                    || value(other, "params") < value(member, "params"));
             assert!(!dominates, "{member} is dominated by {other}");
         }
     }
@@ -160,7 +178,20 @@ fn compare_reports_every_strategy_at_every_checkpoint() {
     let table = table.to_str().unwrap();
     let out = ok(
         dir.path(),
-        &["compare", "--table", table, "--metric", "cifar10", "--strategies", "random,evolution", "--queries", "10,50", "--seeds", "20", "--json"],
+        &[
+            "compare",
+            "--table",
+            table,
+            "--metric",
+            "cifar10",
+            "--strategies",
+            "random,evolution",
+            "--queries",
+            "10,50",
+            "--seeds",
+            "20",
+            "--json",
+        ],
     );
     let report = json(&out);
     assert_eq!(report["metric"], "cifar10");
@@ -179,7 +210,8 @@ fn compare_reports_every_strategy_at_every_checkpoint() {
             assert!(c["ci95"].as_f64().unwrap() > 0.0);
         }
     }
-    let text = ok(dir.path(), &["compare", "--table", table, "--strategies", "local", "--queries", "20", "--seeds", "5"]);
+    let text =
+        ok(dir.path(), &["compare", "--table", table, "--strategies", "local", "--queries", "20", "--seeds", "5"]);
     assert!(text.contains("local") && text.contains("mean regret"), "{text}");
 }
 
@@ -201,12 +233,19 @@ fn bad_tables_are_named_with_the_line_at_fault() {
         (dir.path().join("missing.csv").to_str().unwrap().to_string(), "missing.csv: cannot read the table"),
         (write("empty.csv", ""), "empty.csv: the file is empty"),
         (write("noarch.csv", "name,score\nx,1\n"), "no `arch` column"),
-        (write("badarch.csv", "arch,score\n|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n"), "line 2: nb201 architecture"),
-        (write("notnumber.csv", &format!("{TINY_TABLE}|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,high\n")), "line 4: column `score`: 'high' is not a number"),
+        (
+            write("badarch.csv", "arch,score\n|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n"),
+            "line 2: nb201 architecture",
+        ),
+        (
+            write("notnumber.csv", &format!("{TINY_TABLE}|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,high\n")),
+            "line 4: column `score`: 'high' is not a number",
+        ),
         (write("header.csv", "arch,score\n"), "no rows"),
     ];
     for (table, expected) in cases {
-        let err = fails(dir.path(), &search_args(&table, &store, &["--metric", "score", "--study", "bad", "--trials", "5"]));
+        let err =
+            fails(dir.path(), &search_args(&table, &store, &["--metric", "score", "--study", "bad", "--trials", "5"]));
         assert!(err.contains(expected), "{table}: expected '{expected}' in: {err}");
     }
     // A metric the table does not have.
@@ -225,7 +264,14 @@ fn a_table_without_the_asked_architecture_stops_the_study_intact() {
     let tiny = dir.path().join("tiny.csv");
     std::fs::write(&tiny, TINY_TABLE).unwrap();
     let tiny = tiny.to_str().unwrap();
-    let err = fails(dir.path(), &search_args(tiny, &store, &["--metric", "score", "--strategy", "random", "--study", "partial", "--trials", "50"]));
+    let err = fails(
+        dir.path(),
+        &search_args(
+            tiny,
+            &store,
+            &["--metric", "score", "--strategy", "random", "--study", "partial", "--trials", "50"],
+        ),
+    );
     assert!(err.contains("tiny.csv: architecture |") && err.contains("is not in the table (2 rows)"), "{err}");
     // What was evaluated before stays readable.
     let list = trials(dir.path(), &store, "partial");
@@ -243,10 +289,12 @@ fn bad_configuration_and_stores_give_clear_errors() {
 
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "study = \"x\"\ntrials = \"many\"\n").unwrap();
-    let err = fails(dir.path(), &["search", "--config", config.to_str().unwrap(), "--table", tiny, "--storage", &store]);
+    let err =
+        fails(dir.path(), &["search", "--config", config.to_str().unwrap(), "--table", tiny, "--storage", &store]);
     assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
     std::fs::write(&config, "[strategy]\nname = \"evolution\"\npopulaton = 3\n").unwrap();
-    let err = fails(dir.path(), &["search", "--config", config.to_str().unwrap(), "--table", tiny, "--storage", &store]);
+    let err =
+        fails(dir.path(), &["search", "--config", config.to_str().unwrap(), "--table", tiny, "--storage", &store]);
     assert!(err.contains("populaton"), "{err}");
 
     let err = fails(dir.path(), &search_args(tiny, "sqlite:/nonexistent-dir/x.db", &["--metric", "score"]));
@@ -259,7 +307,10 @@ fn bad_configuration_and_stores_give_clear_errors() {
     assert!(err.contains("constraint 'params < 3'"), "{err}");
     let err = fails(dir.path(), &search_args(tiny, &store, &["--time-budget", "soon", "--metric", "score"]));
     assert!(err.contains("time budget 'soon'"), "{err}");
-    let err = fails(dir.path(), &search_args(tiny, &store, &["--objective", "score", "--objective", "params", "--strategy", "evolution"]));
+    let err = fails(
+        dir.path(),
+        &search_args(tiny, &store, &["--objective", "score", "--objective", "params", "--strategy", "evolution"]),
+    );
     assert!(err.contains("use nsga2 or random"), "{err}");
 
     // A file that is not a store is refused and left as it was.

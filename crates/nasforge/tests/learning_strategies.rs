@@ -1,7 +1,8 @@
 //! The learning strategies (TPE, REINFORCE, BO, BANANAS, predictor-guided search) against random search on
 //! the NAS-Bench-201 table, through the real `nasforge compare --json`: after 100 paid evaluations each must
 //! reach a lower mean regret than random search over the same seeds, by more than the 95% confidence
-//! interval of the difference of the means.
+//! interval of the difference of the means; likewise with eight simulated workers, each proposal made while
+//! seven others are pending.
 
 mod common;
 
@@ -21,8 +22,9 @@ const QUERIES: u64 = 100;
 
 /// Mean regret and its 95% interval half-width after `QUERIES` paid evaluations, for random search and
 /// then each of `strategies`, over seeds `0..seeds`.
-fn regrets(table: &Path, metric: &str, strategies: &str, seeds: u64) -> Vec<(String, f64, f64)> {
+fn regrets(table: &Path, metric: &str, strategies: &str, seeds: u64, workers: usize) -> Vec<(String, f64, f64)> {
     let (queries, seeds_text, strategies) = (QUERIES.to_string(), seeds.to_string(), format!("random,{strategies}"));
+    let workers = workers.to_string();
     let args = [
         "compare",
         "--table",
@@ -35,6 +37,8 @@ fn regrets(table: &Path, metric: &str, strategies: &str, seeds: u64) -> Vec<(Str
         &queries,
         "--seeds",
         &seeds_text,
+        "--workers",
+        &workers,
         "--json",
     ];
     let out = Command::new(env!("CARGO_BIN_EXE_nasforge"))
@@ -59,10 +63,10 @@ fn regrets(table: &Path, metric: &str, strategies: &str, seeds: u64) -> Vec<(Str
         .collect()
 }
 
-fn assert_beat_random(metric: &str) {
+fn assert_beat_random(metric: &str, groups: &[(&str, u64)], workers: usize) {
     let Some(table) = nb201_table() else { return };
-    for (strategies, seeds) in GROUPS {
-        let results = regrets(&table, metric, strategies, seeds);
+    for &(strategies, seeds) in groups {
+        let results = regrets(&table, metric, strategies, seeds, workers);
         let names: Vec<&str> = results.iter().map(|(name, _, _)| name.as_str()).collect();
         assert_eq!(names[0], "random");
         assert_eq!(names[1..], strategies.split(',').collect::<Vec<_>>());
@@ -73,7 +77,7 @@ fn assert_beat_random(metric: &str) {
             assert!(
                 random - regret > margin,
                 "{metric}: {name} regret {regret:.4} ± {ci:.4} vs random {random:.4} ± {random_ci:.4} \
-                 after {QUERIES} queries over {seeds} seeds"
+                 after {QUERIES} queries over {seeds} seeds with {workers} workers"
             );
         }
     }
@@ -81,10 +85,18 @@ fn assert_beat_random(metric: &str) {
 
 #[test]
 fn learning_strategies_beat_random_search_on_cifar10() {
-    assert_beat_random("cifar10");
+    assert_beat_random("cifar10", &GROUPS, 1);
 }
 
 #[test]
 fn learning_strategies_beat_random_search_on_cifar100() {
-    assert_beat_random("cifar100");
+    assert_beat_random("cifar100", &GROUPS, 1);
+}
+
+#[test]
+fn learning_strategies_beat_random_search_with_eight_workers() {
+    // Each proposal made while seven others are pending (simulated workers whose trials all take the same
+    // time), with every kind of lie, including BANANAS' ensemble retrained for each proposal (about 25 ms).
+    let groups = [("tpe,tpe:constant_liar=true,reinforce", 100), ("bo,bo:constant_liar=min,bananas,predictor", 30)];
+    assert_beat_random("cifar10", &groups, 8);
 }

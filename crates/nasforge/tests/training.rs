@@ -8,11 +8,31 @@ use common::{fails, json, ok};
 
 use std::path::Path;
 
-
 /// A search on the synthetic task with tiny NAS-Bench-201 networks, 3 epochs each.
 const SEARCH: &[&str] = &[
-    "search", "--space", "nb201", "--strategy", "random", "--dataset", "synthetic", "--channels", "4", "--cells", "1",
-    "--epochs", "3", "--batch-size", "32", "--lr", "0.1", "--trials", "3", "--seed", "5", "--study", "syn",
+    "search",
+    "--space",
+    "nb201",
+    "--strategy",
+    "random",
+    "--dataset",
+    "synthetic",
+    "--channels",
+    "4",
+    "--cells",
+    "1",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "32",
+    "--lr",
+    "0.1",
+    "--trials",
+    "3",
+    "--seed",
+    "5",
+    "--study",
+    "syn",
 ];
 
 #[test]
@@ -29,7 +49,9 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
         let metrics = &trial["metrics"];
         let accuracy = metrics["val_accuracy"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&accuracy), "{trial}");
-        for key in ["params", "flops", "model_bytes", "activation_bytes", "latency_ms", "latency_batch_ms", "train_seconds"] {
+        for key in
+            ["params", "flops", "model_bytes", "activation_bytes", "latency_ms", "latency_batch_ms", "train_seconds"]
+        {
             assert!(metrics[key].as_f64().is_some_and(|v| v > 0.0), "{key} missing or not positive in {trial}");
         }
         // The learning curve: one entry per epoch, in order.
@@ -43,8 +65,18 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
     let out = ok(
         dir.path(),
         &[
-            "train", "--storage", &store, "--study", "syn", "--arch", "best", "--epochs", "4", "--weights",
-            weights.to_str().unwrap(), "--json",
+            "train",
+            "--storage",
+            &store,
+            "--study",
+            "syn",
+            "--arch",
+            "best",
+            "--epochs",
+            "4",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--json",
         ],
     );
     let result = json(&out);
@@ -55,15 +87,34 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
         assert!(result[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {result}");
     }
     assert_eq!(result["epochs"], 4);
-    assert!(weights.metadata().unwrap().len() as f64 >= result["params"].as_f64().unwrap() * 4.0, "weights file too small");
+    assert!(
+        weights.metadata().unwrap().len() as f64 >= result["params"].as_f64().unwrap() * 4.0,
+        "weights file too small"
+    );
 
     // A string architecture, without a study: the all-convolution cell learns the task.
     let arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
     let out = ok(
         dir.path(),
         &[
-            "train", "--space", "nb201", "--arch", arch, "--dataset", "synthetic", "--channels", "4", "--cells", "1",
-            "--epochs", "4", "--batch-size", "32", "--lr", "0.1", "--json",
+            "train",
+            "--space",
+            "nb201",
+            "--arch",
+            arch,
+            "--dataset",
+            "synthetic",
+            "--channels",
+            "4",
+            "--cells",
+            "1",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "32",
+            "--lr",
+            "0.1",
+            "--json",
         ],
     );
     let result = json(&out);
@@ -89,7 +140,10 @@ fn bad_training_input_gives_clear_errors() {
     let store = format!("sqlite:{}", dir.path().join("s.db").display());
     let missing = dir.path().join("nowhere");
     let base = ["search", "--space", "nb201", "--trials", "1", "--storage", &store];
-    let error = fails(dir.path(), &[&base[..], &["--dataset", "fashion-mnist", "--data-dir", missing.to_str().unwrap()]].concat());
+    let error = fails(
+        dir.path(),
+        &[&base[..], &["--dataset", "fashion-mnist", "--data-dir", missing.to_str().unwrap()]].concat(),
+    );
     assert!(error.contains("dataset-fashion-mnist") && error.contains("nowhere"), "{error}");
     let error = fails(dir.path(), &[&base[..], &["--dataset", "imagenet"]].concat());
     assert!(error.contains("unknown dataset 'imagenet'"), "{error}");

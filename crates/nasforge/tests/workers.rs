@@ -83,8 +83,20 @@ fn create_slow_study(dir: &Path, store: &str, study: &str, trials: &str, seconds
     ok(
         dir,
         &[
-            "study", "create", "--storage", store, "--study", study, "--command", &command, "--metric", "score",
-            "--strategy", "random", "--trials", trials,
+            "study",
+            "create",
+            "--storage",
+            store,
+            "--study",
+            study,
+            "--command",
+            &command,
+            "--metric",
+            "score",
+            "--strategy",
+            "random",
+            "--trials",
+            trials,
         ],
     );
 }
@@ -114,7 +126,23 @@ fn four_worker_threads_evaluate_four_trials_at_once() {
 fn worker_processes_share_a_study(store: &str, dir: &Path) {
     let Some(table) = nb201_table() else { return };
     let table = table.to_str().unwrap();
-    ok(dir, &["study", "create", "--storage", store, "--study", "p", "--table", table, "--trials", "200", "--strategy", "evolution"]);
+    ok(
+        dir,
+        &[
+            "study",
+            "create",
+            "--storage",
+            store,
+            "--study",
+            "p",
+            "--table",
+            table,
+            "--trials",
+            "200",
+            "--strategy",
+            "evolution",
+        ],
+    );
     let workers: Vec<Child> = (0..4).map(|_| spawn(dir, &["worker", "--storage", store, "--study", "p"])).collect();
     for worker in workers {
         let out = worker.wait_with_output().unwrap();
@@ -262,7 +290,8 @@ fn workers_survive_a_database_restart() {
     let database = TestDatabase::new(&url, "restart");
     let store = database.url.as_str();
     create_slow_study(dir.path(), store, "r", "16", "0.2");
-    let workers: Vec<Child> = (0..3).map(|_| spawn(dir.path(), &["worker", "--storage", store, "--study", "r"])).collect();
+    let workers: Vec<Child> =
+        (0..3).map(|_| spawn(dir.path(), &["worker", "--storage", store, "--study", "r"])).collect();
     std::thread::sleep(Duration::from_millis(800));
     let status = Command::new("sh").arg("-c").arg(&restart).status().unwrap();
     assert!(status.success(), "restarting PostgreSQL failed");

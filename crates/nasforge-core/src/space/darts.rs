@@ -674,9 +674,7 @@ impl DartsSpace {
             // perm[i]: the new position of node i + 2.
             let relabel = |input: usize| if (2..NODES + 2).contains(&input) { 2 + perm[input - 2] } else { input };
             let keeps_order = (0..NODES).all(|node| {
-                cell.nodes[node]
-                    .iter()
-                    .all(|&(op, input)| op == DartsOp::None || relabel(input) < 2 + perm[node])
+                cell.nodes[node].iter().all(|&(op, input)| op == DartsOp::None || relabel(input) < 2 + perm[node])
             });
             if !keeps_order {
                 continue;
@@ -807,9 +805,7 @@ impl SearchSpace for DartsSpace {
 
     fn decision_sizes(&self) -> Vec<usize> {
         let k = self.searched.len();
-        (0..2)
-            .flat_map(|_| (0..NODES).flat_map(move |node| [k, node + 2, k, node + 2]))
-            .collect()
+        (0..2).flat_map(|_| (0..NODES).flat_map(move |node| [k, node + 2, k, node + 2])).collect()
     }
 
     fn to_decisions(&self, arch: &DartsArch) -> Vec<usize> {
@@ -872,12 +868,8 @@ impl SearchSpace for DartsSpace {
 
     fn print(&self, arch: &DartsArch) -> String {
         let pairs = |cell: &DartsCell| {
-            let pairs: Vec<String> = cell
-                .nodes
-                .iter()
-                .flatten()
-                .map(|(op, input)| format!("('{}', {input})", op.name()))
-                .collect();
+            let pairs: Vec<String> =
+                cell.nodes.iter().flatten().map(|(op, input)| format!("('{}', {input})", op.name())).collect();
             pairs.join(", ")
         };
         format!(
@@ -1103,10 +1095,7 @@ mod tests {
             DARTS_V2.replace(' ', ""),
             DARTS_V2.replace(", ", ",\n    ").replace('[', "[\n  "),
             DARTS_V2.replace("[2, 3, 4, 5]", "range(2, 6)"),
-            DARTS_V2
-                .replace("[2, 3, 4, 5]", "range(2,6)")
-                .replace(")]", "),]")
-                .replace("5])", "5],)"),
+            DARTS_V2.replace("[2, 3, 4, 5]", "range(2,6)").replace(")]", "),]").replace("5])", "5],)"),
             format!("  {DARTS_V2}\n"),
             // Fields in another order, as Python keyword arguments allow.
             "Genotype(reduce_concat=range(2, 6), reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), \
@@ -1193,9 +1182,7 @@ mod tests {
                 "the string starting at character 40 is not closed before ',' at character 53",
             ),
             (
-                DARTS_V2
-                    .replace('\'', "\"")
-                    .replacen("\"max_pool_3x3\", 1", "\"max_pool_3x3', 1", 1),
+                DARTS_V2.replace('\'', "\"").replacen("\"max_pool_3x3\", 1", "\"max_pool_3x3', 1", 1),
                 "is not closed before ''' at character",
             ),
             (format!("{DARTS_V2})"), "unexpected ')' at character"),
@@ -1222,11 +1209,7 @@ mod tests {
             // The canonical key is itself a valid genotype of the same class.
             let key = space.canonical(&a);
             assert_eq!(space.canonical(&space.parse(&key).unwrap()), key);
-            assert!(
-                a.cells()
-                    .iter()
-                    .all(|cell| cell.nodes.iter().flatten().all(|(op, _)| *op != DartsOp::None))
-            );
+            assert!(a.cells().iter().all(|cell| cell.nodes.iter().flatten().all(|(op, _)| *op != DartsOp::None)));
         }
     }
 
@@ -1527,20 +1510,12 @@ mod tests {
         assert_eq!(space.parse(&text).unwrap().normal.nodes[3][1], (DartsOp::Conv1x1, 2));
         let err = space.parse(&DARTS_V2.replacen("dil_conv_3x3", "dil_conv_5x5", 1)).unwrap_err();
         assert!(err.message.contains("normal cell, node 5, edge 2: operation 'dil_conv_5x5' is not in this space (expected one of none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, conv_1x1)"), "{}", err.message);
-        assert!(
-            DartsSpace::default()
-                .parse(&text)
-                .unwrap_err()
-                .message
-                .contains("'conv_1x1' is not in this space")
-        );
+        assert!(DartsSpace::default().parse(&text).unwrap_err().message.contains("'conv_1x1' is not in this space"));
         let mut rng = rng();
         let used: HashSet<DartsOp> = (0..200)
             .flat_map(|_| {
                 let a = space.sample(&mut rng);
-                [a.normal, a.reduce]
-                    .into_iter()
-                    .flat_map(|cell| cell.nodes.into_iter().flatten().map(|(op, _)| op))
+                [a.normal, a.reduce].into_iter().flat_map(|cell| cell.nodes.into_iter().flatten().map(|(op, _)| op))
             })
             .collect();
         assert_eq!(used, space.searched_ops().iter().copied().collect());

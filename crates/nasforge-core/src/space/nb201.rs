@@ -90,9 +90,7 @@ struct Nb201Json {
 
 impl Serialize for Nb201Arch {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let nodes = (1..=3)
-            .map(|to| (0..to).map(|from| self.op(to, from).name().to_string()).collect())
-            .collect();
+        let nodes = (1..=3).map(|to| (0..to).map(|from| self.op(to, from).name().to_string()).collect()).collect();
         Nb201Json { nodes }.serialize(serializer)
     }
 }
@@ -422,7 +420,8 @@ mod tests {
     use rand::SeedableRng;
     use std::collections::HashSet;
 
-    const EXAMPLE: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
+    const EXAMPLE: &str =
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
 
     fn arch(text: &str) -> Nb201Arch {
         Nb201Space.parse(text).unwrap()
@@ -501,7 +500,10 @@ mod tests {
             canonical("|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|"),
             canonical("|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|"),
         );
-        assert_ne!(canonical(EXAMPLE), canonical("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"));
+        assert_ne!(
+            canonical(EXAMPLE),
+            canonical("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
+        );
         // Two parallel convolutions are two sets of weights: not one convolution.
         assert_ne!(
             canonical("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|"),
@@ -551,7 +553,8 @@ mod tests {
     fn network_cost_matches_the_benchmark() {
         let network = Nb201Network::default();
         let none = arch("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|");
-        let conv = arch("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|");
+        let conv =
+            arch("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|");
         // Hand-computed: stem 464, reduction blocks 14,464 + 57,600, final BN 128, classifier 650.
         assert_eq!(network.cost(&none).params, 73_306);
         // Plus 6 convolutions of 9C²+2C per cell, 5 cells per stage, C = 16, 32, 64.
@@ -576,8 +579,22 @@ mod tests {
 
         fn token() -> impl Strategy<Value = String> {
             prop::sample::select(vec![
-                "|", "+", "~", "0", "1", "2", "3", "9", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
-                "avg_pool_3x3", " ", "~-1", "é",
+                "|",
+                "+",
+                "~",
+                "0",
+                "1",
+                "2",
+                "3",
+                "9",
+                "none",
+                "skip_connect",
+                "nor_conv_1x1",
+                "nor_conv_3x3",
+                "avg_pool_3x3",
+                " ",
+                "~-1",
+                "é",
             ])
             .prop_map(String::from)
         }

@@ -26,11 +26,28 @@ pub use bo::{Acquisition, BayesianOptimisation, BoConfig};
 pub use evolution::{EvolutionConfig, RegularizedEvolution};
 pub use guided::{PredictorConfig, PredictorSearch};
 pub use local::{LocalConfig, LocalSearch};
-pub use model_based::Encoding;
+pub use model_based::{Encoding, Liar};
 pub use nsga2::{Nsga2, Nsga2Config};
 pub use random::RandomSearch;
 pub use reinforce::{Controller, Reinforce, ReinforceConfig};
 pub use tpe::{Tpe, TpeConfig};
+
+/// Writes `over` onto `base`: tables key by key (recursively), anything else replaced.
+fn overlay(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
+            for (key, value) in over {
+                match base.get_mut(&key) {
+                    Some(slot) => overlay(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
 
 /// The random generator handed to `ask`.
 pub type StrategyRng = rand_pcg::Pcg64Mcg;
@@ -81,6 +98,42 @@ impl StrategySpec {
                 return Err(format!("unknown strategy '{other}' (expected one of {})", Self::NAMES.join(", ")));
             }
         })
+    }
+
+    /// A strategy from its name and, after a colon, settings that differ from the defaults as
+    /// `key=value` pairs separated by `;` (the keys of the TOML `[strategy]` table, dotted for nested
+    /// ones; values are JSON, or text): `bo:acquisition=ucb;beta=3`, `bananas:ensemble.members=10`.
+    pub fn parse(text: &str) -> Result<StrategySpec, String> {
+        let Some((name, settings)) = text.split_once(':') else {
+            return Self::from_name(text.trim());
+        };
+        let mut table = serde_json::Map::new();
+        table.insert("name".into(), name.trim().into());
+        for pair in settings.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((key, value)) = pair.split_once('=') else {
+                return Err(format!("strategy '{text}': '{pair}' is not key=value"));
+            };
+            let value = value.trim();
+            let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
+            let mut path: Vec<&str> = key.trim().split('.').collect();
+            let last = path.pop().expect("split yields one part at least");
+            let mut node = &mut table;
+            for part in path {
+                let entry = node.entry(part).or_insert_with(|| serde_json::Map::new().into());
+                node = entry.as_object_mut().ok_or_else(|| format!("strategy '{text}': '{part}' is not a table"))?;
+            }
+            node.insert(last.into(), value);
+        }
+        Self::from_table(table.into()).map_err(|e| format!("strategy '{text}': {e}"))
+    }
+
+    /// A strategy from a table of settings (`{"name": "bo", "beta": 3, …}`, a TOML `[strategy]` table):
+    /// every setting it leaves out, nested ones included, is the strategy's default.
+    pub fn from_table(table: serde_json::Value) -> Result<StrategySpec, String> {
+        let name = table.get("name").and_then(serde_json::Value::as_str).ok_or("a strategy needs a name")?;
+        let mut settings = serde_json::to_value(Self::from_name(name)?).expect("settings serialise to JSON");
+        overlay(&mut settings, table);
+        serde_json::from_value(settings).map_err(|e| e.to_string())
     }
 
     pub fn name(&self) -> &'static str {

@@ -34,6 +34,27 @@ impl Encoding {
     }
 }
 
+/// The value a model-based strategy pretends each trial in flight returned (the constant liar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Liar {
+    /// No lie: the model sees finished trials only (pending architectures are still never proposed twice).
+    Off,
+    /// The worst result so far (CL-min): pessimistic, spreads concurrent proposals the most.
+    Min,
+    /// The mean result so far (CL-mean).
+    Mean,
+    /// The best result so far (CL-max): optimistic, keeps concurrent proposals near the pending ones.
+    Max,
+}
+
+impl Liar {
+    /// Whether a model must be fitted afresh for these trials in flight.
+    pub(crate) fn applies<T>(self, pending: &[T]) -> bool {
+        self != Liar::Off && !pending.is_empty()
+    }
+}
+
 /// The architectures a strategy was told about: every one (`seen`), and the distinct ones that have an
 /// outcome, in the order they were first told, with their features.
 pub(crate) struct Observations<S: SearchSpace> {
@@ -87,6 +108,37 @@ impl<S: SearchSpace> Observations<S> {
     /// Whether a key is neither evaluated nor among `pending`.
     pub fn is_new(&self, key: &str, pending: &[String]) -> bool {
         !self.seen.contains(key) && !pending.iter().any(|p| p == key)
+    }
+
+    /// Training data for a model that must also account for the trials in flight: the first `n`
+    /// observations' features with `targets`, then every pending architecture not evaluated yet with the
+    /// `liar`'s value as its target (the constant liar: Ginsbourger, Le Riche and Carraro 2010). A model
+    /// fitted on it is no longer uncertain about the pending networks, so concurrent proposals stop
+    /// crowding them: the pessimistic lie also makes their neighbourhood unattractive, the optimistic one
+    /// keeps it attractive.
+    pub fn with_lies(
+        &self,
+        space: &S,
+        n: usize,
+        targets: &[f64],
+        pending: &[S::Arch],
+        liar: Liar,
+    ) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let lie = match liar {
+            Liar::Off => return (self.features[..n].to_vec(), targets.to_vec()),
+            Liar::Min => targets.iter().copied().fold(f64::INFINITY, f64::min),
+            Liar::Mean => targets.iter().sum::<f64>() / targets.len().max(1) as f64,
+            Liar::Max => targets.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        };
+        let mut features = self.features[..n].to_vec();
+        let mut lied = targets.to_vec();
+        for arch in pending {
+            if !self.seen.contains(&space.canonical(arch)) {
+                features.push(self.encode(space, arch));
+                lied.push(lie);
+            }
+        }
+        (features, lied)
     }
 }
 

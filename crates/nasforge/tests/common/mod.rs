@@ -52,7 +52,11 @@ pub fn nb201_table() -> Option<PathBuf> {
     if path.exists() {
         return Some(path.canonicalize().unwrap());
     }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the NB201 table is missing at {}", path.display());
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the NB201 table is missing at {}",
+        path.display()
+    );
     eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
     None
 }
