@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release -p nasforge-train --example reference_cnn -- [--threads 2] [--batch 64] [--steps 30] [--device cpu]
 //! ```
+//! `--system-allocator` keeps glibc's default allocator settings (see `nasforge_train::reuse_freed_memory`).
 //! Prints images per second over the timed steps (after warm-up).
 
 use std::time::Instant;
@@ -88,6 +89,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if !args.iter().any(|a| a == "--system-allocator") {
+        nasforge_train::reuse_freed_memory();
+    }
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the rayon pool");
     let ad = device.clone().autodiff();
     ad.seed(0);

@@ -3,10 +3,12 @@
 //! ([`train`]). CPU training uses burn's pure-Rust `flex` backend; `cuda` and `wgpu` are cargo features and
 //! the device is chosen at run time ([`train::DeviceChoice`]).
 
+pub mod allocator;
 pub mod data;
 pub mod network;
 pub mod train;
 
+pub use allocator::reuse_freed_memory;
 pub use data::{Augmentation, Batcher, DataError, DataSource, Dataset, Normalization, SyntheticConfig};
 pub use network::{Buildable, Network, NetworkScale, trainable_params};
 pub use train::{

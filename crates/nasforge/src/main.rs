@@ -15,6 +15,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    nasforge_train::reuse_freed_memory();
     let result = match cli.command {
         cli::Command::Search(args) => search::search(&args),
         cli::Command::Study(cli::StudyCommand::Create(args)) => search::create(&args),
