@@ -19,9 +19,7 @@ apt_install() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
-if [[ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
-    apt_install dataset-fashion-mnist
-fi
+bash scripts/install_fashion_mnist.sh
 command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 
 eval "$(bash scripts/pg_test_cluster.sh start)"

@@ -8,38 +8,28 @@ use common::{fails, json, ok};
 
 use std::path::Path;
 
-/// A search on the synthetic task with tiny NAS-Bench-201 networks, 3 epochs each.
-const SEARCH: &[&str] = &[
-    "search",
-    "--space",
-    "nb201",
-    "--strategy",
-    "random",
-    "--dataset",
-    "synthetic",
-    "--channels",
-    "4",
-    "--cells",
-    "1",
-    "--epochs",
-    "3",
-    "--batch-size",
-    "32",
-    "--lr",
-    "0.1",
-    "--trials",
-    "3",
-    "--seed",
-    "5",
-    "--study",
-    "syn",
+/// Tiny NAS-Bench-201 networks on the synthetic task, as `search` and `train` take them.
+#[rustfmt::skip]
+const TINY_NETWORKS: &[&str] = &[
+    "--space", "nb201", "--dataset", "synthetic", "--channels", "4", "--cells", "1", "--batch-size", "32",
+    "--lr", "0.1",
 ];
+
+/// A search of three tiny networks, 3 epochs each (without the command name, for `search` and `study create`).
+fn search_flags(store: &str) -> Vec<&str> {
+    [
+        TINY_NETWORKS,
+        &["--strategy", "random", "--epochs", "3", "--trials", "3", "--seed", "5", "--study", "syn"],
+        &["--storage", store],
+    ]
+    .concat()
+}
 
 #[test]
 fn a_search_trains_networks_and_the_best_is_retrained() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());
-    let summary = ok(dir.path(), &[SEARCH, &["--storage", &store]].concat());
+    let summary = ok(dir.path(), &[&["search"], &search_flags(&store)[..]].concat());
     assert!(summary.contains("paid\t3"), "{summary}");
     let trials = json(&ok(dir.path(), &["trials", "--storage", &store, "--study", "syn", "--json"]));
     let trials = trials.as_array().unwrap();
@@ -94,29 +84,7 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
 
     // A string architecture, without a study: the all-convolution cell learns the task.
     let arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
-    let out = ok(
-        dir.path(),
-        &[
-            "train",
-            "--space",
-            "nb201",
-            "--arch",
-            arch,
-            "--dataset",
-            "synthetic",
-            "--channels",
-            "4",
-            "--cells",
-            "1",
-            "--epochs",
-            "4",
-            "--batch-size",
-            "32",
-            "--lr",
-            "0.1",
-            "--json",
-        ],
-    );
+    let out = ok(dir.path(), &[&["train", "--arch", arch, "--epochs", "4", "--json"], TINY_NETWORKS].concat());
     let result = json(&out);
     assert!(result["test_accuracy"].as_f64().unwrap() > 0.5, "4 classes, chance is 0.25: {result}");
     assert!(Path::new(result["weights"].as_str().unwrap()).is_relative());
@@ -127,7 +95,7 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
 fn a_continued_training_study_keeps_its_fidelity() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());
-    let create: Vec<&str> = [&SEARCH[1..], &["--storage", &store]].concat();
+    let create = search_flags(&store);
     ok(dir.path(), &[&["study", "create"][..], &create].concat());
     // The same study with another number of epochs would mix two fidelities.
     let error = fails(dir.path(), &["search", "--storage", &store, "--study", "syn", "--epochs", "9"]);
