@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release -p nasforge-train --example reference_cnn -- [--threads 2] [--batch 64] [--steps 30] [--device cpu]
 //! ```
+//! Convolutions run on our kernels (`nasforge_train::conv`); `--burn-conv` uses burn's own instead.
 //! `--system-allocator` keeps glibc's default allocator settings (see `nasforge_train::reuse_freed_memory`).
 //! Prints images per second over the timed steps (after warm-up).
 
@@ -19,27 +20,31 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData, activation};
-use nasforge_train::DeviceChoice;
+use nasforge_train::{DeviceChoice, conv};
 
 #[derive(Module, Debug)]
 struct ConvBnRelu {
     conv: Conv2d,
     bn: BatchNorm,
+    #[module(skip)]
+    burn_conv: bool,
 }
 
 impl ConvBnRelu {
-    fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
+    fn new(c_in: usize, c_out: usize, burn_conv: bool, device: &Device) -> Self {
         ConvBnRelu {
             conv: Conv2dConfig::new([c_in, c_out], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .with_bias(false)
                 .init(device),
             bn: BatchNormConfig::new(c_out).init(device),
+            burn_conv,
         }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        activation::relu(self.bn.forward(self.conv.forward(x)))
+        let x = if self.burn_conv { self.conv.forward(x) } else { conv::conv2d(&self.conv, x) };
+        activation::relu(self.bn.forward(x))
     }
 }
 
@@ -51,10 +56,10 @@ struct ReferenceCnn {
 }
 
 impl ReferenceCnn {
-    fn new(device: &Device) -> Self {
+    fn new(burn_conv: bool, device: &Device) -> Self {
         let widths = [(3, 16), (16, 16), (16, 32), (32, 32), (32, 64), (64, 64)];
         ReferenceCnn {
-            convs: widths.iter().map(|&(i, o)| ConvBnRelu::new(i, o, device)).collect(),
+            convs: widths.iter().map(|&(i, o)| ConvBnRelu::new(i, o, burn_conv, device)).collect(),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(64, 10).init(device),
         }
@@ -95,7 +100,8 @@ fn main() {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the rayon pool");
     let ad = device.clone().autodiff();
     ad.seed(0);
-    let mut model = ReferenceCnn::new(&ad);
+    let burn_conv = args.iter().any(|a| a == "--burn-conv");
+    let mut model = ReferenceCnn::new(burn_conv, &ad);
     let mut optim =
         SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_momentum(0.9).with_dampening(0.0))).init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
@@ -118,7 +124,8 @@ fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let images_per_second = (steps * batch) as f64 / seconds;
+    let convolution = if burn_conv { "burn's convolution" } else { "nasforge convolution" };
     println!(
-        "burn 0.22 flex reference CNN: batch {batch}, {threads} threads, {steps} steps in {seconds:.2} s: {images_per_second:.0} images/s"
+        "burn 0.22 flex reference CNN ({convolution}): batch {batch}, {threads} threads, {steps} steps in {seconds:.2} s: {images_per_second:.0} images/s"
     );
 }

@@ -19,6 +19,8 @@ use nasforge_core::space::{
     Nb201Space, NetworkCost, TaskShape,
 };
 
+use crate::conv;
+
 /// The size knobs of a network (the "downscaled model" fidelity): `None` keeps the space's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -168,7 +170,7 @@ impl ConvUnit {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = if self.pre_relu { activation::relu(x) } else { x };
-        let x = self.conv.forward(x);
+        let x = conv::conv2d(&self.conv, x);
         let x = match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,
@@ -281,7 +283,7 @@ impl ResidualReduction {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let shortcut = self.shortcut.forward(self.pool.forward(x.clone()));
+        let shortcut = conv::conv2d(&self.shortcut, self.pool.forward(x.clone()));
         self.conv_b.forward(self.conv_a.forward(x)) + shortcut
     }
 }
@@ -500,11 +502,11 @@ impl FactorizedReduce {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = activation::relu(x);
         let [_, _, h, w] = x.dims();
-        let a = self.conv_1.forward(x.clone());
+        let a = conv::conv2d(&self.conv_1, x.clone());
         // x[:, :, 1:, 1:], padded back to h×w (the original code needs even sizes, where the pad is unused).
         let shifted = x.narrow(2, 1, h - 1).narrow(3, 1, w - 1);
         let shifted = shifted.pad([(0, 1), (0, 1)], burn::tensor::ops::PadMode::Constant(0.0));
-        let b = self.conv_2.forward(shifted);
+        let b = conv::conv2d(&self.conv_2, shifted);
         self.norm.forward(Tensor::cat(vec![a, b], 1))
     }
 }

@@ -1,0 +1,95 @@
+//! Our CPU convolution (`nasforge_train::conv`) against burn's own: same outputs, same gradients.
+
+use burn::module::Param;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::{Device, Distribution, Tensor};
+use nasforge_train::conv;
+
+struct Case {
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    stride: usize,
+    padding: [usize; 2],
+    bias: bool,
+}
+
+fn layer(case: &Case, device: &Device) -> Conv2d {
+    let [ph, pw] = case.padding;
+    Conv2dConfig::new([case.c_in, case.c_out], case.kernel)
+        .with_stride([case.stride, case.stride])
+        .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+        .with_bias(case.bias)
+        .init(device)
+}
+
+fn max_difference(a: Tensor<4>, b: Tensor<4>) -> f32 {
+    (a - b).abs().max().into_scalar::<f32>()
+}
+
+/// Output, input gradient and weight gradient of `forward` on `x` with a fixed upstream gradient `upstream`.
+fn run(
+    conv: &Conv2d,
+    x: &Tensor<4>,
+    upstream: &Tensor<4>,
+    forward: impl Fn(&Conv2d, Tensor<4>) -> Tensor<4>,
+) -> [Tensor<4>; 3] {
+    let x = x.clone().require_grad();
+    let conv = Conv2d { weight: Param::from_tensor(conv.weight.val().detach().require_grad()), ..conv.clone() };
+    let out = forward(&conv, x.clone());
+    let grads = (out.clone() * upstream.clone()).sum().backward();
+    let dx = x.grad(&grads).expect("input gradient");
+    let dw = conv.weight.val().grad(&grads).expect("weight gradient");
+    [out.inner(), dx, dw]
+}
+
+#[test]
+fn our_convolution_matches_burns_outputs_and_gradients() {
+    let device = Device::flex().autodiff();
+    device.seed(7);
+    let cases = [
+        Case { batch: 3, c_in: 4, c_out: 5, size: [9, 9], kernel: [3, 3], stride: 1, padding: [1, 1], bias: false },
+        Case { batch: 5, c_in: 3, c_out: 8, size: [11, 8], kernel: [3, 3], stride: 2, padding: [1, 1], bias: false },
+        Case { batch: 2, c_in: 6, c_out: 4, size: [7, 7], kernel: [1, 1], stride: 1, padding: [0, 0], bias: true },
+        Case { batch: 4, c_in: 6, c_out: 4, size: [8, 8], kernel: [1, 1], stride: 2, padding: [0, 0], bias: false },
+        Case { batch: 2, c_in: 2, c_out: 3, size: [10, 6], kernel: [5, 3], stride: 1, padding: [2, 0], bias: true },
+        Case { batch: 1, c_in: 3, c_out: 2, size: [6, 6], kernel: [3, 3], stride: 3, padding: [0, 0], bias: false },
+        Case { batch: 7, c_in: 16, c_out: 16, size: [16, 16], kernel: [3, 3], stride: 1, padding: [1, 1], bias: false },
+    ];
+    for (index, case) in cases.iter().enumerate() {
+        let conv = layer(case, &device);
+        let x = Tensor::<4>::random(
+            [case.batch, case.c_in, case.size[0], case.size[1]],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
+        let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
+        let ours = run(&conv, &x, &upstream, |c, x| conv::conv2d(c, x));
+        for (what, (a, b)) in
+            ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
+        {
+            assert_eq!(a.dims(), b.dims(), "case {index}: {what} shape");
+            let difference = max_difference(a, b);
+            assert!(difference < 1e-4, "case {index}: {what} differs from burn's by {difference}");
+        }
+    }
+}
+
+#[test]
+fn convolutions_without_gradients_and_on_plain_tensors_match_too() {
+    let device = Device::flex();
+    let case =
+        Case { batch: 2, c_in: 3, c_out: 4, size: [5, 5], kernel: [3, 3], stride: 1, padding: [1, 1], bias: true };
+    let conv = layer(&case, &device);
+    let x = Tensor::<4>::random([2, 3, 5, 5], Distribution::Uniform(-1.0, 1.0), &device);
+    let difference = max_difference(conv::conv2d(&conv, x.clone()), conv.forward(x.clone()));
+    assert!(difference < 1e-5, "plain tensors differ by {difference}");
+    // A non-contiguous input (a transposed view) gives the same result as its contiguous copy.
+    let transposed = x.clone().swap_dims(2, 3);
+    let difference = max_difference(conv::conv2d(&conv, transposed.clone()), conv.forward(transposed));
+    assert!(difference < 1e-5, "a transposed input differs by {difference}");
+}
