@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --release -p nasforge-train --example reference_cnn -- [--threads 2] [--batch 64] [--steps 30] [--device cpu]
 //! ```
-//! Convolutions run on our kernels (`nasforge_train::conv`); `--burn-conv` uses burn's own instead.
+//! Convolutions and batch norm run on our kernels (`nasforge_train::kernels`); `--burn-ops` uses burn's own.
 //! `--system-allocator` keeps glibc's default allocator settings (see `nasforge_train::reuse_freed_memory`).
 //! Prints images per second over the timed steps (after warm-up).
 
@@ -20,31 +20,34 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData, activation};
-use nasforge_train::{DeviceChoice, conv};
+use nasforge_train::{DeviceChoice, kernels};
 
 #[derive(Module, Debug)]
 struct ConvBnRelu {
     conv: Conv2d,
     bn: BatchNorm,
     #[module(skip)]
-    burn_conv: bool,
+    burn_ops: bool,
 }
 
 impl ConvBnRelu {
-    fn new(c_in: usize, c_out: usize, burn_conv: bool, device: &Device) -> Self {
+    fn new(c_in: usize, c_out: usize, burn_ops: bool, device: &Device) -> Self {
         ConvBnRelu {
             conv: Conv2dConfig::new([c_in, c_out], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .with_bias(false)
                 .init(device),
             bn: BatchNormConfig::new(c_out).init(device),
-            burn_conv,
+            burn_ops,
         }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = if self.burn_conv { self.conv.forward(x) } else { conv::conv2d(&self.conv, x) };
-        activation::relu(self.bn.forward(x))
+        if self.burn_ops {
+            activation::relu(self.bn.forward(self.conv.forward(x)))
+        } else {
+            activation::relu(kernels::batch_norm(&self.bn, kernels::conv2d(&self.conv, x)))
+        }
     }
 }
 
@@ -56,10 +59,10 @@ struct ReferenceCnn {
 }
 
 impl ReferenceCnn {
-    fn new(burn_conv: bool, device: &Device) -> Self {
+    fn new(burn_ops: bool, device: &Device) -> Self {
         let widths = [(3, 16), (16, 16), (16, 32), (32, 32), (32, 64), (64, 64)];
         ReferenceCnn {
-            convs: widths.iter().map(|&(i, o)| ConvBnRelu::new(i, o, burn_conv, device)).collect(),
+            convs: widths.iter().map(|&(i, o)| ConvBnRelu::new(i, o, burn_ops, device)).collect(),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(64, 10).init(device),
         }
@@ -100,8 +103,8 @@ fn main() {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the rayon pool");
     let ad = device.clone().autodiff();
     ad.seed(0);
-    let burn_conv = args.iter().any(|a| a == "--burn-conv");
-    let mut model = ReferenceCnn::new(burn_conv, &ad);
+    let burn_ops = args.iter().any(|a| a == "--burn-ops");
+    let mut model = ReferenceCnn::new(burn_ops, &ad);
     let mut optim =
         SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_momentum(0.9).with_dampening(0.0))).init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
@@ -124,8 +127,8 @@ fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let images_per_second = (steps * batch) as f64 / seconds;
-    let convolution = if burn_conv { "burn's convolution" } else { "nasforge convolution" };
+    let kernels = if burn_ops { "burn's kernels" } else { "nasforge kernels" };
     println!(
-        "burn 0.22 flex reference CNN ({convolution}): batch {batch}, {threads} threads, {steps} steps in {seconds:.2} s: {images_per_second:.0} images/s"
+        "burn 0.22 flex reference CNN ({kernels}): batch {batch}, {threads} threads, {steps} steps in {seconds:.2} s: {images_per_second:.0} images/s"
     );
 }

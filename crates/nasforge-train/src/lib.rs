@@ -1,12 +1,12 @@
 //! Real training for nasforge on burn 0.22: datasets ([`data`]), burn networks built from architectures of
 //! the `nb201`, `chain` and `darts` spaces ([`network`]), and training with the study's evaluator interface
 //! ([`train`]). CPU training uses burn's pure-Rust `flex` backend; `cuda` and `wgpu` are cargo features and
-//! the device is chosen at run time ([`train::DeviceChoice`]). On the CPU, convolutions run on our own kernels
-//! ([`conv`]).
+//! the device is chosen at run time ([`train::DeviceChoice`]). On the CPU, convolutions and batch norm run on our
+//! own kernels ([`kernels`]).
 
 pub mod allocator;
-pub mod conv;
 pub mod data;
+pub mod kernels;
 pub mod network;
 pub mod train;
 

@@ -19,7 +19,7 @@ use nasforge_core::space::{
     Nb201Space, NetworkCost, TaskShape,
 };
 
-use crate::conv;
+use crate::kernels;
 
 /// The size knobs of a network (the "downscaled model" fidelity): `None` keeps the space's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -91,7 +91,7 @@ impl Norm2d {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
-            Norm2d::Batch(n) => n.forward(x),
+            Norm2d::Batch(n) => kernels::batch_norm(n, x),
             Norm2d::Layer(n) => n.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]),
             Norm2d::Group(n) => n.forward(x),
         }
@@ -170,7 +170,7 @@ impl ConvUnit {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = if self.pre_relu { activation::relu(x) } else { x };
-        let x = conv::conv2d(&self.conv, x);
+        let x = kernels::conv2d(&self.conv, x);
         let x = match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,
@@ -283,7 +283,7 @@ impl ResidualReduction {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let shortcut = conv::conv2d(&self.shortcut, self.pool.forward(x.clone()));
+        let shortcut = kernels::conv2d(&self.shortcut, self.pool.forward(x.clone()));
         self.conv_b.forward(self.conv_a.forward(x)) + shortcut
     }
 }
@@ -339,7 +339,7 @@ impl Nb201Net {
                 Nb201Block::Reduction(r) => r.forward(x),
             };
         }
-        let x = activation::relu(self.last_norm.forward(x));
+        let x = activation::relu(kernels::batch_norm(&self.last_norm, x));
         self.classifier.forward(global_pool(x))
     }
 }
@@ -502,12 +502,12 @@ impl FactorizedReduce {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = activation::relu(x);
         let [_, _, h, w] = x.dims();
-        let a = conv::conv2d(&self.conv_1, x.clone());
+        let a = kernels::conv2d(&self.conv_1, x.clone());
         // x[:, :, 1:, 1:], padded back to h×w (the original code needs even sizes, where the pad is unused).
         let shifted = x.narrow(2, 1, h - 1).narrow(3, 1, w - 1);
         let shifted = shifted.pad([(0, 1), (0, 1)], burn::tensor::ops::PadMode::Constant(0.0));
-        let b = conv::conv2d(&self.conv_2, shifted);
-        self.norm.forward(Tensor::cat(vec![a, b], 1))
+        let b = kernels::conv2d(&self.conv_2, shifted);
+        kernels::batch_norm(&self.norm, Tensor::cat(vec![a, b], 1))
     }
 }
 

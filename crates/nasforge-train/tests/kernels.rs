@@ -1,10 +1,12 @@
-//! Our CPU convolution (`nasforge_train::conv`) against burn's own: same outputs, same gradients.
+//! Our CPU kernels (`nasforge_train::kernels`) against burn's own operations: same outputs, same gradients,
+//! same running statistics.
 
+use burn::module::Module;
 use burn::module::Param;
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
-use nasforge_train::conv;
+use nasforge_train::kernels;
 
 struct Case {
     batch: usize,
@@ -68,7 +70,7 @@ fn our_convolution_matches_burns_outputs_and_gradients() {
         );
         let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
         let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
-        let ours = run(&conv, &x, &upstream, |c, x| conv::conv2d(c, x));
+        let ours = run(&conv, &x, &upstream, |c, x| kernels::conv2d(c, x));
         for (what, (a, b)) in
             ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
         {
@@ -86,10 +88,62 @@ fn convolutions_without_gradients_and_on_plain_tensors_match_too() {
         Case { batch: 2, c_in: 3, c_out: 4, size: [5, 5], kernel: [3, 3], stride: 1, padding: [1, 1], bias: true };
     let conv = layer(&case, &device);
     let x = Tensor::<4>::random([2, 3, 5, 5], Distribution::Uniform(-1.0, 1.0), &device);
-    let difference = max_difference(conv::conv2d(&conv, x.clone()), conv.forward(x.clone()));
+    let difference = max_difference(kernels::conv2d(&conv, x.clone()), conv.forward(x.clone()));
     assert!(difference < 1e-5, "plain tensors differ by {difference}");
     // A non-contiguous input (a transposed view) gives the same result as its contiguous copy.
     let transposed = x.clone().swap_dims(2, 3);
-    let difference = max_difference(conv::conv2d(&conv, transposed.clone()), conv.forward(transposed));
+    let difference = max_difference(kernels::conv2d(&conv, transposed.clone()), conv.forward(transposed));
     assert!(difference < 1e-5, "a transposed input differs by {difference}");
+}
+
+fn max_difference_1d(a: Tensor<1>, b: Tensor<1>) -> f32 {
+    (a - b).abs().max().into_scalar::<f32>()
+}
+
+/// Output, input gradient, γ and β gradients of `forward` through a fresh copy of `norm`, and the copy's
+/// running mean and variance afterwards.
+fn run_norm(
+    norm: &BatchNorm,
+    x: &Tensor<4>,
+    upstream: &Tensor<4>,
+    forward: impl Fn(&BatchNorm, Tensor<4>) -> Tensor<4>,
+) -> (Tensor<4>, Tensor<4>, [Tensor<1>; 4]) {
+    let device = x.device();
+    let norm = BatchNormConfig::new(norm.gamma.dims()[0]).init(&device).load_record(norm.clone().into_record());
+    let x = x.clone().require_grad();
+    let out = forward(&norm, x.clone());
+    let grads = (out.clone() * upstream.clone()).sum().backward();
+    let per_channel = [
+        norm.gamma.val().grad(&grads).expect("gamma gradient"),
+        norm.beta.val().grad(&grads).expect("beta gradient"),
+        norm.running_mean.value_sync().inner(),
+        norm.running_var.value_sync().inner(),
+    ];
+    (out.inner(), x.grad(&grads).expect("input gradient"), per_channel)
+}
+
+#[test]
+fn our_batch_norm_matches_burns_outputs_gradients_and_running_statistics() {
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    for (index, shape) in [[4, 3, 5, 5], [2, 8, 7, 3], [16, 16, 8, 8], [3, 2, 1, 1]].into_iter().enumerate() {
+        let channels = shape[1];
+        let mut norm = BatchNormConfig::new(channels).init(&device);
+        // Non-trivial γ and β, so that their gradients and the input gradient's scale are exercised.
+        norm.gamma = Param::from_tensor(Tensor::random([channels], Distribution::Uniform(0.5, 1.5), &device));
+        norm.beta = Param::from_tensor(Tensor::random([channels], Distribution::Uniform(-0.5, 0.5), &device));
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.7, 2.0), &device);
+        let upstream = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let (out_a, dx_a, per_channel_a) = run_norm(&norm, &x, &upstream, |n, x| kernels::batch_norm(n, x));
+        let (out_b, dx_b, per_channel_b) = run_norm(&norm, &x, &upstream, |n, x| n.forward(x));
+        let difference = max_difference(out_a, out_b);
+        assert!(difference < 1e-4, "shape {index}: output differs from burn's by {difference}");
+        let difference = max_difference(dx_a, dx_b);
+        assert!(difference < 1e-4, "shape {index}: input gradient differs from burn's by {difference}");
+        let names = ["gamma gradient", "beta gradient", "running mean", "running variance"];
+        for (what, (a, b)) in names.iter().zip(per_channel_a.into_iter().zip(per_channel_b)) {
+            let difference = max_difference_1d(a, b);
+            assert!(difference < 1e-3, "shape {index}: {what} differs from burn's by {difference}");
+        }
+    }
 }

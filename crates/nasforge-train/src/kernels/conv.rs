@@ -10,10 +10,8 @@
 //! - input gradient: `dcols = Wᵀ · g[n]`, scattered back by col2im (or written straight into `dx[n]` for
 //!   1×1 convolutions).
 //!
-//! Images are split among rayon's threads; every GEMM is single-threaded. The operation reaches burn through
-//! its backend-extension mechanism with a hand-written backward pass; [`conv2d`] uses it for ungrouped,
-//! undilated, symmetrically padded f32 convolutions on the CPU and leaves everything else (other devices,
-//! depthwise and dilated convolutions) to burn.
+//! Images are split among rayon's threads; every GEMM is single-threaded. [`conv2d`] uses these kernels for
+//! ungrouped, undilated, symmetrically padded convolutions and leaves depthwise and dilated ones to burn.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
@@ -23,22 +21,24 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, backend_extension};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::{f32_values, flex_tensor, images_per_task, on_cpu_in_f32};
+
 /// The shape of one convolution: input `[batch, c_in, height, width]`, weights `[c_out, c_in, kh, kw]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvGeometry {
-    pub batch: usize,
-    pub c_in: usize,
-    pub height: usize,
-    pub width: usize,
-    pub c_out: usize,
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
+struct ConvGeometry {
+    batch: usize,
+    c_in: usize,
+    height: usize,
+    width: usize,
+    c_out: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
 }
 
 impl ConvGeometry {
@@ -91,7 +91,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// The geometry of `conv` applied to `x` when our kernels can compute it: f32 on the CPU, no groups or
 /// dilation, symmetric padding.
 fn own_kernel_geometry(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvGeometry> {
-    if conv.groups != 1 || conv.dilation != [1, 1] || x.dtype() != DType::F32 || x.device() != Device::flex() {
+    if conv.groups != 1 || conv.dilation != [1, 1] || !on_cpu_in_f32(x) {
         return None;
     }
     let padding = match conv.padding {
@@ -108,7 +108,7 @@ fn own_kernel_geometry(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvGeometry> {
 }
 
 #[backend_extension(Flex, Autodiff)]
-pub trait NchwConvBackend: Backend {
+trait NchwConvBackend: Backend {
     /// Convolution of NCHW `x` with `[c_out, c_in, kh, kw]` weights, no bias.
     fn conv2d_nchw(x: FloatTensor<Self>, weight: FloatTensor<Self>, geometry: ConvGeometry) -> FloatTensor<Self>;
 }
@@ -116,7 +116,7 @@ pub trait NchwConvBackend: Backend {
 impl NchwConvBackend for Flex {
     fn conv2d_nchw(x: FlexTensor, weight: FlexTensor, geometry: ConvGeometry) -> FlexTensor {
         let output = forward(&f32_values(&x), &f32_values(&weight), &geometry);
-        FlexTensor::from_data(TensorData::new(output, geometry.out_shape()))
+        flex_tensor(output, geometry.out_shape())
     }
 }
 
@@ -136,11 +136,11 @@ impl<C: CheckpointStrategy> NchwConvBackend for Autodiff<Flex, C> {
                     backward(&f32_values(&x), &f32_values(&weight), &f32_values(&grad), &geometry, x_node.is_some());
                 if let (Some(node), Some(dx)) = (x_node, gradients.input) {
                     let shape = [geometry.batch, geometry.c_in, geometry.height, geometry.width];
-                    grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, shape)));
+                    grads.register::<Flex>(node.id, flex_tensor(dx, shape));
                 }
                 if let Some(node) = weight_node {
                     let shape = [geometry.c_out, geometry.c_in, geometry.kernel[0], geometry.kernel[1]];
-                    let dw = FlexTensor::from_data(TensorData::new(gradients.weight, shape));
+                    let dw = flex_tensor(gradients.weight, shape);
                     grads.register::<Flex>(node.id, dw);
                 }
             }
@@ -160,21 +160,8 @@ impl<C: CheckpointStrategy> NchwConvBackend for Autodiff<Flex, C> {
     }
 }
 
-/// The tensor's values in row-major order, borrowed when it is already contiguous.
-fn f32_values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match tensor.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(tensor.to_contiguous().as_slice::<f32>().expect("contiguous").to_vec()),
-    }
-}
-
-/// The images of a batch split into one contiguous run per rayon thread.
-fn images_per_task(batch: usize) -> usize {
-    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
-}
-
 /// The forward pass: `[batch, c_out, out_h, out_w]` values.
-pub fn forward(x: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
+fn forward(x: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (k, p) = (g.col_rows(), g.out_pixels());
     let mut output = vec![0.0f32; g.batch * g.out_image()];
     let chunk = images_per_task(g.batch);
@@ -195,15 +182,15 @@ pub fn forward(x: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
 }
 
 /// Gradients of a convolution.
-pub struct ConvGradients {
+struct ConvGradients {
     /// `[batch, c_in, height, width]`, when asked for.
-    pub input: Option<Vec<f32>>,
+    input: Option<Vec<f32>>,
     /// `[c_out, c_in, kh, kw]`.
-    pub weight: Vec<f32>,
+    weight: Vec<f32>,
 }
 
 /// The backward pass from the output gradient `grad` (`[batch, c_out, out_h, out_w]`).
-pub fn backward(x: &[f32], weight: &[f32], grad: &[f32], g: &ConvGeometry, input_grad: bool) -> ConvGradients {
+fn backward(x: &[f32], weight: &[f32], grad: &[f32], g: &ConvGeometry, input_grad: bool) -> ConvGradients {
     let (k, p) = (g.col_rows(), g.out_pixels());
     let chunk = images_per_task(g.batch);
     let mut dx = if input_grad { vec![0.0f32; g.batch * g.in_image()] } else { Vec::new() };
