@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --release -p nasforge-train --example reference_cnn -- [--threads 2] [--batch 64] [--steps 30] [--device cpu]
 //! ```
-//! Convolutions and batch norm run on our kernels (`nasforge_train::kernels`); `--burn-ops` uses burn's own.
+//! Convolutions, batch norm and max pooling run on our kernels (`nasforge_train::kernels`); `--burn-ops` uses burn's own.
 //! `--system-allocator` keeps glibc's default allocator settings (see `nasforge_train::reuse_freed_memory`).
 //! Prints images per second over the timed steps (after warm-up).
 
@@ -26,24 +26,21 @@ use nasforge_train::{DeviceChoice, kernels};
 struct ConvBnRelu {
     conv: Conv2d,
     bn: BatchNorm,
-    #[module(skip)]
-    burn_ops: bool,
 }
 
 impl ConvBnRelu {
-    fn new(c_in: usize, c_out: usize, burn_ops: bool, device: &Device) -> Self {
+    fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
         ConvBnRelu {
             conv: Conv2dConfig::new([c_in, c_out], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .with_bias(false)
                 .init(device),
             bn: BatchNormConfig::new(c_out).init(device),
-            burn_ops,
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        if self.burn_ops {
+    fn forward(&self, x: Tensor<4>, burn_ops: bool) -> Tensor<4> {
+        if burn_ops {
             activation::relu(self.bn.forward(self.conv.forward(x)))
         } else {
             activation::relu(kernels::batch_norm(&self.bn, kernels::conv2d(&self.conv, x)))
@@ -56,23 +53,27 @@ struct ReferenceCnn {
     convs: Vec<ConvBnRelu>,
     pool: MaxPool2d,
     fc: Linear,
+    /// Use burn's own convolution, batch norm and pooling instead of ours.
+    #[module(skip)]
+    burn_ops: bool,
 }
 
 impl ReferenceCnn {
     fn new(burn_ops: bool, device: &Device) -> Self {
         let widths = [(3, 16), (16, 16), (16, 32), (32, 32), (32, 64), (64, 64)];
         ReferenceCnn {
-            convs: widths.iter().map(|&(i, o)| ConvBnRelu::new(i, o, burn_ops, device)).collect(),
+            convs: widths.iter().map(|&(i, o)| ConvBnRelu::new(i, o, device)).collect(),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(64, 10).init(device),
+            burn_ops,
         }
     }
 
     fn forward(&self, mut x: Tensor<4>) -> Tensor<2> {
         for (i, conv) in self.convs.iter().enumerate() {
-            x = conv.forward(x);
+            x = conv.forward(x, self.burn_ops);
             if i == 1 || i == 3 {
-                x = self.pool.forward(x);
+                x = if self.burn_ops { self.pool.forward(x) } else { kernels::max_pool2d(&self.pool, x) };
             }
         }
         let [n, c, _, _] = x.dims();

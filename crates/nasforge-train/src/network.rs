@@ -248,7 +248,7 @@ impl Nb201Cell {
                     Nb201Edge::Zero(_) => continue,
                     Nb201Edge::Identity(_) => node.clone(),
                     Nb201Edge::Conv(unit) => unit.forward(node.clone()),
-                    Nb201Edge::Pool(pool) => pool.forward(node.clone()),
+                    Nb201Edge::Pool(pool) => kernels::avg_pool2d(pool, node.clone()),
                 };
                 sum = Some(match sum {
                     Some(s) => s + term,
@@ -283,7 +283,7 @@ impl ResidualReduction {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let shortcut = kernels::conv2d(&self.shortcut, self.pool.forward(x.clone()));
+        let shortcut = kernels::conv2d(&self.shortcut, kernels::avg_pool2d(&self.pool, x.clone()));
         self.conv_b.forward(self.conv_a.forward(x)) + shortcut
     }
 }
@@ -454,8 +454,8 @@ impl ChainNet {
             let input = nodes.last().expect("the stem's output").clone();
             let mut y = match &layer.body {
                 ChainBody::Identity(_) => input,
-                ChainBody::MaxPool(pool) => pool.forward(input),
-                ChainBody::AvgPool(pool) => pool.forward(input),
+                ChainBody::MaxPool(pool) => kernels::max_pool2d(pool, input),
+                ChainBody::AvgPool(pool) => kernels::avg_pool2d(pool, input),
                 ChainBody::Convs(units) => units.iter().fold(input, |x, unit| unit.forward(x)),
             };
             if let Some(dropout) = &layer.dropout {
@@ -579,8 +579,8 @@ impl DartsEdge {
             DartsEdge::Zero(_) => return None,
             DartsEdge::Identity(_) => x,
             DartsEdge::Reduce(r) => r.forward(x),
-            DartsEdge::MaxPool(p) => p.forward(x),
-            DartsEdge::AvgPool(p) => p.forward(x),
+            DartsEdge::MaxPool(p) => kernels::max_pool2d(p, x),
+            DartsEdge::AvgPool(p) => kernels::avg_pool2d(p, x),
             DartsEdge::Convs(units) => units.iter().fold(x, |x, unit| unit.forward(x)),
         })
     }

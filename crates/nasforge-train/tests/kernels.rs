@@ -4,6 +4,7 @@
 use burn::module::Module;
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
 use nasforge_train::kernels;
@@ -144,6 +145,70 @@ fn our_batch_norm_matches_burns_outputs_gradients_and_running_statistics() {
         for (what, (a, b)) in names.iter().zip(per_channel_a.into_iter().zip(per_channel_b)) {
             let difference = max_difference_1d(a, b);
             assert!(difference < 1e-3, "shape {index}: {what} differs from burn's by {difference}");
+        }
+    }
+}
+
+/// Output and input gradient of `forward` on `x` with a fixed upstream gradient.
+fn run_pool(
+    x: &Tensor<4>,
+    upstream: impl Fn(&Tensor<4>) -> Tensor<4>,
+    forward: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> [Tensor<4>; 2] {
+    let x = x.clone().require_grad();
+    let out = forward(x.clone());
+    let grads = (out.clone() * upstream(&out)).sum().backward();
+    [out.inner(), x.grad(&grads).expect("input gradient")]
+}
+
+#[test]
+fn our_pooling_matches_burns_outputs_and_gradients() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    // (input shape, kernel, stride, padding, ceil mode)
+    let cases = [
+        ([3, 4, 8, 8], 2, 2, 0, false),
+        ([2, 3, 9, 7], 3, 2, 1, false),
+        ([2, 5, 7, 7], 3, 1, 1, false),
+        ([1, 2, 14, 14], 2, 2, 0, true),
+        ([2, 2, 6, 10], 3, 3, 0, false),
+    ];
+    for (index, (shape, k, s, p, ceil)) in cases.into_iter().enumerate() {
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let [_, _, h, w] = shape;
+        let out_shape = [shape[0], shape[1], (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1];
+        let upstream_values = Tensor::<4>::random(out_shape, Distribution::Normal(0.0, 1.0), &device);
+        let upstream = |out: &Tensor<4>| {
+            assert_eq!(out.dims(), out_shape, "case {index}: output shape");
+            upstream_values.clone()
+        };
+        let padding = PaddingConfig2d::Explicit(p, p, p, p);
+        let max =
+            MaxPool2dConfig::new([k, k]).with_strides([s, s]).with_padding(padding.clone()).with_ceil_mode(ceil).init();
+        let ours = run_pool(&x, upstream, |x| kernels::max_pool2d(&max, x));
+        let reference = run_pool(&x, upstream, |x| max.forward(x));
+        for (what, (a, b)) in ["max output", "max input gradient"].iter().zip(ours.into_iter().zip(reference)) {
+            let difference = max_difference(a, b);
+            assert!(difference < 1e-5, "case {index}: {what} differs from burn's by {difference}");
+        }
+        for count_include_pad in [false, true] {
+            let avg = AvgPool2dConfig::new([k, k])
+                .with_strides([s, s])
+                .with_padding(padding.clone())
+                .with_ceil_mode(ceil)
+                .with_count_include_pad(count_include_pad)
+                .init();
+            let ours = run_pool(&x, upstream, |x| kernels::avg_pool2d(&avg, x));
+            let reference = run_pool(&x, upstream, |x| avg.forward(x));
+            for (what, (a, b)) in
+                ["average output", "average input gradient"].iter().zip(ours.into_iter().zip(reference))
+            {
+                let difference = max_difference(a, b);
+                assert!(
+                    difference < 1e-5,
+                    "case {index} (count_include_pad {count_include_pad}): {what} differs from burn's by {difference}"
+                );
+            }
         }
     }
 }

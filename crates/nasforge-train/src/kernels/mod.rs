@@ -1,5 +1,6 @@
 //! Our own CPU kernels for the operations that dominate training on burn's `flex` backend: 2-D convolution
-//! ([`conv2d`]) and training-mode batch norm ([`batch_norm`]), forward and backward.
+//! ([`conv2d`]), training-mode batch norm ([`batch_norm`]) and pooling ([`max_pool2d`], [`avg_pool2d`]),
+//! forward and backward.
 //!
 //! Each reaches burn through its backend-extension mechanism: a trait implemented for `Flex` (the forward
 //! kernel) and for `Autodiff<Flex>` (the forward plus a hand-written backward step). The public functions
@@ -9,9 +10,11 @@
 
 mod batch_norm;
 mod conv;
+mod pool;
 
 pub use batch_norm::batch_norm;
 pub use conv::conv2d;
+pub use pool::{avg_pool2d, max_pool2d};
 
 use std::borrow::Cow;
 
