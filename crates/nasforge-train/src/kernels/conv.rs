@@ -311,9 +311,14 @@ fn valid_range(tap: usize, pad: usize, size: usize, out: usize) -> (usize, usize
 fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32]) {
     let (oh, ow, p) = (g.out_height(), g.out_width(), g.out_pixels());
     let [kh, kw] = g.kernel;
+    let same_width = g.stride == [1, 1] && ow == g.width;
     for (row_index, row) in cols.chunks_mut(p).enumerate() {
         let (c, ki, kj) = (row_index / (kh * kw), row_index / kw % kh, row_index % kw);
         let plane = &x[c * g.height * g.width..(c + 1) * g.height * g.width];
+        if same_width {
+            shifted_plane(plane, g, ki, kj, row);
+            continue;
+        }
         for (o_row, dst) in row.chunks_mut(ow).enumerate().take(oh) {
             let Some(ih) = input_index(o_row, ki, g.stride[0], g.padding[0], g.height) else {
                 dst.fill(0.0);
@@ -331,6 +336,26 @@ fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32]) {
                 }
             }
         }
+    }
+}
+
+/// One column-matrix row of a stride-1 convolution whose output is as wide as its input: the plane shifted by
+/// the kernel tap, copied as one block, then the rows and columns that fall into the padding zeroed.
+fn shifted_plane(plane: &[f32], g: &ConvGeometry, ki: usize, kj: usize, dst: &mut [f32]) {
+    let (w, len) = (g.width, dst.len());
+    let (row_lo, row_hi) = valid_range(ki, g.padding[0], g.height, g.out_height());
+    // dst[i] = plane[i + offset] inside the valid rows, where the columns do not wrap around.
+    let offset = (ki as isize - g.padding[0] as isize) * w as isize + (kj as isize - g.padding[1] as isize);
+    let start = (row_lo * w).max((-offset).max(0) as usize);
+    let end = (row_hi * w).min((plane.len() as isize - offset).max(0) as usize).max(start);
+    dst[..start].fill(0.0);
+    dst[end..len].fill(0.0);
+    let source = (start as isize + offset) as usize;
+    dst[start..end].copy_from_slice(&plane[source..source + (end - start)]);
+    let (col_lo, col_hi) = valid_range(kj, g.padding[1], w, w);
+    for r in row_lo..row_hi {
+        dst[r * w..r * w + col_lo].fill(0.0);
+        dst[r * w + col_hi..(r + 1) * w].fill(0.0);
     }
 }
 

@@ -58,11 +58,15 @@ impl PoolGeometry {
         let (pad, size) = (self.padding[axis], [self.height, self.width][axis]);
         start.saturating_sub(pad)..(start + self.kernel[axis]).saturating_sub(pad).min(size)
     }
-    /// Every output position of a plane with its window: `(output offset, rows, columns)`.
-    fn windows(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>, std::ops::Range<usize>)> + '_ {
-        let (out_h, out_w) = (self.out_size(0), self.out_size(1));
-        (0..out_h)
-            .flat_map(move |oh| (0..out_w).map(move |ow| (oh * out_w + ow, self.window(0, oh), self.window(1, ow))))
+    /// Calls `visit(output offset, rows, columns)` for every output position of a plane and its window.
+    fn for_each_window(&self, mut visit: impl FnMut(usize, std::ops::Range<usize>, std::ops::Range<usize>)) {
+        let out_w = self.out_size(1);
+        for oh in 0..self.out_size(0) {
+            let rows = self.window(0, oh);
+            for ow in 0..out_w {
+                visit(oh * out_w + ow, rows.clone(), self.window(1, ow));
+            }
+        }
     }
 
     /// The geometry of `x` pooled with these settings, when our kernels compute it: f32 on the CPU,
@@ -201,24 +205,21 @@ fn max_forward(x: &[f32], g: &PoolGeometry) -> (Vec<f32>, Vec<u32>) {
         .zip(argmax.par_chunks_mut(g.out_plane()))
         .zip(x.par_chunks(g.in_plane()))
         .for_each(|((out, argmax), plane)| {
-            for (o, rows, cols) in g.windows() {
+            g.for_each_window(|o, rows, cols| {
                 let (mut best, mut at) = (f32::NEG_INFINITY, rows.start * g.width + cols.start);
                 for r in rows {
                     for c in cols.clone() {
                         let v = plane[r * g.width + c];
-                        // NaN propagates, as in burn and PyTorch.
-                        if v > best || v.is_nan() {
+                        // `!(v <= best)` also takes a NaN, which then stays: NaN propagates, as in burn and PyTorch.
+                        if !(v <= best) && !best.is_nan() {
                             best = v;
                             at = r * g.width + c;
-                            if v.is_nan() {
-                                break;
-                            }
                         }
                     }
                 }
                 out[o] = best;
                 argmax[o] = at as u32;
-            }
+            });
         });
     (output, argmax)
 }
@@ -243,10 +244,10 @@ fn divisor(g: &PoolGeometry, rows: &std::ops::Range<usize>, cols: &std::ops::Ran
 fn avg_forward(x: &[f32], g: &PoolGeometry) -> Vec<f32> {
     let mut output = vec![0.0f32; g.batch * g.channels * g.out_plane()];
     output.par_chunks_mut(g.out_plane()).zip(x.par_chunks(g.in_plane())).for_each(|(out, plane)| {
-        for (o, rows, cols) in g.windows() {
+        g.for_each_window(|o, rows, cols| {
             let sum: f32 = rows.clone().map(|r| plane[r * g.width..][cols.clone()].iter().sum::<f32>()).sum();
             out[o] = sum / divisor(g, &rows, &cols);
-        }
+        });
     });
     output
 }
@@ -254,12 +255,12 @@ fn avg_forward(x: &[f32], g: &PoolGeometry) -> Vec<f32> {
 fn avg_backward(grad: &[f32], g: &PoolGeometry) -> Vec<f32> {
     let mut dx = vec![0.0f32; g.batch * g.channels * g.in_plane()];
     dx.par_chunks_mut(g.in_plane()).zip(grad.par_chunks(g.out_plane())).for_each(|(dx, grad)| {
-        for (o, rows, cols) in g.windows() {
+        g.for_each_window(|o, rows, cols| {
             let share = grad[o] / divisor(g, &rows, &cols);
             for r in rows {
                 dx[r * g.width..][cols.clone()].iter_mut().for_each(|v| *v += share);
             }
-        }
+        });
     });
     dx
 }
