@@ -19,14 +19,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, backend_extension};
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::{f32_values, flex_tensor, images_per_task, on_cpu_in_f32};
+use super::{f32_values, flex_tensor, images_per_task, on_cpu_in_f32, symmetric_padding};
 
 /// The shape of one convolution: input `[batch, c_in, height, width]`, weights `[c_out, c_in, kh, kw]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,11 +93,7 @@ fn own_kernel_geometry(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvGeometry> {
     if conv.groups != 1 || conv.dilation != [1, 1] || !on_cpu_in_f32(x) {
         return None;
     }
-    let padding = match conv.padding {
-        PaddingConfig2d::Valid => [0, 0],
-        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
-        _ => return None,
-    };
+    let padding = symmetric_padding(&conv.padding)?;
     let [batch, c_in, height, width] = x.dims();
     let [c_out, weight_c_in, kh, kw] = conv.weight.dims();
     if weight_c_in != c_in || height + 2 * padding[0] < kh || width + 2 * padding[1] < kw {

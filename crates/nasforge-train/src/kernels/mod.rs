@@ -18,12 +18,22 @@ pub use pool::{avg_pool2d, max_pool2d};
 
 use std::borrow::Cow;
 
+use burn::nn::PaddingConfig2d;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_flex::FlexTensor;
 
 /// Whether `x` is an f32 tensor on the CPU (`flex`, with or without autodiff): what our kernels compute.
 fn on_cpu_in_f32<const D: usize>(x: &Tensor<D>) -> bool {
     x.dtype() == DType::F32 && x.device() == Device::flex()
+}
+
+/// `[rows, columns]` of padding on each side, when `padding` is the same on both sides of each axis.
+fn symmetric_padding(padding: &PaddingConfig2d) -> Option<[usize; 2]> {
+    match *padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => Some([top, left]),
+        _ => None,
+    }
 }
 
 /// The tensor's values in row-major order, borrowed when it is already contiguous.

@@ -19,7 +19,7 @@ use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::{f32_values, flex_tensor, on_cpu_in_f32};
+use super::{f32_values, flex_tensor, on_cpu_in_f32, symmetric_padding};
 
 /// The shape of one pooling: input `[batch, channels, height, width]`, window, stride, symmetric padding.
 #[derive(Clone, Copy, Debug)]
@@ -81,11 +81,7 @@ impl PoolGeometry {
         if !on_cpu_in_f32(x) {
             return None;
         }
-        let padding = match *padding {
-            PaddingConfig2d::Valid => [0, 0],
-            PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
-            _ => return None,
-        };
+        let padding = symmetric_padding(padding)?;
         let [batch, channels, height, width] = x.dims();
         let geometry =
             PoolGeometry { batch, channels, height, width, kernel, stride, padding, count_include_pad: true };
