@@ -1,8 +1,8 @@
 //! Real training for nasforge on burn 0.22: datasets ([`data`]), burn networks built from architectures of
 //! the `nb201`, `chain` and `darts` spaces ([`network`]), and training with the study's evaluator interface
 //! ([`train`]). CPU training uses burn's pure-Rust `flex` backend; `cuda` and `wgpu` are cargo features and
-//! the device is chosen at run time ([`train::DeviceChoice`]). On the CPU, convolutions and batch norm run on our
-//! own kernels ([`kernels`]).
+//! the device is chosen at run time ([`train::DeviceChoice`]). On the CPU, convolutions, batch norm and pooling run
+//! on our own kernels ([`kernels`]).
 
 pub mod allocator;
 pub mod data;
