@@ -46,7 +46,7 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
-    /// Reads `cpu`, `cuda`, `cuda:N` or `wgpu`, refusing devices this build cannot use.
+    /// Reads `cpu`, `cuda`, `cuda:N` or `wgpu`, refusing devices this build cannot use or this machine lacks.
     pub fn parse(text: &str) -> Result<DeviceChoice, String> {
         let choice = match text.trim() {
             "cpu" | "flex" => DeviceChoice::Cpu,
@@ -58,6 +58,7 @@ impl DeviceChoice {
             },
         };
         choice.check()?;
+        choice.check_present()?;
         Ok(choice)
     }
 
@@ -73,6 +74,26 @@ impl DeviceChoice {
             DeviceChoice::Wgpu => {
                 Err("device wgpu: this build has no wgpu support (rebuild with the `wgpu` feature)".into())
             }
+        }
+    }
+
+    /// Whether this machine has the device: a CUDA GPU of that index, a wgpu adapter.
+    fn check_present(self) -> Result<(), String> {
+        match self {
+            #[cfg(feature = "cuda")]
+            DeviceChoice::Cuda(index) => match Device::enumerate(burn::tensor::DeviceType::Cuda).len() {
+                0 => Err("device cuda: this machine has no CUDA device (no NVIDIA GPU or driver found)".into()),
+                found if index >= found => Err(format!(
+                    "device cuda:{index}: this machine has {found} CUDA device(s), cuda:0 to cuda:{}",
+                    found - 1
+                )),
+                _ => Ok(()),
+            },
+            #[cfg(feature = "wgpu")]
+            DeviceChoice::Wgpu if Device::enumerate(burn::tensor::DeviceType::Wgpu).is_empty() => {
+                Err("device wgpu: no graphics adapter (no GPU, and no Vulkan, Metal, DX12 or OpenGL driver)".into())
+            }
+            _ => Ok(()),
         }
     }
 
