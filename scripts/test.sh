@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs what the tests need (the Debian packages
 # dataset-fashion-mnist and postgresql), starts a throw-away PostgreSQL cluster on 127.0.0.1 for the
-# distributed-worker tests, runs cargo test, type-checks the `cuda` build, and removes the cluster. The
+# distributed-worker tests, runs cargo test, type-checks the `cuda` and `wgpu` builds, and removes the cluster. The
 # NAS-Bench-201 table is read from ../shared/benchmarks/nb201/ (or $NASFORGE_NB201_TABLE); under CI=true
 # the tests that need the table, the dataset or PostgreSQL fail when it is missing instead of skipping.
 set -euo pipefail
@@ -31,4 +31,6 @@ cargo test --workspace --locked "$@"
 # cubecl-llvm -> tracel-llvm-bundler) downloads an LLVM bundle from GitHub in a build script, which needs
 # the internet. DOCS_RS=1 makes that build script skip the download, so `cargo check` type-checks every
 # line of ours behind the feature; linking a CUDA binary needs the download (or a machine with internet).
-DOCS_RS=1 cargo check --locked -p nasforge --features cuda
+# `wgpu` needs no download (README: a release build with it trains on Mesa's software Vulkan driver); it is
+# type-checked here too rather than built, which would take CI another 10 minutes.
+DOCS_RS=1 cargo check --locked -p nasforge --features cuda,wgpu
