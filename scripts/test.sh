@@ -25,6 +25,9 @@ command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/nul
 eval "$(bash scripts/pg_test_cluster.sh start)"
 trap 'bash scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR" >/dev/null 2>&1 || true' EXIT
 
+# A CI run builds once: incremental-compilation caches would only take disk (about 1 GB).
+if [[ ${CI:-} == true ]]; then export CARGO_INCREMENTAL=0; fi
+
 cargo test --workspace --locked "$@"
 
 # The `cuda` feature compiles on a machine without a GPU, but burn 0.22.1's CUDA runtime (cubecl-cuda ->
