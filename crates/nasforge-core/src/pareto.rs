@@ -48,14 +48,16 @@ pub fn crowding_distances(front: &[&[f64]]) -> Vec<f64> {
     }
     let objectives = front[0].len();
     let mut order: Vec<usize> = (0..n).collect();
+    #[allow(clippy::needless_range_loop)] // `m` indexes each point's objectives, not `front`
     for m in 0..objectives {
         order.sort_by(|&a, &b| front[a][m].total_cmp(&front[b][m]));
         let (low, high) = (front[order[0]][m], front[order[n - 1]][m]);
         distance[order[0]] = f64::INFINITY;
         distance[order[n - 1]] = f64::INFINITY;
         if high > low {
-            for k in 1..n - 1 {
-                distance[order[k]] += (front[order[k + 1]][m] - front[order[k - 1]][m]) / (high - low);
+            for neighbours in order.windows(3) {
+                let [before, point, after] = [neighbours[0], neighbours[1], neighbours[2]];
+                distance[point] += (front[after][m] - front[before][m]) / (high - low);
             }
         }
     }

@@ -418,12 +418,12 @@ impl<S: SearchSpace> Study<S> {
         } else {
             self.progress.cache_hits += 1;
         }
-        if let Some(outcome) = &outcome {
-            if self.best.as_ref().is_none_or(|(_, best)| outcome.better_than(best)) {
-                let metric = &self.objectives.objectives[0].metric;
-                self.progress.best = trial.metrics.get(metric).copied();
-                self.best = Some((trial.id, outcome.clone()));
-            }
+        if let Some(outcome) = &outcome
+            && self.best.as_ref().is_none_or(|(_, best)| outcome.better_than(best))
+        {
+            let metric = &self.objectives.objectives[0].metric;
+            self.progress.best = trial.metrics.get(metric).copied();
+            self.best = Some((trial.id, outcome.clone()));
         }
         self.told[id] = true;
         self.strategy.tell(&arch, outcome.as_ref());

@@ -118,10 +118,10 @@ impl<S: SearchSpace> Evaluator<S> for CommandEvaluator {
         let (lines_tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(metrics) = metrics_of(&line) {
-                    if lines_tx.send(metrics).is_err() {
-                        break;
-                    }
+                if let Some(metrics) = metrics_of(&line)
+                    && lines_tx.send(metrics).is_err()
+                {
+                    break;
                 }
             }
         });
@@ -156,11 +156,11 @@ impl<S: SearchSpace> Evaluator<S> for CommandEvaluator {
                 None => lines.recv().ok(),
             };
             let Some(metrics) = next else { break };
-            if let Some(previous) = last.replace(metrics) {
-                if let Err(e) = reporter.report(&previous) {
-                    kill_group(&mut child);
-                    return Err(e);
-                }
+            if let Some(previous) = last.replace(metrics)
+                && let Err(e) = reporter.report(&previous)
+            {
+                kill_group(&mut child);
+                return Err(e);
             }
         }
         let status = child.wait().map_err(|e| fatal("waiting for the command", e))?;

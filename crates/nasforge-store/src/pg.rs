@@ -433,10 +433,10 @@ impl PgShared {
             #[cfg(test)]
             let retry = retry || self.pretend_retry.load(Ordering::Relaxed);
             let outcome = op(conn, retry);
-            if let Err(OpError::Pg(e)) = &outcome {
-                if is_connection_error(e) {
-                    *slot = None;
-                }
+            if let Err(OpError::Pg(e)) = &outcome
+                && is_connection_error(e)
+            {
+                *slot = None;
             }
             outcome
         });
@@ -850,10 +850,10 @@ impl PostgresTrialStore {
         if id < 1023 || !(id + 1).is_power_of_two() {
             return;
         }
-        if let Ok(mut slot) = self.shared.conn.lock() {
-            if let Some(conn) = slot.as_mut() {
-                let _ = conn.client.batch_execute("ANALYZE trials, intermediate");
-            }
+        if let Ok(mut slot) = self.shared.conn.lock()
+            && let Some(conn) = slot.as_mut()
+        {
+            let _ = conn.client.batch_execute("ANALYZE trials, intermediate");
         }
     }
 

@@ -62,7 +62,10 @@ fn write_v1(path: &Path) {
     .unwrap();
     let insert = "INSERT INTO trials (study, id, arch, arch_json, canonical, state, metrics, cached_from, seed, error,
                   started_at, finished_at, attempts) VALUES (?1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-    let rows: [(i64, i64, &str, &str, &str, &str, Option<i64>, i64, Option<&str>, f64, Option<f64>, i64); 5] = [
+    // (study, id, arch, canonical, state, metrics, cached_from, seed, error, started_at, finished_at, attempts)
+    type Row<'a> =
+        (i64, i64, &'a str, &'a str, &'a str, &'a str, Option<i64>, i64, Option<&'a str>, f64, Option<f64>, i64);
+    let rows: [Row; 5] = [
         (1, 0, "arch-a", "A", "complete", r#"{"accuracy":93.37999725341797}"#, None, -1, None, 1.0, Some(2.0), 1),
         (1, 1, "arch-a2", "A", "complete", r#"{"accuracy":93.37999725341797}"#, Some(0), 5, None, 3.0, Some(3.0), 0),
         (1, 2, "arch-b", "B", "failed", "{}", None, 7, Some("diverged"), 4.0, Some(5.0), 2),

@@ -106,7 +106,7 @@ fn versions_and_changes(db: &TestDb) {
     let changes = store.changes(3).unwrap();
     assert_eq!(changes.len(), 1);
     assert_eq!((changes[0].0, changes[0].1.id), (4, 1));
-    assert_eq!(changes[0].1.intermediate, [step.clone()]);
+    assert_eq!(changes[0].1.intermediate, std::slice::from_ref(&step));
     assert!(store.finish(&finished(trials[0].clone(), 0.5), &a).unwrap());
     let changes = store.changes(4).unwrap();
     assert_eq!(changes.len(), 1);

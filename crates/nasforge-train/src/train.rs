@@ -254,6 +254,7 @@ fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
 /// Trains `model` (built on the autodiff version of `device`) on `train`, validating on `val` after every
 /// epoch; `on_epoch` receives each epoch's statistics (and may stop the run with an error). A NaN or
 /// infinite loss ends the run as [`EvalError::Failed`].
+#[allow(clippy::too_many_arguments)] // each is a separate input of the run; a struct would only rename them
 pub fn train_network(
     model: Network,
     train: &Dataset,

@@ -71,7 +71,7 @@ fn our_convolution_matches_burns_outputs_and_gradients() {
         );
         let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
         let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
-        let ours = run(&conv, &x, &upstream, |c, x| kernels::conv2d(c, x));
+        let ours = run(&conv, &x, &upstream, kernels::conv2d);
         for (what, (a, b)) in
             ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
         {
@@ -135,7 +135,7 @@ fn our_batch_norm_matches_burns_outputs_gradients_and_running_statistics() {
         norm.beta = Param::from_tensor(Tensor::random([channels], Distribution::Uniform(-0.5, 0.5), &device));
         let x = Tensor::<4>::random(shape, Distribution::Normal(0.7, 2.0), &device);
         let upstream = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
-        let (out_a, dx_a, per_channel_a) = run_norm(&norm, &x, &upstream, |n, x| kernels::batch_norm(n, x));
+        let (out_a, dx_a, per_channel_a) = run_norm(&norm, &x, &upstream, kernels::batch_norm);
         let (out_b, dx_b, per_channel_b) = run_norm(&norm, &x, &upstream, |n, x| n.forward(x));
         let difference = max_difference(out_a, out_b);
         assert!(difference < 1e-4, "shape {index}: output differs from burn's by {difference}");
@@ -211,4 +211,23 @@ fn our_pooling_matches_burns_outputs_and_gradients() {
             }
         }
     }
+}
+
+#[test]
+fn max_pooling_propagates_nan_like_burn() {
+    let device = Device::flex();
+    let mut values = vec![0.5f32; 16];
+    values[5] = f32::NAN; // row 1, column 1: inside the top-left 2×2 window only
+    values[10] = 2.0;
+    let x = Tensor::<1>::from_floats(values.as_slice(), &device).reshape([1, 1, 4, 4]);
+    let pool = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+    let windows = |out: Tensor<4>| out.into_data().to_vec::<f32>().expect("f32 output");
+    let ours = windows(kernels::max_pool2d(&pool, x.clone()));
+    let reference = windows(pool.forward(x));
+    assert!(ours[0].is_nan(), "the window holding the NaN gives NaN: {ours:?}");
+    assert_eq!(ours[1..], [0.5, 0.5, 2.0], "windows without a NaN keep their maximum");
+    assert_eq!(
+        ours.iter().map(|v| v.is_nan()).collect::<Vec<_>>(),
+        reference.iter().map(|v| v.is_nan()).collect::<Vec<_>>()
+    );
 }

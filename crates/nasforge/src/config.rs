@@ -226,10 +226,11 @@ impl Budget {
 
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 {
-            return Ok(Duration::from_secs_f64(seconds));
-        }
+    if let Ok(seconds) = text.parse::<f64>()
+        && seconds.is_finite()
+        && seconds >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(seconds));
     }
     humantime::parse_duration(text)
         .with_context(|| format!("time budget '{text}' is not a duration (examples: 90s, 10m, 1h30m)"))
@@ -347,10 +348,10 @@ impl Partial {
             (Some(name), _) => Some(StrategySpec::from_name(name).map_err(anyhow::Error::msg)?),
             (None, from_file) => from_file.clone(),
         };
-        if let Some(kind) = &flags.evaluator {
-            if !EvaluatorConfig::KINDS.contains(&kind.as_str()) {
-                bail!("unknown evaluator '{kind}' (expected one of {})", EvaluatorConfig::KINDS.join(", "));
-            }
+        if let Some(kind) = &flags.evaluator
+            && !EvaluatorConfig::KINDS.contains(&kind.as_str())
+        {
+            bail!("unknown evaluator '{kind}' (expected one of {})", EvaluatorConfig::KINDS.join(", "));
         }
         let flag_objectives = objectives_from(flags.metric.as_deref(), &flags.objectives, &flags.constraints)?;
         let file_objectives = objectives_from(

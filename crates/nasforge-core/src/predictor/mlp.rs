@@ -222,7 +222,7 @@ fn select_columns(x: &[f64], width: usize, inputs: &[usize]) -> Vec<f64> {
     if inputs.len() == width {
         return x.to_vec();
     }
-    let rows = if width == 0 { 0 } else { x.len() / width };
+    let rows = x.len().checked_div(width).unwrap_or(0);
     let mut out = Vec::with_capacity(rows * inputs.len());
     for r in 0..rows {
         let row = &x[r * width..(r + 1) * width];

@@ -63,6 +63,7 @@ pub trait SearchSpace: Clone + Send + Sync + 'static {
 
     /// The architecture of a decision vector. Any vector with `d[i] < decision_sizes()[i]` gives a
     /// valid architecture (decisions that do not apply are ignored; conflicts are resolved by rule).
+    #[allow(clippy::wrong_self_convention)] // the space (`self`) builds the architecture
     fn from_decisions(&self, decisions: &[usize]) -> Self::Arch;
 
     /// A fixed-length one-hot encoding of the decisions, for predictors.
@@ -101,6 +102,7 @@ pub trait SearchSpace: Clone + Send + Sync + 'static {
     fn validate(&self, arch: &Self::Arch) -> Result<(), ParseError>;
 
     /// Reads the JSON form and validates it.
+    #[allow(clippy::wrong_self_convention)] // the space (`self`) reads and validates the architecture
     fn from_json(&self, json: &str) -> Result<Self::Arch, ParseError> {
         let arch: Self::Arch = serde_json::from_str(json)
             .map_err(|e| ParseError::new(format!("{} architecture JSON: {e}", Self::NAME)))?;

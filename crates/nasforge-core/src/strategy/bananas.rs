@@ -85,7 +85,9 @@ impl BananasConfig {
         if ensemble.members == 0 || ensemble.epochs == 0 || ensemble.batch == 0 || ensemble.hidden.contains(&0) {
             return Err("bananas: the ensemble needs members, epochs, a batch size and non-empty layers".into());
         }
-        if !(ensemble.learning_rate > 0.0 && ensemble.learning_rate.is_finite()) || !(ensemble.weight_decay >= 0.0) {
+        let learning_rate_valid = ensemble.learning_rate > 0.0 && ensemble.learning_rate.is_finite();
+        let weight_decay_valid = ensemble.weight_decay >= 0.0; // false for NaN
+        if !(learning_rate_valid && weight_decay_valid) {
             return Err(
                 "bananas: the ensemble's learning rate must be positive and its weight decay non-negative".into()
             );

@@ -96,13 +96,16 @@ impl PredictorConfig {
     }
 }
 
+/// Candidates (key, architecture), best first.
+type Ranking<A> = Vec<(String, A)>;
+
 pub struct PredictorSearch<S: SearchSpace> {
     space: S,
     config: PredictorConfig,
     objectives: usize,
     observations: Observations<S>,
     /// Candidates ranked by the predictor fitted on the first `.0` observations, best first.
-    ranking: Option<(usize, Vec<(String, S::Arch)>)>,
+    ranking: Option<(usize, Ranking<S::Arch>)>,
 }
 
 impl<S: SearchSpace> PredictorSearch<S> {

@@ -54,10 +54,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some((server, name)) = self.drop_database.take() {
-            if let Ok(mut client) = postgres::Client::connect(&server, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-            }
+        if let Some((server, name)) = self.drop_database.take()
+            && let Ok(mut client) = postgres::Client::connect(&server, postgres::NoTls)
+        {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
     }
 }

@@ -89,7 +89,7 @@ impl PoolGeometry {
             let padded = [height, width][axis] + 2 * padding[axis];
             padding[axis] < kernel[axis]
                 && padded >= kernel[axis]
-                && (!ceil_mode || (padded - kernel[axis]) % stride[axis] == 0)
+                && (!ceil_mode || (padded - kernel[axis]).is_multiple_of(stride[axis]))
         });
         fits.then_some(geometry)
     }
@@ -206,8 +206,8 @@ fn max_forward(x: &[f32], g: &PoolGeometry) -> (Vec<f32>, Vec<u32>) {
                 for r in rows {
                     for c in cols.clone() {
                         let v = plane[r * g.width + c];
-                        // `!(v <= best)` also takes a NaN, which then stays: NaN propagates, as in burn and PyTorch.
-                        if !(v <= best) && !best.is_nan() {
+                        // A NaN is taken and then kept: NaN propagates, as in burn and PyTorch.
+                        if (v > best || v.is_nan()) && !best.is_nan() {
                             best = v;
                             at = r * g.width + c;
                         }
