@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs what the tests need (the Debian packages
 # dataset-fashion-mnist and postgresql), starts a throw-away PostgreSQL cluster on 127.0.0.1 for the
-# distributed-worker tests, runs cargo test, type-checks the `cuda` and `wgpu` builds, and removes the cluster. The
-# NAS-Bench-201 table is read from ../shared/benchmarks/nb201/ (or $NASFORGE_NB201_TABLE); under CI=true
-# the tests that need the table, the dataset or PostgreSQL fail when it is missing instead of skipping.
+# distributed-worker tests, runs cargo test, lints the workspace with the `cuda` and `wgpu` features (clippy,
+# warnings as errors), and removes the cluster. The NAS-Bench-201 table is read from
+# ../shared/benchmarks/nb201/ (or $NASFORGE_NB201_TABLE); under CI=true the tests that need the table, the
+# dataset or PostgreSQL fail when it is missing instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +33,14 @@ cargo test --workspace --locked "$@"
 
 # The `cuda` feature compiles on a machine without a GPU, but burn 0.22.1's CUDA runtime (cubecl-cuda ->
 # cubecl-llvm -> tracel-llvm-bundler) downloads an LLVM bundle from GitHub in a build script, which needs
-# the internet. DOCS_RS=1 makes that build script skip the download, so `cargo check` type-checks every
-# line of ours behind the feature; linking a CUDA binary needs the download (or a machine with internet).
-# `wgpu` needs no download (README: a release build with it trains on Mesa's software Vulkan driver); it is
-# type-checked here too rather than built, which would take CI another 10 minutes.
-DOCS_RS=1 cargo check --locked -p nasforge --features cuda,wgpu
+# the internet. DOCS_RS=1 makes that build script skip the download, so clippy type-checks (and lints, warnings
+# as errors) every line of ours behind the feature; linking a CUDA binary needs the download (or a machine
+# with internet). `wgpu` needs no download (README: a release build with it trains on Mesa's software
+# Vulkan driver); it is checked here too rather than built, which would take CI another 10 minutes.
+gpu_features=(--locked --workspace --all-targets --features nasforge/cuda,nasforge/wgpu)
+if cargo clippy --version >/dev/null 2>&1; then
+    DOCS_RS=1 cargo clippy "${gpu_features[@]}" -- -D warnings
+else
+    echo "clippy is not installed (rustup component add clippy): type-checking without lints" >&2
+    DOCS_RS=1 cargo check "${gpu_features[@]}"
+fi
