@@ -401,9 +401,7 @@ fn check_size(params: u64, config: &TrainConfig) -> Result<(), EvalError> {
 }
 
 /// Scores architectures by training them: validation accuracy on a seeded split carved from the training
-/// set. Metrics: `val_accuracy` (0–1), `val_loss`, `train_loss`, `params`, `flops`, `model_bytes`,
-/// `activation_bytes` (estimate), `latency_ms` (batch 1, median), `latency_batch_ms` (batch
-/// `latency_batch`), `train_seconds`, `epochs`.
+/// set. Metrics: [`TrainEvaluator::METRICS`].
 pub struct TrainEvaluator {
     pub train: Arc<Dataset>,
     pub val: Arc<Dataset>,
@@ -412,6 +410,23 @@ pub struct TrainEvaluator {
 }
 
 impl TrainEvaluator {
+    /// The metrics of every trained trial: `val_accuracy` (0–1), `val_loss`, `train_loss`, `params`,
+    /// `flops`, `model_bytes`, `activation_bytes` (estimate), `latency_ms` (batch 1, median),
+    /// `latency_batch_ms` (batch `latency_batch`), `train_seconds`, `epochs`.
+    pub const METRICS: &'static [&'static str] = &[
+        "val_accuracy",
+        "val_loss",
+        "train_loss",
+        "params",
+        "flops",
+        "model_bytes",
+        "activation_bytes",
+        "latency_ms",
+        "latency_batch_ms",
+        "train_seconds",
+        "epochs",
+    ];
+
     /// Splits `validation_fraction` of `train` off for validation (seeded by `split_seed`).
     pub fn new(train: &Dataset, validation_fraction: f64, split_seed: u64, config: TrainConfig) -> Self {
         let (train, val) = train.split(validation_fraction, split_seed);
@@ -449,13 +464,11 @@ impl TrainEvaluator {
             let run = train_network(model, &train, &self.val, &batcher, config, &device, seed, &mut |stats| {
                 report(&stats.metrics())
             })?;
-            let mut metrics = Metrics::from([
+            let mut metrics = size_metrics(params, cost.flops);
+            metrics.extend([
                 ("val_accuracy".to_string(), run.best.val_accuracy),
                 ("val_loss".to_string(), run.best.val_loss),
                 ("train_loss".to_string(), run.last_loss),
-                ("params".to_string(), params as f64),
-                ("flops".to_string(), cost.flops as f64),
-                ("model_bytes".to_string(), (params * 4) as f64),
                 ("activation_bytes".to_string(), space.activation_estimate(arch, &task, &config.scale) as f64),
                 ("train_seconds".to_string(), run.train_seconds),
                 ("epochs".to_string(), run.curve.len() as f64),
@@ -472,7 +485,21 @@ impl TrainEvaluator {
     }
 }
 
+/// `params`, `flops` and `model_bytes` (32-bit weights) of a network.
+fn size_metrics(params: u64, flops: u64) -> Metrics {
+    Metrics::from([
+        ("params".to_string(), params as f64),
+        ("flops".to_string(), flops as f64),
+        ("model_bytes".to_string(), (params * 4) as f64),
+    ])
+}
+
 impl<S: Buildable> Evaluator<S> for TrainEvaluator {
+    fn size_metrics(&self, space: &S, arch: &S::Arch) -> Metrics {
+        let cost = space.network_cost(arch, &self.task(), &self.config.scale);
+        size_metrics(cost.params, cost.flops)
+    }
+
     fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
         self.train_arch(request.space, request.arch, request.seed, &mut |m| reporter.report(m))
     }

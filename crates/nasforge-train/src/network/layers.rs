@@ -1,0 +1,179 @@
+//! The layers and blocks every space's network is made of: activations, channel normalisations, convolution
+//! options and units (`[ReLU] → conv → [norm] → activation`), pooling.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor, activation};
+
+use nasforge_core::space::chain;
+
+use crate::kernels;
+
+/// An activation function (no weights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Identity,
+    Relu,
+    Swish,
+    Hardswish,
+    Gelu,
+}
+
+impl Act {
+    fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Act::Identity => x,
+            Act::Relu => activation::relu(x),
+            Act::Swish => activation::silu(x),
+            Act::Hardswish => activation::hard_swish(x),
+            Act::Gelu => activation::gelu(x),
+        }
+    }
+}
+
+impl From<chain::Activation> for Act {
+    fn from(a: chain::Activation) -> Self {
+        match a {
+            chain::Activation::Relu => Act::Relu,
+            chain::Activation::Swish => Act::Swish,
+            chain::Activation::Hardswish => Act::Hardswish,
+            chain::Activation::Gelu => Act::Gelu,
+        }
+    }
+}
+
+/// A normalisation over the channels of an NCHW tensor.
+#[derive(Module, Debug)]
+pub enum Norm2d {
+    Batch(BatchNorm),
+    /// Layer norm over the channels at each position.
+    Layer(LayerNorm),
+    Group(GroupNorm),
+}
+
+impl Norm2d {
+    pub(super) fn new(kind: chain::Norm, channels: usize, device: &Device) -> Norm2d {
+        match kind {
+            chain::Norm::Batch => Norm2d::Batch(BatchNormConfig::new(channels).init(device)),
+            chain::Norm::Layer => Norm2d::Layer(LayerNormConfig::new(channels).init(device)),
+            chain::Norm::Group => Norm2d::Group(GroupNormConfig::new(gcd(channels, 32), channels).init(device)),
+        }
+    }
+
+    pub(super) fn batch(channels: usize, device: &Device) -> Norm2d {
+        Norm2d::Batch(BatchNormConfig::new(channels).init(device))
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Norm2d::Batch(n) => kernels::batch_norm(n, x),
+            Norm2d::Layer(n) => n.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]),
+            Norm2d::Group(n) => n.forward(x),
+        }
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Options of one convolution (no bias; padding keeps the size at stride 1).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ConvSpec {
+    pub(super) c_in: usize,
+    pub(super) c_out: usize,
+    pub(super) kernel: [usize; 2],
+    pub(super) stride: [usize; 2],
+    pub(super) dilation: usize,
+    pub(super) groups: usize,
+}
+
+impl ConvSpec {
+    pub(super) fn new(c_in: usize, c_out: usize, kernel: usize) -> Self {
+        ConvSpec { c_in, c_out, kernel: [kernel, kernel], stride: [1, 1], dilation: 1, groups: 1 }
+    }
+    pub(super) fn stride(mut self, stride: usize) -> Self {
+        self.stride = [stride, stride];
+        self
+    }
+    pub(super) fn dilation(mut self, dilation: usize) -> Self {
+        self.dilation = dilation;
+        self
+    }
+    pub(super) fn depthwise(mut self) -> Self {
+        self.groups = self.c_in;
+        self
+    }
+    pub(super) fn init(self, device: &Device) -> Conv2d {
+        let ph = self.dilation * (self.kernel[0] - 1) / 2;
+        let pw = self.dilation * (self.kernel[1] - 1) / 2;
+        Conv2dConfig::new([self.c_in, self.c_out], self.kernel)
+            .with_stride(self.stride)
+            .with_dilation([self.dilation, self.dilation])
+            .with_groups(self.groups)
+            .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+            .with_bias(false)
+            .init(device)
+    }
+}
+
+/// `[ReLU] → conv → [norm] → activation`.
+#[derive(Module, Debug)]
+pub struct ConvUnit {
+    pub(super) conv: Conv2d,
+    pub(super) norm: Option<Norm2d>,
+    #[module(skip)]
+    pub(super) pre_relu: bool,
+    #[module(skip)]
+    pub(super) act: Act,
+}
+
+impl ConvUnit {
+    pub(super) fn new(spec: ConvSpec, norm: Option<Norm2d>, act: Act, device: &Device) -> Self {
+        ConvUnit { conv: spec.init(device), norm, pre_relu: false, act }
+    }
+
+    /// ReLU-Conv-BN, as NAS-Bench-201 and DARTS use.
+    pub(super) fn relu_conv_bn(spec: ConvSpec, device: &Device) -> Self {
+        ConvUnit {
+            conv: spec.init(device),
+            norm: Some(Norm2d::batch(spec.c_out, device)),
+            pre_relu: true,
+            act: Act::Identity,
+        }
+    }
+
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = if self.pre_relu { activation::relu(x) } else { x };
+        let x = kernels::conv2d(&self.conv, x);
+        let x = match &self.norm {
+            Some(norm) => norm.forward(x),
+            None => x,
+        };
+        self.act.apply(x)
+    }
+}
+
+pub(super) fn avg_pool(kernel: usize, stride: usize, padding: usize, ceil_mode: bool) -> AvgPool2d {
+    AvgPool2dConfig::new([kernel, kernel])
+        .with_strides([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+        .with_count_include_pad(false)
+        .with_ceil_mode(ceil_mode)
+        .init()
+}
+
+pub(super) fn max_pool(kernel: usize, stride: usize, padding: usize) -> MaxPool2d {
+    MaxPool2dConfig::new([kernel, kernel])
+        .with_strides([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+        .init()
+}
+
+/// Global average pooling to `[n, c]`.
+pub(super) fn global_pool(x: Tensor<4>) -> Tensor<2> {
+    let [n, c, _, _] = x.dims();
+    x.mean_dim(3).mean_dim(2).reshape([n, c])
+}

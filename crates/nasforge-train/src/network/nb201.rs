@@ -1,0 +1,174 @@
+//! The NAS-Bench-201 network builder: cells of six edges over four nodes in three stages joined by residual
+//! reductions, and the [`Buildable`] implementation of `Nb201Space`.
+
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::AvgPool2d;
+use burn::nn::{BatchNorm, BatchNormConfig, Identity, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, activation};
+
+use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost, TaskShape};
+
+use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
+use super::{Buildable, Network, NetworkScale};
+use crate::kernels;
+
+/// One edge of a NAS-Bench-201 cell.
+#[derive(Module, Debug)]
+pub enum Nb201Edge {
+    Zero(Identity),
+    Identity(Identity),
+    Conv(ConvUnit),
+    Pool(AvgPool2d),
+}
+
+#[derive(Module, Debug)]
+pub struct Nb201Cell {
+    /// In `EDGE_NODES` order: edge `(to, from)` is `edges[to * (to - 1) / 2 + from]`.
+    edges: Vec<Nb201Edge>,
+}
+
+impl Nb201Cell {
+    fn new(arch: &Nb201Arch, channels: usize, device: &Device) -> Self {
+        let edges = arch
+            .ops
+            .iter()
+            .map(|op| match op {
+                Nb201Op::None => Nb201Edge::Zero(Identity),
+                Nb201Op::SkipConnect => Nb201Edge::Identity(Identity),
+                Nb201Op::NorConv1x1 => {
+                    Nb201Edge::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, 1), device))
+                }
+                Nb201Op::NorConv3x3 => {
+                    Nb201Edge::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, 3), device))
+                }
+                Nb201Op::AvgPool3x3 => Nb201Edge::Pool(avg_pool(3, 1, 1, false)),
+            })
+            .collect();
+        Nb201Cell { edges }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut nodes = vec![x];
+        for to in 1..=3 {
+            let mut sum: Option<Tensor<4>> = None;
+            for (from, node) in nodes.iter().enumerate() {
+                let term = match &self.edges[to * (to - 1) / 2 + from] {
+                    Nb201Edge::Zero(_) => continue,
+                    Nb201Edge::Identity(_) => node.clone(),
+                    Nb201Edge::Conv(unit) => unit.forward(node.clone()),
+                    Nb201Edge::Pool(pool) => kernels::avg_pool2d(pool, node.clone()),
+                };
+                sum = Some(match sum {
+                    Some(s) => s + term,
+                    None => term,
+                });
+            }
+            let value = sum.unwrap_or_else(|| nodes[0].zeros_like());
+            nodes.push(value);
+        }
+        nodes.pop().expect("four nodes")
+    }
+}
+
+/// NAS-Bench-201's residual reduction block: ReLU-Conv(stride 2)-BN, ReLU-Conv-BN, plus a shortcut of 2×2
+/// average pooling and a 1×1 convolution.
+#[derive(Module, Debug)]
+pub struct ResidualReduction {
+    conv_a: ConvUnit,
+    conv_b: ConvUnit,
+    pool: AvgPool2d,
+    shortcut: Conv2d,
+}
+
+impl ResidualReduction {
+    fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
+        ResidualReduction {
+            conv_a: ConvUnit::relu_conv_bn(ConvSpec::new(c_in, c_out, 3).stride(2), device),
+            conv_b: ConvUnit::relu_conv_bn(ConvSpec::new(c_out, c_out, 3), device),
+            pool: avg_pool(2, 2, 0, true),
+            shortcut: ConvSpec::new(c_in, c_out, 1).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let shortcut = kernels::conv2d(&self.shortcut, kernels::avg_pool2d(&self.pool, x.clone()));
+        self.conv_b.forward(self.conv_a.forward(x)) + shortcut
+    }
+}
+
+#[derive(Module, Debug)]
+pub enum Nb201Block {
+    Cell(Nb201Cell),
+    Reduction(ResidualReduction),
+}
+
+/// The NAS-Bench-201 network: stem conv + BN, 3 stages of N cells joined by residual reductions,
+/// BN + ReLU, global average pooling, linear classifier.
+#[derive(Module, Debug)]
+pub struct Nb201Net {
+    stem: ConvUnit,
+    blocks: Vec<Nb201Block>,
+    last_norm: BatchNorm,
+    classifier: Linear,
+}
+
+impl Nb201Net {
+    pub fn new(arch: &Nb201Arch, network: &Nb201Network, device: &Device) -> Self {
+        let mut c = network.channels;
+        let stem = ConvUnit::new(
+            ConvSpec::new(network.input_channels, c, 3),
+            Some(Norm2d::batch(c, device)),
+            Act::Identity,
+            device,
+        );
+        let mut blocks = Vec::new();
+        for stage in 0..3 {
+            if stage > 0 {
+                blocks.push(Nb201Block::Reduction(ResidualReduction::new(c, 2 * c, device)));
+                c *= 2;
+            }
+            for _ in 0..network.cells_per_stage {
+                blocks.push(Nb201Block::Cell(Nb201Cell::new(arch, c, device)));
+            }
+        }
+        Nb201Net {
+            stem,
+            blocks,
+            last_norm: BatchNormConfig::new(c).init(device),
+            classifier: LinearConfig::new(c, network.classes).init(device),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut x = self.stem.forward(x);
+        for block in &self.blocks {
+            x = match block {
+                Nb201Block::Cell(cell) => cell.forward(x),
+                Nb201Block::Reduction(r) => r.forward(x),
+            };
+        }
+        let x = activation::relu(kernels::batch_norm(&self.last_norm, x));
+        self.classifier.forward(global_pool(x))
+    }
+}
+
+impl Buildable for Nb201Space {
+    fn build(&self, arch: &Nb201Arch, task: &TaskShape, scale: &NetworkScale, device: &Device) -> Network {
+        Network::Nb201(Nb201Net::new(arch, &nb201_network(task, scale), device))
+    }
+    fn network_cost(&self, arch: &Nb201Arch, task: &TaskShape, scale: &NetworkScale) -> NetworkCost {
+        nb201_network(task, scale).cost(arch)
+    }
+}
+
+pub fn nb201_network(task: &TaskShape, scale: &NetworkScale) -> Nb201Network {
+    let d = Nb201Network::default();
+    Nb201Network {
+        channels: scale.channels.unwrap_or(d.channels),
+        cells_per_stage: scale.cells.unwrap_or(d.cells_per_stage),
+        input_channels: task.channels,
+        input_size: task.size,
+        classes: task.classes,
+    }
+}
