@@ -2,6 +2,7 @@
 //! Every space offers the same operations, so every strategy runs on every space.
 
 pub mod chain;
+mod cost;
 pub mod darts;
 pub mod nb201;
 
@@ -13,8 +14,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use chain::{ChainArch, ChainLayer, ChainNetwork, ChainSettings, ChainSpace};
+pub use cost::NetworkCost;
 pub use darts::{DartsArch, DartsCell, DartsNetwork, DartsOp, DartsSettings, DartsSpace};
-pub use nb201::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost};
+pub use nb201::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space};
 
 /// Why an architecture could not be read: says where (node, edge, layer, field) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

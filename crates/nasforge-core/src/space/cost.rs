@@ -1,0 +1,20 @@
+//! The analytic cost of a network: parameters and multiply-accumulates, as every space's network model
+//! counts them.
+
+/// Parameters and multiply-accumulates of a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NetworkCost {
+    /// Trainable parameters (batch-norm scale and shift included; running statistics not).
+    pub params: u64,
+    /// Multiply-accumulate operations of one forward pass on one input, counting convolutions and the
+    /// classifier (the convention of the benchmark's own FLOP figures).
+    pub flops: u64,
+}
+
+impl NetworkCost {
+    pub(crate) fn conv(&mut self, c_in: usize, c_out: usize, kernel: usize, out_size: usize, batch_norm: bool) {
+        let weights = (kernel * kernel * c_in * c_out) as u64;
+        self.params += weights + if batch_norm { 2 * c_out as u64 } else { 0 };
+        self.flops += weights * (out_size * out_size) as u64;
+    }
+}
