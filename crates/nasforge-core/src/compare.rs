@@ -78,7 +78,7 @@ fn best_curve<S: SearchSpace>(
     seed: u64,
 ) -> Result<Vec<f64>, StudyError> {
     let objectives = Objectives::new(vec![settings.objective.clone()], vec![]).expect("one objective");
-    let strategy = spec.build(space, 1).map_err(|message| StudyError::History { id: 0, message })?;
+    let strategy = spec.build(space, 1).map_err(StudyError::Strategy)?;
     let mut store = MemoryStore::default();
     let mut study = Study::open(space.clone(), strategy, objectives, seed, &mut store)?;
     let limits = RunLimits { max_paid_trials: settings.checkpoints.last().copied(), ..RunLimits::default() };

@@ -2,9 +2,12 @@
 //! ones to the evaluator, records every trial in a store and tells the strategy. It rebuilds itself from a
 //! store's history, so a stopped or killed study continues the same search.
 
-use std::collections::HashMap;
+mod evaluator;
+mod lease;
+mod store;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 
@@ -13,233 +16,17 @@ use crate::space::SearchSpace;
 use crate::strategy::{Strategy, StrategyRng};
 use crate::trial::{Metrics, TrialRecord, TrialState};
 
-/// An error of a store (SQLite, PostgreSQL, memory), carried through the study.
-pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A worker's claim on a trial: who holds it, and for how long without a renewal.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lease {
-    /// The worker, `host:pid:thread`: a store may treat a trial whose owner's process is gone from this
-    /// host as abandoned at once.
-    pub owner: String,
-    pub duration: Duration,
-}
-
-impl Lease {
-    /// A lease for the calling process and thread on this host.
-    pub fn for_this_process(thread: usize, duration: Duration) -> Lease {
-        let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into());
-        Lease { owner: format!("{host}:{}:{thread}", std::process::id()), duration }
-    }
-}
-
-/// What came of asking a store for a new trial.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Claim {
-    /// The trial was recorded as running under the lease (with its id).
-    Claimed(TrialRecord),
-    /// A paid trial with the same canonical form is finished: a cache-hit trial copying its result was
-    /// recorded (it costs nothing).
-    CacheHit(TrialRecord),
-    /// A trial with the same canonical form is being evaluated by a worker: nothing was recorded.
-    Busy,
-    /// The study's paid trials (running ones included) reached the budget: nothing was recorded.
-    BudgetReached,
-}
-
-/// Keeps a lease alive while it exists (a store renews it in the background); dropping it stops.
-pub trait LeaseKeeper: Send {}
-
-impl LeaseKeeper for () {}
-
-/// Where a study's trials live. Several workers (threads, processes, machines) may share one study: every
-/// operation that decides something (a new trial within the budget, a retry of an abandoned trial, a
-/// result) is atomic in the store, and every change of a trial gives it the study's next version number,
-/// so a worker follows the others by reading the changes after the last version it saw.
-pub trait TrialStore {
-    /// Every trial of the study, by id.
-    fn load_trials(&mut self) -> Result<Vec<TrialRecord>, StoreError>;
-
-    /// The trials changed after version `after` (each at most once, its current state), in the order of
-    /// their last change, with the version of that change.
-    fn changes(&mut self, after: u64) -> Result<Vec<(u64, TrialRecord)>, StoreError>;
-
-    /// Records `trial` (its id is ignored) as the study's next trial, running under `lease` — unless its
-    /// canonical form was evaluated already (cache hit), is being evaluated (busy), or the study's paid
-    /// trials reached `budget`. Atomic.
-    fn claim_new(&mut self, trial: &TrialRecord, budget: Option<u64>, lease: &Lease) -> Result<Claim, StoreError>;
-
-    /// Takes over one running trial whose lease ran out (or whose owner process on this host is gone):
-    /// increments its attempts, clears its learning curve, and returns it running under `lease`. Atomic.
-    fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, StoreError>;
-
-    /// Keeps the lease on trial `id` alive until the returned keeper is dropped.
-    fn keep_alive(&mut self, id: u64, lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError>;
-
-    /// Records a finished trial's state, metrics, error and finish time, if `lease` still holds it.
-    /// Returns false (and changes nothing) when the lease was lost and another worker took the trial over:
-    /// a result is recorded exactly once.
-    fn finish(&mut self, trial: &TrialRecord, lease: &Lease) -> Result<bool, StoreError>;
-
-    /// Adds one intermediate result (an epoch of a learning curve) to a running trial.
-    fn append_intermediate(&mut self, id: u64, metrics: &Metrics) -> Result<(), StoreError>;
-}
-
-/// A store that keeps trials in memory (benchmark comparisons, tests). Leases never run out in it.
-#[derive(Debug, Default, Clone)]
-pub struct MemoryStore {
-    pub trials: Vec<TrialRecord>,
-    /// The version of each trial's last change.
-    versions: Vec<u64>,
-    last_version: u64,
-    /// Canonical key → the first paid trial with it.
-    paid_by_canonical: HashMap<String, u64>,
-}
-
-impl MemoryStore {
-    fn touch(&mut self, id: u64) {
-        self.last_version += 1;
-        self.versions[id as usize] = self.last_version;
-    }
-
-    fn trial_mut(&mut self, id: u64) -> Result<&mut TrialRecord, StoreError> {
-        self.trials.get_mut(id as usize).ok_or_else(|| format!("no trial {id}").into())
-    }
-
-    /// Marks every running trial as abandoned by a dead process (what a store sees after a crash).
-    pub fn abandon_running(&mut self) {
-        for trial in &mut self.trials {
-            if trial.state == TrialState::Running {
-                trial.worker = None;
-            }
-        }
-    }
-}
-
-impl TrialStore for MemoryStore {
-    fn load_trials(&mut self) -> Result<Vec<TrialRecord>, StoreError> {
-        Ok(self.trials.clone())
-    }
-
-    fn changes(&mut self, after: u64) -> Result<Vec<(u64, TrialRecord)>, StoreError> {
-        let mut changed: Vec<(u64, TrialRecord)> = (self.versions.iter().zip(&self.trials))
-            .filter(|(version, _)| **version > after)
-            .map(|(version, trial)| (*version, trial.clone()))
-            .collect();
-        changed.sort_by_key(|(version, _)| *version);
-        Ok(changed)
-    }
-
-    fn claim_new(&mut self, trial: &TrialRecord, budget: Option<u64>, lease: &Lease) -> Result<Claim, StoreError> {
-        let same = self.paid_by_canonical.get(&trial.canonical).map(|&id| &self.trials[id as usize]);
-        let claim = match same {
-            Some(source) if source.state == TrialState::Running => return Ok(Claim::Busy),
-            Some(source) => {
-                let hit = TrialRecord {
-                    id: self.trials.len() as u64,
-                    state: source.state,
-                    metrics: source.metrics.clone(),
-                    error: source.error.clone(),
-                    cached_from: Some(source.id),
-                    finished_at: Some(trial.started_at),
-                    attempts: 0,
-                    worker: Some(lease.owner.clone()),
-                    ..trial.clone()
-                };
-                Claim::CacheHit(hit)
-            }
-            None => {
-                if budget.is_some_and(|budget| self.paid_by_canonical.len() as u64 >= budget) {
-                    return Ok(Claim::BudgetReached);
-                }
-                Claim::Claimed(TrialRecord {
-                    id: self.trials.len() as u64,
-                    state: TrialState::Running,
-                    cached_from: None,
-                    attempts: 1,
-                    worker: Some(lease.owner.clone()),
-                    ..trial.clone()
-                })
-            }
-        };
-        let (Claim::Claimed(record) | Claim::CacheHit(record)) = &claim else { unreachable!("returned above") };
-        if record.is_paid() {
-            self.paid_by_canonical.insert(record.canonical.clone(), record.id);
-        }
-        self.trials.push(record.clone());
-        self.versions.push(0);
-        self.touch(self.trials.len() as u64 - 1);
-        Ok(claim)
-    }
-
-    fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, StoreError> {
-        let Some(trial) = self.trials.iter_mut().find(|t| t.state == TrialState::Running && t.worker.is_none()) else {
-            return Ok(None);
-        };
-        trial.attempts += 1;
-        trial.intermediate.clear();
-        trial.worker = Some(lease.owner.clone());
-        let trial = trial.clone();
-        self.touch(trial.id);
-        Ok(Some(trial))
-    }
-
-    fn keep_alive(&mut self, _id: u64, _lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError> {
-        Ok(Box::new(()))
-    }
-
-    fn finish(&mut self, trial: &TrialRecord, lease: &Lease) -> Result<bool, StoreError> {
-        let slot = self.trial_mut(trial.id)?;
-        if slot.state != TrialState::Running || slot.worker.as_deref() != Some(lease.owner.as_str()) {
-            return Ok(false);
-        }
-        *slot = TrialRecord { intermediate: slot.intermediate.clone(), ..trial.clone() };
-        self.touch(trial.id);
-        Ok(true)
-    }
-
-    fn append_intermediate(&mut self, id: u64, metrics: &Metrics) -> Result<(), StoreError> {
-        self.trial_mut(id)?.intermediate.push(metrics.clone());
-        self.touch(id);
-        Ok(())
-    }
-}
-
-/// What an evaluator is asked to evaluate.
-pub struct EvalRequest<'a, S: SearchSpace> {
-    pub space: &'a S,
-    pub arch: &'a S::Arch,
-    /// The architecture's printed form.
-    pub printed: &'a str,
-    pub trial_id: u64,
-    /// A seed for the evaluation's own randomness (weight initialisation, data order).
-    pub seed: u64,
-}
-
-/// Receives intermediate results while an evaluation runs.
-pub trait Reporter {
-    fn report(&mut self, metrics: &Metrics) -> Result<(), EvalError>;
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum EvalError {
-    /// This trial failed (diverged, timed out, crashed); the search goes on.
-    #[error("{0}")]
-    Failed(String),
-    /// The evaluator cannot go on (missing data, a table without the architecture): the study stops.
-    #[error("{0}")]
-    Fatal(String),
-}
-
-/// Scores architectures: a benchmark table, real training, an external command, a zero-cost proxy.
-pub trait Evaluator<S: SearchSpace>: Sync {
-    fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError>;
-}
+pub use evaluator::{EvalError, EvalRequest, Evaluator, Reporter};
+pub use lease::{Lease, LeaseKeeper, now_seconds, this_host};
+pub use store::{Claim, MemoryStore, StoreError, TrialStore, with_own_metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StudyError {
     #[error("storage: {0}")]
     Store(StoreError),
+    /// The strategy cannot be built with its settings for this space and these objectives.
+    #[error("strategy: {0}")]
+    Strategy(String),
     #[error("trial {id} in the store: {message}")]
     History { id: u64, message: String },
     #[error("trial {id} ({arch}): {message}")]
@@ -303,10 +90,6 @@ pub fn trial_seed(seed: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
 pub struct Study<S: SearchSpace> {
     space: S,
     strategy: Box<dyn Strategy<S>>,
@@ -318,10 +101,8 @@ pub struct Study<S: SearchSpace> {
     told: Vec<bool>,
     /// The store version this worker has seen up to.
     version: u64,
-    /// Canonical key → id of the paid, finished trial that evaluated it.
-    cache: HashMap<String, u64>,
     progress: Progress,
-    best: Option<(u64, Outcome)>,
+    best: Option<Outcome>,
 }
 
 /// How long a worker waits before looking again at a study whose remaining trials other workers hold.
@@ -329,7 +110,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 impl<S: SearchSpace> Study<S> {
     /// Rebuilds a study from its store: replays every finished trial into the strategy in the order the
-    /// trials finished, and fills the cache. Trials still running belong to other workers (or to a dead
+    /// trials finished. Trials still running belong to other workers (or to a dead
     /// process, and are retried by `run`).
     pub fn open(
         space: S,
@@ -346,7 +127,6 @@ impl<S: SearchSpace> Study<S> {
             trials: Vec::new(),
             told: Vec::new(),
             version: 0,
-            cache: HashMap::new(),
             progress: Progress::default(),
             best: None,
         };
@@ -364,7 +144,7 @@ impl<S: SearchSpace> Study<S> {
     }
 
     /// Reads the store's changes since the last look: new and updated trials; each trial seen finished
-    /// for the first time is learned (counts, cache, best, strategy) and shown to the observer, in the
+    /// for the first time is learned (counts, best, strategy) and shown to the observer, in the
     /// order the trials finished.
     fn sync(&mut self, store: &mut dyn TrialStore, observer: &mut dyn StudyObserver) -> Result<(), StudyError> {
         let changes = store.changes(self.version).map_err(StudyError::Store)?;
@@ -402,7 +182,7 @@ impl<S: SearchSpace> Study<S> {
         }
     }
 
-    /// Updates counts, cache, best trial and strategy with a finished trial.
+    /// Updates counts, best trial and strategy with a finished trial.
     fn learn(&mut self, id: usize) -> Result<(), StudyError> {
         let trial = &self.trials[id];
         let history = |message: String| StudyError::History { id: trial.id, message };
@@ -414,16 +194,15 @@ impl<S: SearchSpace> Study<S> {
         if trial.is_paid() {
             self.progress.paid += 1;
             self.progress.failed += u64::from(trial.state == TrialState::Failed);
-            self.cache.entry(trial.canonical.clone()).or_insert(trial.id);
         } else {
             self.progress.cache_hits += 1;
         }
         if let Some(outcome) = &outcome
-            && self.best.as_ref().is_none_or(|(_, best)| outcome.better_than(best))
+            && self.best.as_ref().is_none_or(|best| outcome.better_than(best))
         {
             let metric = &self.objectives.objectives[0].metric;
             self.progress.best = trial.metrics.get(metric).copied();
-            self.best = Some((trial.id, outcome.clone()));
+            self.best = Some(outcome.clone());
         }
         self.told[id] = true;
         self.strategy.tell(&arch, outcome.as_ref());
@@ -475,7 +254,7 @@ impl<S: SearchSpace> Study<S> {
                 std::thread::sleep(POLL_INTERVAL);
                 continue;
             }
-            match self.propose(store, limits.max_paid_trials, lease, consecutive_repeats)? {
+            match self.propose(evaluator, store, limits.max_paid_trials, lease, consecutive_repeats)? {
                 Claim::Claimed(trial) => {
                     consecutive_repeats = 0;
                     self.evaluate(trial, evaluator, store, lease)?;
@@ -506,7 +285,7 @@ impl<S: SearchSpace> Study<S> {
             let exhausted = consecutive_repeats >= limits.max_consecutive_cache_hits;
             let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
             if in_flight.len() < workers.max(1) && !exhausted && budget_left {
-                match self.propose(store, limits.max_paid_trials, lease, consecutive_repeats)? {
+                match self.propose(evaluator, store, limits.max_paid_trials, lease, consecutive_repeats)? {
                     Claim::Claimed(trial) => {
                         consecutive_repeats = 0;
                         in_flight.push_back(trial);
@@ -532,6 +311,7 @@ impl<S: SearchSpace> Study<S> {
     /// evaluating, the number of such repeats), so one worker's proposals depend only on the history.
     fn propose(
         &mut self,
+        evaluator: &dyn Evaluator<S>,
         store: &mut dyn TrialStore,
         budget: Option<u64>,
         lease: &Lease,
@@ -554,7 +334,7 @@ impl<S: SearchSpace> Study<S> {
             arch_json: self.space.to_json(&arch),
             canonical: self.space.canonical(&arch),
             state: TrialState::Running,
-            metrics: Metrics::new(),
+            metrics: evaluator.size_metrics(&self.space, &arch),
             intermediate: Vec::new(),
             cached_from: None,
             seed,
