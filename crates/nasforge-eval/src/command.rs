@@ -69,25 +69,42 @@ impl CommandEvaluator {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches only the child's own process attributes.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        die_with_parent(&mut command);
         command.spawn()
+    }
+}
+
+/// On Linux, the child is killed when nasforge dies, even by SIGKILL (`PR_SET_PDEATHSIG`). Other systems
+/// have no such call: there the child's process group is killed when its trial ends or fails, and a
+/// nasforge killed by SIGKILL leaves it running.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches only the child's own process attributes.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
+
+/// Kills the whole process group of `child` (whose id is the group's: `process_group(0)`); the group may
+/// be gone already, which is harmless.
+fn kill_process_group(child: &Child) {
+    // SAFETY: kill only sends a signal.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
     }
 }
 
 /// Kills the child's whole process group and reaps the child.
 fn kill_group(child: &mut Child) {
-    // SAFETY: kill only sends a signal; the group id is the child's pid (process_group(0)).
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
-    }
+    kill_process_group(child);
     let _ = child.wait();
 }
 
@@ -165,10 +182,7 @@ impl<S: SearchSpace> Evaluator<S> for CommandEvaluator {
         }
         let status = child.wait().map_err(|e| fatal("waiting for the command", e))?;
         // Nothing else of the group may outlive the trial.
-        // SAFETY: as in kill_group; the group may be gone already, which is harmless.
-        unsafe {
-            libc::kill(-(child.id() as i32), libc::SIGKILL);
-        }
+        kill_process_group(&child);
         let tail = stderr_reader.join().unwrap_or_default();
         if !status.success() {
             return Err(EvalError::Failed(format!("`{}` exited with {status}; stderr: {}", self.command, tail.trim())));

@@ -191,10 +191,20 @@ impl<S: SearchSpace> Evaluator<S> for TableEvaluator {
             ))
         })?;
         let mut metrics: Metrics = self.table.columns.iter().cloned().zip(row.iter().copied()).collect();
-        if let Some(cost) = request.space.cost(request.arch, &self.task) {
-            metrics.entry("params".into()).or_insert(cost.params as f64);
-            metrics.entry("flops".into()).or_insert(cost.flops as f64);
+        for (name, value) in self.size_metrics(request.space, request.arch) {
+            metrics.entry(name).or_insert(value);
         }
         Ok(metrics)
+    }
+
+    /// The analytic `params` and `flops` of the architecture as written (dead edges included, as the
+    /// benchmark counts them), where the table has no such column.
+    fn size_metrics(&self, space: &S, arch: &S::Arch) -> Metrics {
+        let Some(cost) = space.cost(arch, &self.task) else { return Metrics::new() };
+        [("params", cost.params as f64), ("flops", cost.flops as f64)]
+            .into_iter()
+            .filter(|(name, _)| !self.table.columns.iter().any(|c| c == name))
+            .map(|(name, value)| (name.to_string(), value))
+            .collect()
     }
 }
