@@ -1,5 +1,6 @@
-//! How metrics are written as JSON text in a store: a JSON object of numbers, lossless for every f64
-//! (non-finite values, which JSON numbers cannot hold, are the strings "NaN", "Infinity", "-Infinity").
+//! How values are written in a store. Metrics: a JSON object of numbers, lossless for every f64 (non-finite
+//! values, which JSON numbers cannot hold, are the strings "NaN", "Infinity", "-Infinity"). u64 values (ids,
+//! seeds, versions): the signed 64-bit integer with the same bits (SQLite INTEGER, PostgreSQL BIGINT).
 
 use nasforge_core::Metrics;
 use serde_json::{Map, Number, Value};
@@ -40,6 +41,16 @@ pub(crate) fn decode_metrics(text: &str) -> Result<Metrics, String> {
         metrics.insert(name, number);
     }
     Ok(metrics)
+}
+
+/// A u64 as the signed 64-bit integer with the same bits.
+pub(crate) fn to_sql_u64(value: u64) -> i64 {
+    value as i64
+}
+
+/// What [`to_sql_u64`] wrote.
+pub(crate) fn from_sql_u64(value: i64) -> u64 {
+    value as u64
 }
 
 fn clip(text: &str) -> String {
@@ -92,6 +103,14 @@ mod tests {
         assert_eq!(decode_metrics(&encode_metrics(&metrics)).unwrap(), metrics);
         assert_eq!(encode_metrics(&Metrics::new()), "{}");
         assert_eq!(decode_metrics("{}").unwrap(), Metrics::new());
+    }
+
+    #[test]
+    fn u64_values_keep_their_bits() {
+        for value in [0, 1, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+            assert_eq!(from_sql_u64(to_sql_u64(value)), value);
+        }
+        assert_eq!(to_sql_u64(u64::MAX), -1);
     }
 
     #[test]

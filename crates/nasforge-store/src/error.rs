@@ -91,6 +91,10 @@ pub enum StoreError {
     #[error("store {store}: the configuration of study '{name}' is not valid JSON: {message}")]
     InvalidConfig { store: String, name: String, message: String },
 
+    /// A final result whose payload is not JSON.
+    #[error("store {store}: the final result of trial {trial} of study '{study}' is not valid JSON: {message}")]
+    InvalidFinalResult { store: String, study: String, trial: u64, message: String },
+
     /// Text PostgreSQL cannot hold (a NUL character).
     #[error("store {store}: {what} contains a NUL character, which PostgreSQL text cannot hold")]
     NulInText { store: String, what: &'static str },

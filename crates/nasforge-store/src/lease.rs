@@ -1,23 +1,13 @@
-//! What both backends share about leases: who this host is, whether a lease owner's process is gone, and
-//! the background thread that renews a lease while a trial is evaluated.
+//! What both backends share about leases: whether a lease owner's process is gone, when a running trial
+//! counts as abandoned, and the background thread that renews a lease while a trial is evaluated. The host
+//! identity and the clock are nasforge-core's ([`this_host`], `now_seconds`).
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use nasforge_core::study::LeaseKeeper;
-
-/// Seconds since the Unix epoch, from this machine's clock.
-pub(crate) fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// The host part of the owners this process writes: `$HOSTNAME`, or `localhost` when it is unset or empty,
-/// exactly as `Lease::for_this_process` builds it.
-pub fn this_host() -> String {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
-}
+use nasforge_core::study::{LeaseKeeper, this_host};
 
 /// `host:pid:thread` → (host, pid). `None` when the owner is not in that form.
 pub(crate) fn parse_owner(owner: &str) -> Option<(&str, u32)> {
@@ -58,6 +48,22 @@ pub(crate) fn owner_is_gone(owner: &str, localhost_is_unique: bool) -> bool {
         return false;
     }
     process_is_gone(pid)
+}
+
+/// Whether a running trial with this owner and lease end may be taken over at `now` (seconds, the clock
+/// that wrote `lease_until`): its lease ran out, its owner's process on this host is gone (see
+/// [`owner_is_gone`]), or it has neither owner nor lease (written by SQLite schema version 1, whose single
+/// writer is gone).
+pub(crate) fn is_abandoned(
+    worker: Option<&str>,
+    lease_until: Option<f64>,
+    now: f64,
+    localhost_is_unique: bool,
+) -> bool {
+    match (worker, lease_until) {
+        (Some(worker), Some(until)) => until < now || owner_is_gone(worker, localhost_is_unique),
+        _ => true,
+    }
 }
 
 /// What one renewal found.
@@ -152,6 +158,7 @@ mod tests {
     fn keeper_renews_until_dropped() {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicU32, Ordering};
+        use std::time::Instant;
         let count = Arc::new(AtomicU32::new(0));
         let seen = Arc::clone(&count);
         let keeper = Keeper::spawn("t".into(), Duration::from_millis(10), move || {
@@ -159,11 +166,26 @@ mod tests {
             Renewal::Renewed
         })
         .unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        // A loaded machine may run the thread late: wait for three renewals, up to a deadline.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count.load(Ordering::SeqCst) < 3 {
+            assert!(Instant::now() < deadline, "the keeper renewed {} times in 20 s", count.load(Ordering::SeqCst));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Dropping joins the thread: nothing renews afterwards.
         drop(keeper);
         let after = count.load(Ordering::SeqCst);
-        assert!(after >= 3, "{after}");
         std::thread::sleep(Duration::from_millis(50));
         assert_eq!(count.load(Ordering::SeqCst), after, "renewals went on after the drop");
+    }
+
+    #[test]
+    fn abandoned_trials() {
+        let here = this_host();
+        let me = format!("{here}:{}:0", std::process::id());
+        assert!(!is_abandoned(Some(&me), Some(100.0), 99.0, true));
+        assert!(is_abandoned(Some(&me), Some(100.0), 100.5, true));
+        assert!(is_abandoned(None, None, 0.0, false), "a version 1 trial without an owner");
+        assert!(is_abandoned(Some(&me), None, 0.0, false));
     }
 }

@@ -1,7 +1,13 @@
 //! Persistent nasforge studies: a [`Storage`] opened from a URL (`sqlite:PATH`, or
 //! `postgresql://user@host:port/db` for workers on several machines) holds studies and hands out a
 //! per-study store implementing nasforge-core's [`TrialStore`]: atomic claims of new and abandoned trials
-//! under a lease, results recorded exactly once, and a change feed by version.
+//! under a lease, results recorded exactly once, and a change feed by version; and the results attached
+//! to a study after its search ([`Storage::record_final_result`]).
+//!
+//! Layout: `rows` (what both backends read and write: column lists, records from rows, claim records,
+//! checks), `schema` (schema histories and migrations), `codec`, `lease`; `sqlite/` and `postgres/` keep what
+//! differs: SQL, claims, leases, connections, and each its own schema history and version
+//! ([`SQLITE_SCHEMA_VERSION`], [`POSTGRES_SCHEMA_VERSION`]).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), nasforge_store::StoreError> {
@@ -15,10 +21,70 @@
 //! # }
 //! ```
 
+/// Implements nasforge-core's `TrialStore` for a backend's trial store through its inherent methods
+/// (`read`, `claim`, `take_over`, `keeper`, `finish_trial`, `append`, which return [`StoreError`]s and
+/// document what each backend does).
+macro_rules! trial_store_through_inherent_methods {
+    ($store:ty) => {
+        impl $crate::TrialStore for $store {
+            fn load_trials(&mut self) -> Result<Vec<$crate::TrialRecord>, $crate::CoreStoreError> {
+                Ok(self.read(None)?.into_iter().map(|(_, trial)| trial).collect())
+            }
+
+            fn changes(&mut self, after: u64) -> Result<Vec<(u64, $crate::TrialRecord)>, $crate::CoreStoreError> {
+                Ok(self.read(Some(after))?)
+            }
+
+            fn claim_new(
+                &mut self,
+                trial: &$crate::TrialRecord,
+                budget: Option<u64>,
+                lease: &$crate::Lease,
+            ) -> Result<$crate::Claim, $crate::CoreStoreError> {
+                Ok(self.claim(trial, budget, lease)?)
+            }
+
+            fn claim_abandoned(
+                &mut self,
+                lease: &$crate::Lease,
+            ) -> Result<Option<$crate::TrialRecord>, $crate::CoreStoreError> {
+                Ok(self.take_over(lease)?)
+            }
+
+            fn keep_alive(
+                &mut self,
+                id: u64,
+                lease: &$crate::Lease,
+            ) -> Result<Box<dyn $crate::LeaseKeeper>, $crate::CoreStoreError> {
+                Ok(Box::new(self.keeper(id, lease)?))
+            }
+
+            fn finish(
+                &mut self,
+                trial: &$crate::TrialRecord,
+                lease: &$crate::Lease,
+            ) -> Result<bool, $crate::CoreStoreError> {
+                Ok(self.finish_trial(trial, lease)?)
+            }
+
+            fn append_intermediate(
+                &mut self,
+                id: u64,
+                metrics: &$crate::Metrics,
+            ) -> Result<(), $crate::CoreStoreError> {
+                Ok(self.append(id, metrics)?)
+            }
+        }
+    };
+}
+pub(crate) use trial_store_through_inherent_methods;
+
 mod codec;
 mod error;
 mod lease;
-mod pg;
+mod postgres;
+mod rows;
+mod schema;
 mod sqlite;
 
 use std::fmt;
@@ -28,9 +94,14 @@ use std::time::Duration;
 use nasforge_core::study::{Claim, Lease, LeaseKeeper, StoreError as CoreStoreError, TrialStore};
 use nasforge_core::{Metrics, TrialRecord};
 
+use crate::postgres::redact_url;
+
 pub use error::StoreError;
-pub use pg::{DEFAULT_RETRY_LIMIT, PostgresStorage, PostgresTrialStore, RETRY_LIMIT_VARIABLE, postgres_retries};
-pub use sqlite::{SCHEMA_VERSION, SqliteStorage, SqliteTrialStore};
+pub use postgres::{
+    DEFAULT_RETRY_LIMIT, POSTGRES_SCHEMA_VERSION, PostgresStorage, PostgresTrialStore, RETRY_LIMIT_VARIABLE,
+    postgres_retries,
+};
+pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteStorage, SqliteTrialStore};
 
 /// One study as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +113,29 @@ pub struct StudyRecord {
     pub config_json: String,
     /// Seconds since the Unix epoch.
     pub created_at: f64,
+}
+
+/// A result attached to a study after its search: a final training of one of its trials' architectures
+/// (test accuracy, test loss, weights path, epochs…), as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalResultRecord {
+    /// The trial whose architecture the result is of.
+    pub trial_id: u64,
+    /// Seconds since the Unix epoch.
+    pub created_at: f64,
+    /// The result, a JSON value.
+    pub payload_json: String,
+}
+
+impl FinalResultRecord {
+    /// A result of trial `trial_id` created now.
+    pub fn new(trial_id: u64, payload_json: impl Into<String>) -> FinalResultRecord {
+        FinalResultRecord {
+            trial_id,
+            created_at: nasforge_core::study::now_seconds(),
+            payload_json: payload_json.into(),
+        }
+    }
 }
 
 /// A `postgresql://` or `postgres://` URL. It may hold a password: `Debug` and `Display` show it without.
@@ -57,13 +151,13 @@ impl PostgresUrl {
 
 impl fmt::Debug for PostgresUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PostgresUrl({})", pg::redact_url(&self.0))
+        write!(f, "PostgresUrl({})", redact_url(&self.0))
     }
 }
 
 impl fmt::Display for PostgresUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&pg::redact_url(&self.0))
+        f.write_str(&redact_url(&self.0))
     }
 }
 
@@ -88,7 +182,7 @@ impl StorageUrl {
         }
         if lower.starts_with("postgresql:") || lower.starts_with("postgres:") {
             return Err(StoreError::BadUrl {
-                location: pg::redact_url(url),
+                location: redact_url(url),
                 message: "write postgresql://user@host:port/database".into(),
             });
         }
@@ -197,6 +291,24 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.update_study_config(name, config_json),
             Storage::Postgres(s) => s.update_study_config(name, config_json),
+        }
+    }
+
+    /// Records a result of study `study` obtained after its search, such as `nasforge train`'s final
+    /// training of one of its trials (`result.trial_id`, which must exist); the payload must be JSON. A trial
+    /// may have several.
+    pub fn record_final_result(&self, study: &str, result: &FinalResultRecord) -> Result<(), StoreError> {
+        match self {
+            Storage::Sqlite(s) => s.record_final_result(study, result),
+            Storage::Postgres(s) => s.record_final_result(study, result),
+        }
+    }
+
+    /// The final results of study `study` (which must exist), in the order they were recorded.
+    pub fn final_results(&self, study: &str) -> Result<Vec<FinalResultRecord>, StoreError> {
+        match self {
+            Storage::Sqlite(s) => s.final_results(study),
+            Storage::Postgres(s) => s.final_results(study),
         }
     }
 

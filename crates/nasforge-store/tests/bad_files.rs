@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use nasforge_store::{SCHEMA_VERSION, Storage, StoreError};
+use nasforge_store::{SQLITE_SCHEMA_VERSION, Storage, StoreError};
 
 fn url(path: &Path) -> String {
     format!("sqlite:{}", path.display())
@@ -93,11 +93,11 @@ fn a_newer_schema_is_refused_untouched() {
     Storage::open(&url(&path)).unwrap().create_study("s", "nb201", "{}").unwrap();
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SQLITE_SCHEMA_VERSION + 1).unwrap();
     }
     let before = fs::read(&path).unwrap();
     let e = open_err(&path);
-    assert!(matches!(e, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1), "{e:?}");
+    assert!(matches!(e, StoreError::NewerSchema { found, .. } if found == SQLITE_SCHEMA_VERSION + 1), "{e:?}");
     let message = e.to_string();
     assert!(message.contains(&path.display().to_string()) && message.contains("newer"), "{message}");
     assert_eq!(fs::read(&path).unwrap(), before);

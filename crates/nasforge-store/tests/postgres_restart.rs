@@ -14,20 +14,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use nasforge_core::study::{StopReason, TrialStore};
 
-fn restart_command() -> Option<String> {
-    match std::env::var(RESTART_VARIABLE) {
-        Ok(command) if !command.trim().is_empty() => Some(command),
-        _ => {
-            let reason = format!("{RESTART_VARIABLE} is not set (scripts/pg_test_cluster.sh start prints it)");
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{reason} (CI=true: PostgreSQL tests must run)");
-            }
-            eprintln!("skipped: {reason}");
-            None
-        }
-    }
-}
-
 /// Restarts the server, which stays down for two seconds (the script's `NASFORGE_PG_DOWN_SECONDS`).
 fn restart_server(command: &str) {
     let status =
@@ -38,7 +24,7 @@ fn restart_server(command: &str) {
 #[test]
 fn workers_resume_after_a_postgres_restart() {
     let Some(db) = postgres("workers_resume_after_restart") else { return };
-    let Some(command) = restart_command() else { return };
+    let Some(command) = nasforge_testkit::require(nasforge_testkit::PostgresRestart) else { return };
     let storage = db.with_study("search");
     let budget = 150;
 

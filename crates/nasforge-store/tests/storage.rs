@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use nasforge_core::study::TrialStore;
-use nasforge_store::{PostgresStorage, SCHEMA_VERSION, Storage, StoreError};
+use nasforge_store::{FinalResultRecord, POSTGRES_SCHEMA_VERSION, PostgresStorage, Storage, StoreError};
 
-both_backends!(studies_round_trip, ids_are_per_study_and_survive_reopening);
+both_backends!(studies_round_trip, ids_are_per_study_and_survive_reopening, final_results_round_trip);
 
 fn studies_round_trip(db: &TestDb) {
     let storage = db.storage();
@@ -98,6 +98,45 @@ fn ids_are_per_study_and_survive_reopening(db: &TestDb) {
     assert_eq!(claimed(storage.trial_store("two").unwrap().claim_new(&proposal(9, 9), None, &a).unwrap()).id, 3);
 }
 
+/// Results attached to a study after its search: per study, in the order recorded, several per trial, kept
+/// after reopening; unknown studies and trials and payloads that are not JSON are errors.
+fn final_results_round_trip(db: &TestDb) {
+    let storage = db.with_study("s");
+    storage.create_study("other", "nb201", "{}").unwrap();
+    let a = long_lease("a");
+    for study in ["s", "other"] {
+        let mut store = storage.trial_store(study).unwrap();
+        for i in 0..3 {
+            claimed(store.claim_new(&proposal(i, i), None, &a).unwrap());
+        }
+    }
+    assert_eq!(storage.final_results("s").unwrap(), []);
+    let payload = r#"{"test_accuracy": 93.37999725341797, "test_loss": 0.25, "weights": "w/ünï.mpk", "epochs": 200}"#;
+    let results = [
+        FinalResultRecord { trial_id: 2, created_at: 1_700_000_000.125, payload_json: payload.into() },
+        FinalResultRecord { trial_id: 0, created_at: 1_700_000_001.5, payload_json: "[1, 2]".into() },
+        FinalResultRecord::new(2, r#"{"epochs": 1}"#),
+    ];
+    for result in &results {
+        storage.record_final_result("s", result).unwrap();
+    }
+    storage.record_final_result("other", &FinalResultRecord::new(1, "null")).unwrap();
+    assert_eq!(storage.final_results("s").unwrap(), results);
+    assert!(results[2].created_at > 1.6e9 && results[2].created_at < 1e10, "{}", results[2].created_at);
+
+    let e = storage.record_final_result("nope", &results[0]).unwrap_err();
+    assert!(matches!(e, StoreError::NoStudy { .. }) && e.to_string().contains("no study named 'nope'"), "{e}");
+    let e = storage.record_final_result("s", &FinalResultRecord { trial_id: 9, ..results[0].clone() }).unwrap_err();
+    assert!(matches!(e, StoreError::NoTrial { id: 9, .. }) && e.to_string().contains("has no trial 9"), "{e}");
+    let e = storage.record_final_result("s", &FinalResultRecord::new(0, "{not json")).unwrap_err();
+    assert!(matches!(e, StoreError::InvalidFinalResult { trial: 0, .. }), "{e:?}");
+    assert!(matches!(storage.final_results("nope"), Err(StoreError::NoStudy { .. })));
+    drop(storage);
+    let storage = db.storage();
+    assert_eq!(storage.final_results("s").unwrap(), results);
+    assert_eq!(storage.final_results("other").unwrap().len(), 1);
+}
+
 #[test]
 fn sqlite_urls_and_locations() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,15 +197,15 @@ fn postgres_schema_newer_or_foreign_is_refused_untouched() {
     let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     let version: String =
         client.query_one("SELECT value FROM nasforge_meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
-    assert_eq!(version, SCHEMA_VERSION.to_string());
+    assert_eq!(version, POSTGRES_SCHEMA_VERSION.to_string());
     client
         .execute(
             "UPDATE nasforge_meta SET value = $1 WHERE key = 'schema_version'",
-            &[&(SCHEMA_VERSION + 1).to_string()],
+            &[&(POSTGRES_SCHEMA_VERSION + 1).to_string()],
         )
         .unwrap();
     let e = Storage::open(&db.url).unwrap_err();
-    assert!(matches!(e, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1), "{e:?}");
+    assert!(matches!(e, StoreError::NewerSchema { found, .. } if found == POSTGRES_SCHEMA_VERSION + 1), "{e:?}");
     assert!(e.to_string().contains("newer"), "{e}");
     let studies: i64 = client.query_one("SELECT count(*) FROM studies", &[]).unwrap().get(0);
     assert_eq!(studies, 1);

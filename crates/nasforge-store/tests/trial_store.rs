@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Barrier};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use nasforge_core::study::{Claim, Lease, MemoryStore, TrialStore};
@@ -22,6 +22,7 @@ both_backends!(
     four_connections_claiming_at_once,
     unknown_trials_are_errors,
     fields_round_trip,
+    cache_hits_keep_their_own_metrics,
 );
 
 /// The same operations on a store and on `MemoryStore` give the same answers, the same trials and the
@@ -131,14 +132,24 @@ fn versions_and_changes(db: &TestDb) {
 fn an_expired_lease_is_taken_over_once(db: &TestDb) {
     let storage = db.with_study("s");
     let mut store = storage.trial_store("s").unwrap();
-    let short = lease("short", Duration::from_millis(400));
+    // Long enough that a loaded machine still looks before it runs out (else that check is not made).
+    let duration = Duration::from_millis(1500);
+    let short = lease("short", duration);
+    let claiming = Instant::now();
     let trial = claimed(store.claim_new(&proposal(0, 0), None, &short).unwrap());
+    let claimed_by = Instant::now();
     claimed(store.claim_new(&proposal(1, 1), None, &long_lease("alive")).unwrap());
     store.append_intermediate(trial.id, &metrics(&[("epoch", 1.0)])).unwrap();
     store.append_intermediate(trial.id, &metrics(&[("epoch", 2.0)])).unwrap();
     let mut observer = db.storage().trial_store("s").unwrap();
-    assert_eq!(observer.claim_abandoned(&long_lease("early")).unwrap(), None, "the lease still holds");
-    std::thread::sleep(Duration::from_millis(700));
+    let early = observer.claim_abandoned(&long_lease("early")).unwrap();
+    if claiming.elapsed() < duration {
+        assert_eq!(early, None, "the lease still holds");
+    } else {
+        eprintln!("the machine is too slow to check the lease before it runs out");
+    }
+    // Until the lease has surely run out (it started before the claim returned).
+    std::thread::sleep((claimed_by + duration + Duration::from_millis(200)).saturating_duration_since(Instant::now()));
 
     // Three workers with connections of their own look for abandoned trials at once: one gets it.
     let barrier = Arc::new(Barrier::new(3));
@@ -213,19 +224,28 @@ fn keep_alive_renews_the_lease(db: &TestDb) {
     let storage = db.with_study("s");
     let mut store = storage.trial_store("s").unwrap();
     let mut other = db.storage().trial_store("s").unwrap();
-    let a = lease("a", Duration::from_millis(450));
+    // Renewed every 0.5 s: the lease runs out only if two renewals in a row come more than 1 s late.
+    let duration = Duration::from_millis(1500);
+    let a = lease("a", duration);
     let trial = claimed(store.claim_new(&proposal(0, 0), None, &a).unwrap());
     let keeper = store.keep_alive(trial.id, &a).unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(other.claim_abandoned(&long_lease("b")).unwrap(), None, "the renewed lease ran out");
+    // Watch for twice the lease's duration: without renewals it would run out halfway.
+    let watching = Instant::now();
+    while watching.elapsed() < duration * 2 {
+        assert_eq!(other.claim_abandoned(&long_lease("b")).unwrap(), None, "the renewed lease ran out");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(keeper);
-    std::thread::sleep(Duration::from_millis(800));
+    let dropped = Instant::now();
+    // Dropping the keeper joins its thread: the last renewal is done, the lease runs out within `duration`.
+    std::thread::sleep(duration + Duration::from_millis(200));
     let b = long_lease("b");
     let taken = other.claim_abandoned(&b).unwrap().expect("the lease was still renewed after the keeper's drop");
+    assert!(dropped.elapsed() >= duration);
     assert_eq!(taken.attempts, 2);
     // A keeper of a lost lease renews nothing: the trial stays the new holder's.
     let late = store.keep_alive(trial.id, &a).unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(1200));
     drop(late);
     assert!(!store.finish(&finished(trial.clone(), 0.5), &a).unwrap());
     assert!(other.finish(&finished(taken, 0.6), &b).unwrap());
@@ -341,4 +361,48 @@ fn fields_round_trip(db: &TestDb) {
     let running = claimed(store.claim_new(&proposal(50, 50), None, &a).unwrap());
     store.append_intermediate(running.id, &metrics(&[("loss", f64::NAN)])).unwrap();
     assert!(store.load_trials().unwrap()[running.id as usize].intermediate[0]["loss"].is_nan());
+}
+
+/// The metrics a proposal carries (its own size, known before evaluation) stay on a claimed trial until its
+/// result, and override the copied ones on a cache hit; the store holds what the claim returned, as
+/// `MemoryStore` does.
+fn cache_hits_keep_their_own_metrics(db: &TestDb) {
+    let storage = db.with_study("s");
+    let mut store = storage.trial_store("s").unwrap();
+    let mut memory = MemoryStore::default();
+    let a = long_lease("a");
+    let sized = |i: u64, canonical: u64, params: f64| {
+        let mut trial = proposal(i, canonical);
+        trial.metrics = metrics(&[("params", params), ("flops", params * 100.0), ("名前 \"q\"", -0.0)]);
+        trial
+    };
+    let stores: [&mut dyn TrialStore; 2] = [&mut store, &mut memory];
+    for store in stores {
+        let first = claimed(store.claim_new(&sized(0, 0, 1.5e6), None, &a).unwrap());
+        assert_eq!(first.metrics, sized(0, 0, 1.5e6).metrics, "a claimed trial keeps the proposal's metrics");
+        assert_eq!(store.load_trials().unwrap()[0].metrics, first.metrics);
+        let mut done = finished(first, 0.75);
+        done.metrics.insert("loss".into(), f64::NAN);
+        assert!(store.finish(&done, &a).unwrap());
+        let hit = cache_hit(store.claim_new(&sized(1, 0, 2.5e6), None, &a).unwrap());
+        let expected = metrics(&[
+            ("accuracy", 0.75),
+            ("params", 2.5e6),
+            ("latency_ms", 3.25),
+            ("flops", 2.5e8),
+            ("名前 \"q\"", -0.0),
+        ]);
+        assert_eq!(hit.metrics.len(), expected.len() + 1, "{:?}", hit.metrics);
+        for (name, value) in &expected {
+            assert_eq!(hit.metrics[name].to_bits(), value.to_bits(), "{name}");
+        }
+        assert!(hit.metrics["loss"].is_nan());
+        // Without metrics of its own, a hit copies its source's.
+        let plain = cache_hit(store.claim_new(&proposal(2, 0), None, &a).unwrap());
+        assert_eq!(plain.metrics.len(), done.metrics.len());
+        let stored = store.load_trials().unwrap();
+        assert_eq!(format!("{:?}", stored[1]), format!("{hit:?}"), "the store holds what the claim returned");
+        assert_eq!(format!("{:?}", stored[2]), format!("{plain:?}"));
+    }
+    assert_eq!(format!("{:?}", store.load_trials().unwrap()), format!("{:?}", memory.load_trials().unwrap()));
 }

@@ -3,19 +3,17 @@
 //!
 //! PostgreSQL tests use the server named by `NASFORGE_TEST_POSTGRES` (a URL whose user may create
 //! databases; `scripts/pg_test_cluster.sh start` prints one): each test gets a database of its own, dropped
-//! afterwards. When the variable is unset they fail under `CI=true` and are skipped, with a printed reason,
-//! otherwise.
+//! afterwards. Without it they are skipped, or fail under `CI=true` (see nasforge-testkit's `require`).
 
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+#[allow(unused_imports)]
+pub use nasforge_core::study::this_host;
 use nasforge_core::study::{Claim, Lease};
 use nasforge_core::{Metrics, TrialRecord, TrialState};
-
-pub const POSTGRES_VARIABLE: &str = "NASFORGE_TEST_POSTGRES";
-pub const RESTART_VARIABLE: &str = "NASFORGE_TEST_POSTGRES_RESTART";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -68,23 +66,6 @@ pub fn sqlite() -> TestDb {
     TestDb { backend: Backend::Sqlite, url, dir: Some(dir), drop_database: None }
 }
 
-/// The PostgreSQL server URL, or `None` (after printing why) when the tests should be skipped.
-pub fn postgres_server(test: &str) -> Option<String> {
-    match std::env::var(POSTGRES_VARIABLE) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            let reason = format!(
-                "{POSTGRES_VARIABLE} is not set: start a server with `eval \"$(scripts/pg_test_cluster.sh start)\"`"
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{test}: {reason} (CI=true: PostgreSQL tests must run)");
-            }
-            eprintln!("skipped {test}: {reason}");
-            None
-        }
-    }
-}
-
 /// `url` with another database name.
 pub fn with_database(url: &str, database: &str) -> String {
     let (main, query) = match url.split_once('?') {
@@ -105,7 +86,7 @@ pub fn with_database(url: &str, database: &str) -> String {
 /// A new, empty PostgreSQL database for one test.
 pub fn postgres(test: &str) -> Option<TestDb> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let server = postgres_server(test)?;
+    let server = nasforge_testkit::require(nasforge_testkit::Postgres)?;
     let name = format!(
         "nf_{}_{}_{}",
         std::process::id(),
@@ -113,7 +94,7 @@ pub fn postgres(test: &str) -> Option<TestDb> {
         test.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(30).collect::<String>()
     );
     let mut client = postgres::Client::connect(&server, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("{test}: cannot connect to {POSTGRES_VARIABLE}: {e:?}"));
+        .unwrap_or_else(|e| panic!("{test}: cannot connect to {}: {e:?}", nasforge_testkit::POSTGRES_VARIABLE));
     client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
     let url = with_database(&server, &name);
     Some(TestDb { backend: Backend::Postgres, url, dir: None, drop_database: Some((server, name)) })
@@ -200,12 +181,6 @@ pub fn cache_hit(claim: Claim) -> TrialRecord {
         Claim::CacheHit(trial) => trial,
         other => panic!("expected a cache hit, got {other:?}"),
     }
-}
-
-/// The host part of the owners this process writes (as `Lease::for_this_process` does).
-pub fn this_host() -> String {
-    let owner = Lease::for_this_process(0, Duration::from_secs(1)).owner;
-    owner.rsplitn(3, ':').nth(2).unwrap().to_string()
 }
 
 /// The pid of a process that has just exited (and was reaped).
