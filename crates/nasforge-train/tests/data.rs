@@ -226,17 +226,8 @@ fn normalisation_augmentation_and_resizing() {
 
 #[test]
 fn fashion_mnist_when_installed() {
-    let dir = Path::new(data::FASHION_MNIST_DIR);
-    if !dir.join("train-images-idx3-ubyte.gz").exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "Fashion-MNIST is not installed in {} (CI=true): apt-get install -y dataset-fashion-mnist",
-                dir.display()
-            );
-        }
-        eprintln!("skipped: Fashion-MNIST not installed (apt-get install -y dataset-fashion-mnist)");
-        return;
-    }
+    let Some(dir) = nasforge_testkit::require(nasforge_testkit::FashionMnist) else { return };
+    assert_eq!(dir, Path::new(data::FASHION_MNIST_DIR));
     let source = data::load_named("fashion-mnist", None).unwrap();
     assert_eq!((source.train.len(), source.test.len()), (60_000, 10_000));
     assert_eq!((source.train.channels, source.train.height, source.train.width, source.train.classes), (1, 28, 28, 10));

@@ -304,13 +304,8 @@ fn final_training_reports_test_accuracy_and_saves_weights() {
 
 #[test]
 fn fashion_mnist_subset_learns() {
-    if !Path::new(data::FASHION_MNIST_DIR).join("train-images-idx3-ubyte.gz").exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("Fashion-MNIST is not installed (CI=true): apt-get install -y dataset-fashion-mnist");
-        }
-        eprintln!("skipped: Fashion-MNIST not installed (apt-get install -y dataset-fashion-mnist)");
-        return;
-    }
+    let Some(dir) = nasforge_testkit::require(nasforge_testkit::FashionMnist) else { return };
+    assert_eq!(dir, Path::new(data::FASHION_MNIST_DIR));
     let source = data::load_named("fashion-mnist", None).unwrap();
     let small = source.train.subset(0.05, 1); // 3,000 images
     let config = TrainConfig {

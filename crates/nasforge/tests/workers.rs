@@ -6,6 +6,7 @@
 mod common;
 
 use common::{nb201_table, ok, trials};
+use nasforge_testkit::{Postgres, PostgresRestart, require};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -23,18 +24,6 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// The PostgreSQL server for these tests (started by scripts/pg_test_cluster.sh): required under CI.
-fn postgres() -> Option<String> {
-    match std::env::var("NASFORGE_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but NASFORGE_TEST_POSTGRES is not set");
-            eprintln!("skipped: NASFORGE_TEST_POSTGRES is not set (start a server with scripts/pg_test_cluster.sh)");
-            None
-        }
-    }
 }
 
 /// Every paid trial is finished, their number is the budget, and no canonical network was paid twice.
@@ -160,7 +149,7 @@ fn four_worker_processes_reach_exactly_the_budget_on_sqlite() {
 
 #[test]
 fn four_worker_processes_reach_exactly_the_budget_on_postgres() {
-    let Some(url) = postgres() else { return };
+    let Some(url) = require(Postgres) else { return };
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase::new(&url, "four_workers");
     worker_processes_share_a_study(&database.url, dir.path());
@@ -204,7 +193,7 @@ fn a_killed_worker_trial_is_rerun_once_on_sqlite() {
 
 #[test]
 fn a_killed_worker_trial_is_rerun_once_on_postgres() {
-    let Some(url) = postgres() else { return };
+    let Some(url) = require(Postgres) else { return };
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase::new(&url, "killed_worker");
     killed_worker_trial_is_rerun_once(&database.url, dir.path());
@@ -246,7 +235,7 @@ fn sigterm_lets_a_worker_finish_its_trial() {
 /// it records nothing, and it exits 0.
 #[test]
 fn a_paused_worker_that_comes_back_late_records_nothing_on_postgres() {
-    let Some(url) = postgres() else { return };
+    let Some(url) = require(Postgres) else { return };
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase::new(&url, "paused_worker");
     let store = database.url.as_str();
@@ -282,10 +271,8 @@ fn a_paused_worker_that_comes_back_late_records_nothing_on_postgres() {
 
 #[test]
 fn workers_survive_a_database_restart() {
-    let Some(url) = postgres() else { return };
-    let Ok(restart) = std::env::var("NASFORGE_TEST_POSTGRES_RESTART") else {
-        panic!("NASFORGE_TEST_POSTGRES is set but NASFORGE_TEST_POSTGRES_RESTART (a command restarting it) is not");
-    };
+    let Some(url) = require(Postgres) else { return };
+    let Some(restart) = require(PostgresRestart) else { return };
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase::new(&url, "restart");
     let store = database.url.as_str();

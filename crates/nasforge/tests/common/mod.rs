@@ -44,19 +44,8 @@ pub fn trials(dir: &Path, store: &str, study: &str) -> Vec<Value> {
     json(&ok(dir, &["trials", "--storage", store, "--study", study, "--json"])).as_array().unwrap().clone()
 }
 
-/// The shared NAS-Bench-201 table. Under CI it must be there; elsewhere a test without it is skipped.
+/// The shared NAS-Bench-201 table (`$NASFORGE_NB201_TABLE`, or next to the workspace), or `None` when the
+/// test is skipped: see nasforge-testkit (under `CI=true` a missing table fails the test).
 pub fn nb201_table() -> Option<PathBuf> {
-    let path = std::env::var_os("NASFORGE_NB201_TABLE").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/nb201/nb201_test_accuracy.csv")
-    });
-    if path.exists() {
-        return Some(path.canonicalize().unwrap());
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the NB201 table is missing at {}",
-        path.display()
-    );
-    eprintln!("skipped: the NB201 table is not at {} (set NASFORGE_NB201_TABLE)", path.display());
-    None
+    nasforge_testkit::require(nasforge_testkit::Nb201Table)
 }
