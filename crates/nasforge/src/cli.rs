@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY};
+use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +51,7 @@ pub enum StudyCommand {
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Where studies are stored: sqlite:PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.
-    #[arg(long, env = "NASFORGE_STORAGE", default_value = "sqlite:nasforge.db")]
+    #[arg(long, env = "NASFORGE_STORAGE", default_value = DEFAULT_STORAGE)]
     pub storage: String,
 }
 
@@ -58,7 +60,7 @@ pub struct StudyArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
     /// The study's name.
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = DEFAULT_STUDY)]
     pub study: String,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -76,15 +78,15 @@ pub struct SearchArgs {
     /// The study's name; running the same command again continues it [default: default].
     #[arg(long)]
     pub study: Option<String>,
-    /// Search space: nb201, chain, darts [default: nb201].
-    #[arg(long)]
-    pub space: Option<String>,
-    /// Strategy: random, evolution, local, nsga2, tpe, reinforce, bo, bananas, predictor [default: evolution].
-    #[arg(long)]
-    pub strategy: Option<String>,
-    /// Evaluator: table, command, train [default: command with --command, train with --dataset, else table].
-    #[arg(long)]
-    pub evaluator: Option<String>,
+    /// Search space [default: nb201].
+    #[arg(long, value_enum)]
+    pub space: Option<SpaceKind>,
+    /// Strategy [default: evolution].
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyKind>,
+    /// Evaluator [default: command with --command, train with --dataset, else table].
+    #[arg(long, value_enum)]
+    pub evaluator: Option<EvaluatorKind>,
     /// The training command of the command evaluator, run once per trial (e.g. "python train.py").
     #[arg(long)]
     pub command: Option<String>,
@@ -115,8 +117,8 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub training: TrainingArgs,
     /// Where the training evaluator trains: cpu, cuda, cuda:N, wgpu.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
     /// Trials evaluated at once by worker threads of this process.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
@@ -144,8 +146,8 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Where the training evaluator trains on this machine: cpu, cuda, cuda:N, wgpu.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
     /// A new budget of paid evaluations for the whole study.
     #[arg(long)]
     pub trials: Option<u64>,
@@ -169,8 +171,8 @@ pub struct CompareArgs {
     #[arg(long)]
     pub table: Option<PathBuf>,
     /// The space of the table's architectures.
-    #[arg(long, default_value = "nb201")]
-    pub space: String,
+    #[arg(long, value_enum, default_value = "nb201")]
+    pub space: SpaceKind,
     /// The metric column, maximised (METRIC:min to minimise) [default: the table's first metric column].
     #[arg(long)]
     pub metric: Option<String>,
@@ -199,8 +201,8 @@ pub struct PredictorsArgs {
     #[arg(long)]
     pub table: Option<PathBuf>,
     /// The space of the table's architectures.
-    #[arg(long, default_value = "nb201")]
-    pub space: String,
+    #[arg(long, value_enum, default_value = "nb201")]
+    pub space: SpaceKind,
     /// The metric column, maximised (METRIC:min to minimise) [default: the table's first metric column].
     #[arg(long)]
     pub metric: Option<String>,
@@ -268,8 +270,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub arch: String,
     /// The search space of --arch [default: the study's, else nb201].
-    #[arg(long)]
-    pub space: Option<String>,
+    #[arg(long, value_enum)]
+    pub space: Option<SpaceKind>,
     /// A store whose study gives the architecture (`--arch best` or `--arch ID`) and the training settings.
     #[arg(long)]
     pub storage: Option<String>,
@@ -279,8 +281,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub training: TrainingArgs,
     /// Where to train: cpu, cuda, cuda:N, wgpu.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
     /// Seed of the initial weights and data order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -13,9 +13,9 @@ use nasforge_train::Buildable;
 use serde_json::json;
 
 use crate::cli::CompareArgs;
-use crate::config::{SpaceConfig, default_nb201_table};
 use crate::report::plain_table;
-use crate::spaces::{SpaceTask, with_space};
+use nasforge_engine::config::default_nb201_table;
+use nasforge_engine::{SpaceTask, with_space};
 
 pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     let mut queries = args.queries.clone();
@@ -40,7 +40,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         Some(metric) => metric.parse::<Objective>().map_err(anyhow::Error::msg)?,
         None => Objective::maximize(Table::metric_columns(&table)?.remove(0)),
     };
-    let space = SpaceConfig::from_name(&args.space)?;
+    let space = args.space.default_config();
     with_space(&space, CompareRun { args, table, objective, queries, strategies })
 }
 

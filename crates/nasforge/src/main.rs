@@ -1,12 +1,11 @@
-//! The `nasforge` binary: parses the command line and hands each command to its module.
+//! The `nasforge` binary: parses the command line and hands each command to its module, each a thin layer
+//! over the engine library (`nasforge-engine`).
 
 mod cli;
 mod compare;
-mod config;
 mod predictors;
 mod report;
 mod search;
-mod spaces;
 mod train;
 
 use std::process::ExitCode;

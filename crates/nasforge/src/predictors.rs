@@ -13,9 +13,9 @@ use nasforge_train::Buildable;
 use serde_json::json;
 
 use crate::cli::PredictorsArgs;
-use crate::config::{SpaceConfig, default_nb201_table};
 use crate::report::plain_table;
-use crate::spaces::{SpaceTask, with_space};
+use nasforge_engine::config::default_nb201_table;
+use nasforge_engine::{SpaceTask, with_space};
 
 pub fn run(args: &PredictorsArgs) -> Result<ExitCode> {
     let models: Vec<ModelKind> = args
@@ -51,7 +51,7 @@ pub fn run(args: &PredictorsArgs) -> Result<ExitCode> {
     };
     let settings =
         EvaluationSettings { train_sizes, test_size: args.test_size, seeds: args.seeds, copula: args.copula };
-    let space = SpaceConfig::from_name(&args.space)?;
+    let space = args.space.default_config();
     with_space(&space, PredictorsRun { json: args.json, table, objective, models, encodings, settings })
 }
 

@@ -1,0 +1,199 @@
+//! How a study's trials are evaluated, as stored with it: a benchmark table, a training command, or
+//! training in process with its data and fidelity; and the training flags every front end shares.
+
+use std::path::{Path, PathBuf};
+
+use nasforge_core::Metrics;
+use nasforge_core::space::TaskShape;
+use nasforge_train::{Augmentation, TrainConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, invalid};
+
+/// The evaluators, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum EvaluatorKind {
+    /// Look architectures up in a benchmark table.
+    Table,
+    /// Run a training program per trial.
+    Command,
+    /// Train every architecture in process (burn) and score it on a validation split.
+    Train,
+}
+
+impl EvaluatorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EvaluatorKind::Table => "table",
+            EvaluatorKind::Command => "command",
+            EvaluatorKind::Train => "train",
+        }
+    }
+}
+
+/// How trials are evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum EvaluatorConfig {
+    /// Look architectures up in a benchmark table (CSV with an `arch` column).
+    Table {
+        table: PathBuf,
+        /// Input and classes of the network whose parameters and FLOPs are added to the table's metrics.
+        #[serde(default = "cifar10")]
+        task: TaskShape,
+    },
+    /// Run a training program per trial (see `nasforge_eval::command` for the protocol).
+    Command {
+        /// The shell command line, e.g. "python train.py".
+        command: String,
+        /// Where each trial's working directory is made [default: nasforge-trials/STUDY].
+        #[serde(default)]
+        workdir: Option<PathBuf>,
+        /// Longest a trial may run, e.g. "30m".
+        #[serde(default)]
+        timeout: Option<String>,
+        /// Settings handed to the program (epochs, data fraction…).
+        #[serde(default)]
+        fidelity: Metrics,
+    },
+    /// Train every architecture (burn, in process) and score it on a validation split of the training set.
+    Train(TrainSettings),
+}
+
+fn cifar10() -> TaskShape {
+    TaskShape::CIFAR10
+}
+
+impl EvaluatorConfig {
+    pub fn kind(&self) -> EvaluatorKind {
+        match self {
+            EvaluatorConfig::Table { .. } => EvaluatorKind::Table,
+            EvaluatorConfig::Command { .. } => EvaluatorKind::Command,
+            EvaluatorConfig::Train(_) => EvaluatorKind::Train,
+        }
+    }
+}
+
+/// The training evaluator: which data, how it is split, and how each candidate is trained (its fidelity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSettings {
+    /// fashion-mnist, mnist, cifar10, cifar100, folder (images in one sub-folder per class) or synthetic.
+    pub dataset: String,
+    /// Where the dataset's files are; machine-local (workers may say otherwise) [default: the dataset's usual
+    /// place: /usr/share/datasets/fashion-mnist for fashion-mnist].
+    pub data_dir: Option<PathBuf>,
+    /// Share of the training set held out (seeded by the study's seed) to score candidates.
+    pub validation_fraction: f64,
+    /// How each candidate is trained: epochs, data fraction, optimiser, network scale…
+    pub training: TrainConfig,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            dataset: nasforge_train::data::DEFAULT_DATASET.to_string(),
+            data_dir: None,
+            validation_fraction: 0.1,
+            training: TrainConfig::default(),
+        }
+    }
+}
+
+impl TrainSettings {
+    /// Refuses settings no training can run with, naming the field.
+    pub fn check(&self) -> Result<()> {
+        let t = &self.training;
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            invalid!("validation_fraction must be between 0 and 1 (exclusive), not {}", self.validation_fraction);
+        }
+        if t.epochs == 0 {
+            invalid!("epochs must be at least 1");
+        }
+        if !(t.data_fraction > 0.0 && t.data_fraction <= 1.0) {
+            invalid!("data_fraction must be in (0, 1], not {}", t.data_fraction);
+        }
+        if t.batch_size == 0 {
+            invalid!("batch_size must be at least 1");
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            invalid!("learning_rate must be a positive number, not {}", t.learning_rate);
+        }
+        if t.scale.channels == Some(0) || t.scale.cells == Some(0) || t.resolution == Some(0) {
+            invalid!("channels, cells and resolution must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The training settings a front end may override (each `None` when not given): shared by searches with
+/// the training evaluator and by final training.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingFlags {
+    pub dataset: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub epochs: Option<usize>,
+    pub data_fraction: Option<f64>,
+    pub batch_size: Option<usize>,
+    pub learning_rate: Option<f64>,
+    pub channels: Option<usize>,
+    pub cells: Option<usize>,
+    pub resolution: Option<usize>,
+    pub augment: bool,
+}
+
+impl TrainingFlags {
+    /// `settings` with what the flags say, checked.
+    pub fn apply(&self, mut settings: TrainSettings) -> Result<TrainSettings> {
+        if let Some(dataset) = &self.dataset {
+            settings.dataset = dataset.clone();
+        }
+        if self.data_dir.is_some() {
+            settings.data_dir = self.data_dir.clone();
+        }
+        let training = &mut settings.training;
+        if let Some(epochs) = self.epochs {
+            training.epochs = epochs;
+        }
+        if let Some(fraction) = self.data_fraction {
+            training.data_fraction = fraction;
+        }
+        if let Some(batch) = self.batch_size {
+            training.batch_size = batch;
+        }
+        if let Some(rate) = self.learning_rate {
+            training.learning_rate = rate;
+        }
+        if self.channels.is_some() {
+            training.scale.channels = self.channels;
+        }
+        if self.cells.is_some() {
+            training.scale.cells = self.cells;
+        }
+        if self.resolution.is_some() {
+            training.resolution = self.resolution;
+        }
+        if self.augment {
+            training.augmentation = Augmentation::STANDARD;
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+}
+
+/// The NAS-Bench-201 table used when none is named: `$NASFORGE_NB201_TABLE`, else the shared benchmark
+/// folder beside the checkout (`../shared/benchmarks/nb201/`), looked for from the working directory.
+pub fn default_nb201_table() -> PathBuf {
+    if let Some(path) = std::env::var_os("NASFORGE_NB201_TABLE") {
+        return PathBuf::from(path);
+    }
+    let relative = Path::new("shared/benchmarks/nb201/nb201_test_accuracy.csv");
+    for prefix in ["..", "."] {
+        let candidate = Path::new(prefix).join(relative);
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    Path::new("..").join(relative)
+}

@@ -1,0 +1,257 @@
+//! A study asked for by a configuration file and a request (command-line flags, Python arguments): merged,
+//! the request winning; completed with defaults for a new study; checked against the stored configuration
+//! when an existing study is continued.
+
+use std::path::{Path, PathBuf};
+
+use nasforge_core::space::TaskShape;
+use nasforge_core::{Constraint, Metrics, Objective, Objectives, StrategySpec};
+use serde::{Deserialize, Serialize};
+
+use super::evaluator::{EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, default_nb201_table};
+use super::{Budget, DEFAULT_TRIALS, StudyConfig};
+use crate::error::{EngineError, Result, invalid};
+use crate::registry::{SpaceConfig, SpaceKind, StrategyKind};
+
+/// A configuration file: every field optional; a request overrides it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub study: Option<String>,
+    pub storage: Option<String>,
+    pub seed: Option<u64>,
+    pub trials: Option<u64>,
+    pub time_budget: Option<String>,
+    /// Shorthand for one maximised objective.
+    pub metric: Option<String>,
+    pub objectives: Option<Vec<String>>,
+    pub constraints: Option<Vec<String>>,
+    pub space: Option<SpaceConfig>,
+    #[serde(default, deserialize_with = "strategy_table")]
+    pub strategy: Option<StrategySpec>,
+    pub evaluator: Option<EvaluatorConfig>,
+}
+
+/// A `[strategy]` table whose missing settings, nested ones included, are the strategy's defaults.
+fn strategy_table<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<StrategySpec>, D::Error> {
+    let table = serde_json::Value::deserialize(deserializer)?;
+    StrategySpec::from_table(table).map(Some).map_err(serde::de::Error::custom)
+}
+
+impl ConfigFile {
+    /// Reads a TOML configuration file; errors name the file (and the line, for TOML syntax).
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        let file_error = |message: String| EngineError::File { path: path.to_path_buf(), message };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| file_error(format!("cannot read the configuration: {e}")))?;
+        toml::from_str(&text).map_err(|e| file_error(e.to_string()))
+    }
+}
+
+/// What a request asks of a study (each `None` when not given).
+#[derive(Debug, Clone, Default)]
+pub struct StudyRequest {
+    pub space: Option<SpaceKind>,
+    pub strategy: Option<StrategyKind>,
+    pub evaluator: Option<EvaluatorKind>,
+    pub table: Option<PathBuf>,
+    pub command: Option<String>,
+    pub trial_timeout: Option<String>,
+    pub metric: Option<String>,
+    pub objectives: Vec<String>,
+    pub constraints: Vec<String>,
+    pub trials: Option<u64>,
+    pub time_budget: Option<String>,
+    pub seed: Option<u64>,
+    pub training: TrainingFlags,
+}
+
+/// The study configuration asked for by a file and a request, with `None` where neither says anything.
+#[derive(Debug, Clone, Default)]
+struct Partial {
+    space: Option<SpaceConfig>,
+    strategy: Option<StrategySpec>,
+    evaluator: Option<EvaluatorConfig>,
+    /// The evaluator kind the request names.
+    kind: Option<EvaluatorKind>,
+    table: Option<PathBuf>,
+    command: Option<String>,
+    trial_timeout: Option<String>,
+    training: TrainingFlags,
+    objectives: Option<Objectives>,
+    trials: Option<u64>,
+    time_budget: Option<String>,
+    seed: Option<u64>,
+}
+
+fn objectives_from(metric: Option<&str>, objectives: &[String], constraints: &[String]) -> Result<Option<Objectives>> {
+    let mut list: Vec<Objective> = Vec::new();
+    if let Some(metric) = metric {
+        list.push(Objective::maximize(metric));
+    }
+    for text in objectives {
+        list.push(text.parse().map_err(EngineError::Invalid)?);
+    }
+    let constraints: Vec<Constraint> =
+        constraints.iter().map(|c| c.parse().map_err(EngineError::Invalid)).collect::<Result<_>>()?;
+    if list.is_empty() {
+        if !constraints.is_empty() {
+            invalid!("constraints need an objective: add --metric or --objective");
+        }
+        return Ok(None);
+    }
+    Objectives::new(list, constraints).map(Some).map_err(EngineError::Invalid)
+}
+
+impl Partial {
+    fn new(file: &ConfigFile, request: &StudyRequest) -> Result<Partial> {
+        let space = match (request.space, &file.space) {
+            (Some(kind), Some(from_file)) if from_file.kind() == kind => Some(from_file.clone()),
+            (Some(kind), _) => Some(kind.default_config()),
+            (None, from_file) => from_file.clone(),
+        };
+        let strategy = match (request.strategy, &file.strategy) {
+            (Some(kind), Some(from_file)) if from_file.name() == kind.name() => Some(from_file.clone()),
+            (Some(kind), _) => Some(kind.default_spec()),
+            (None, from_file) => from_file.clone(),
+        };
+        let request_objectives =
+            objectives_from(request.metric.as_deref(), &request.objectives, &request.constraints)?;
+        let file_objectives = objectives_from(
+            file.metric.as_deref(),
+            file.objectives.as_deref().unwrap_or_default(),
+            file.constraints.as_deref().unwrap_or_default(),
+        )?;
+        Ok(Partial {
+            space,
+            strategy,
+            evaluator: file.evaluator.clone(),
+            kind: request.evaluator,
+            table: request.table.clone(),
+            command: request.command.clone(),
+            trial_timeout: request.trial_timeout.clone(),
+            training: request.training.clone(),
+            objectives: request_objectives.or(file_objectives),
+            trials: request.trials.or(file.trials),
+            time_budget: request.time_budget.clone().or(file.time_budget.clone()),
+            seed: request.seed.or(file.seed),
+        })
+    }
+
+    /// The evaluator asked for: the file's, with what the request changes, or one built from the request
+    /// (a command means the command evaluator, a dataset the training evaluator, anything else the table
+    /// with its default path).
+    fn evaluator(&self) -> Result<EvaluatorConfig> {
+        let implied = if self.command.is_some() {
+            EvaluatorKind::Command
+        } else if self.training.dataset.is_some() {
+            EvaluatorKind::Train
+        } else {
+            EvaluatorKind::Table
+        };
+        let kind = self.kind.or(self.evaluator.as_ref().map(EvaluatorConfig::kind)).unwrap_or(implied);
+        let from_file = self.evaluator.clone().filter(|e| e.kind() == kind);
+        Ok(match kind {
+            EvaluatorKind::Table => {
+                let (table, task) = match from_file {
+                    Some(EvaluatorConfig::Table { table, task }) => (table, task),
+                    _ => (default_nb201_table(), TaskShape::CIFAR10),
+                };
+                EvaluatorConfig::Table { table: self.table.clone().unwrap_or(table), task }
+            }
+            EvaluatorKind::Train => {
+                let settings = match from_file {
+                    Some(EvaluatorConfig::Train(settings)) => settings,
+                    _ => TrainSettings::default(),
+                };
+                EvaluatorConfig::Train(self.training.apply(settings)?)
+            }
+            EvaluatorKind::Command => {
+                let (command, workdir, timeout, fidelity) = match from_file {
+                    Some(EvaluatorConfig::Command { command, workdir, timeout, fidelity }) => {
+                        (Some(command), workdir, timeout, fidelity)
+                    }
+                    _ => (None, None, None, Metrics::new()),
+                };
+                let Some(command) = self.command.clone().or(command) else {
+                    invalid!("the command evaluator needs --command \"your training command\"");
+                };
+                EvaluatorConfig::Command { command, workdir, timeout: self.trial_timeout.clone().or(timeout), fidelity }
+            }
+        })
+    }
+}
+
+/// The configuration of a new study: what was asked for, defaults for the rest. `default_metric` gives
+/// the objective when none is named.
+pub fn new_study_config(
+    file: &ConfigFile,
+    request: &StudyRequest,
+    default_metric: impl FnOnce(&EvaluatorConfig) -> Result<String>,
+) -> Result<StudyConfig> {
+    let partial = Partial::new(file, request)?;
+    let evaluator = partial.evaluator()?;
+    let objectives = match partial.objectives {
+        Some(objectives) => objectives,
+        None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![])
+            .map_err(EngineError::Invalid)?,
+    };
+    Ok(StudyConfig {
+        space: partial.space.unwrap_or(SpaceConfig::Nb201),
+        strategy: partial.strategy.unwrap_or_else(|| StrategyKind::Evolution.default_spec()),
+        evaluator,
+        objectives,
+        budget: Budget { trials: Some(partial.trials.unwrap_or(DEFAULT_TRIALS)), time_budget: partial.time_budget },
+        seed: partial.seed.unwrap_or(0),
+    })
+}
+
+/// The configuration to continue an existing study with: the stored one, with a new budget or a
+/// machine-local path where asked. Asking for a different space, strategy, objective, seed or fidelity is
+/// an error that names the field, so a study never silently changes what it searches for.
+pub fn continued_study_config(
+    stored: &StudyConfig,
+    file: &ConfigFile,
+    request: &StudyRequest,
+    study: &str,
+) -> Result<StudyConfig> {
+    let partial = Partial::new(file, request)?;
+    fn check<T: PartialEq + Serialize>(study: &str, field: &str, stored: &T, asked: Option<&T>) -> Result<()> {
+        match asked {
+            Some(asked) if asked != stored => {
+                let show = |value: &T| serde_json::to_string(value).expect("configurations serialise");
+                invalid!(
+                    "study '{study}' was created with {field} {}; this command asks for {}. \
+                     Use another --study name for a different search.",
+                    show(stored),
+                    show(asked)
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+    check(study, "space", &stored.space, partial.space.as_ref())?;
+    check(study, "strategy", &stored.strategy, partial.strategy.as_ref())?;
+    check(study, "objectives", &stored.objectives, partial.objectives.as_ref())?;
+    check(study, "seed", &stored.seed, partial.seed.as_ref())?;
+    let mut config = stored.clone();
+    // Machine-local settings (a table's path, a command's timeout) may change; the kind may not.
+    let asks_evaluator = partial.evaluator.is_some() || partial.kind.is_some() || partial.command.is_some();
+    let partial =
+        if asks_evaluator { partial } else { Partial { evaluator: Some(stored.evaluator.clone()), ..partial } };
+    let asked = partial.evaluator()?;
+    check(study, "evaluator", &stored.evaluator.kind().name(), Some(&asked.kind().name()))?;
+    if let (EvaluatorConfig::Train(stored), EvaluatorConfig::Train(asked)) = (&stored.evaluator, &asked) {
+        // Only where the data lies may change: another fidelity would make the trials incomparable.
+        let same_place = TrainSettings { data_dir: stored.data_dir.clone(), ..asked.clone() };
+        check(study, "training evaluator", stored, Some(&same_place))?;
+    }
+    config.evaluator = asked;
+    if let Some(trials) = partial.trials {
+        config.budget.trials = Some(trials);
+    }
+    if partial.time_budget.is_some() {
+        config.budget.time_budget = partial.time_budget;
+    }
+    Ok(config)
+}

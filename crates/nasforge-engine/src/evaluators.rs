@@ -1,0 +1,77 @@
+//! The evaluator factory: the evaluator a study's configuration names, built for one space and checked
+//! against the metrics the study reads, before anything is stored.
+
+use std::path::PathBuf;
+
+use nasforge_core::Evaluator;
+use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
+use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
+
+use crate::config::{EvaluatorConfig, StudyConfig, TrainSettings, parse_duration};
+use crate::error::{EngineError, Result, invalid};
+
+/// The objective of a new study that names none: the evaluator's first metric (a table's first metric
+/// column, `val_accuracy` for training). A command's metrics are unknown until it runs: an error.
+pub fn default_metric(evaluator: &EvaluatorConfig) -> Result<String> {
+    match evaluator {
+        EvaluatorConfig::Table { table, .. } => {
+            let columns = Table::metric_columns(table)?;
+            Ok(columns.into_iter().next().expect("a table has a metric column"))
+        }
+        EvaluatorConfig::Command { .. } => {
+            invalid!("name the metric your command prints with --metric (or --objective METRIC:max|min)")
+        }
+        EvaluatorConfig::Train(_) => Ok(TrainEvaluator::METRICS[0].to_string()),
+    }
+}
+
+/// The training evaluator of `settings`: its dataset loaded and split into training and validation by
+/// `seed` (the study's).
+pub fn training_evaluator(settings: &TrainSettings, seed: u64, device: DeviceChoice) -> Result<TrainEvaluator> {
+    let source = nasforge_train::data::load_named(&settings.dataset, settings.data_dir.as_deref())?;
+    let config = nasforge_train::TrainConfig { device, ..settings.training.clone() };
+    Ok(TrainEvaluator::new(&source.train, settings.validation_fraction, seed, config))
+}
+
+/// The evaluator of study `study` (its configuration `config`) on `space`. Refuses one that does not record
+/// every metric the study reads (objectives and constraints), naming the metric and those it has.
+pub fn build_evaluator<S: Buildable>(
+    config: &StudyConfig,
+    space: &S,
+    study: &str,
+    device: DeviceChoice,
+) -> Result<Box<dyn Evaluator<S>>> {
+    let metrics = config.metrics();
+    match &config.evaluator {
+        EvaluatorConfig::Command { command, workdir, timeout, fidelity } => {
+            let code_dir = std::env::current_dir()
+                .map_err(|e| EngineError::invalid(format!("reading the working directory: {e}")))?;
+            let workdir = workdir.clone().unwrap_or_else(|| PathBuf::from("nasforge-trials").join(study));
+            let timeout = timeout.as_deref().map(|text| parse_duration("trial timeout", text)).transpose()?;
+            Ok(Box::new(CommandEvaluator {
+                command: command.clone(),
+                code_dir: code_dir.clone(),
+                workdir: code_dir.join(workdir),
+                timeout,
+                fidelity: fidelity.clone(),
+            }))
+        }
+        EvaluatorConfig::Table { table, task } => {
+            let evaluator = TableEvaluator::new(Table::load(table, space)?, *task);
+            let available = evaluator.metric_names(space);
+            if let Some(missing) = metrics.iter().find(|m| !available.iter().any(|a| a == *m)) {
+                invalid!("{}: no metric `{missing}` (metrics: {})", table.display(), available.join(", "));
+            }
+            Ok(Box::new(evaluator))
+        }
+        EvaluatorConfig::Train(settings) => {
+            if let Some(missing) = metrics.iter().find(|m| !TrainEvaluator::METRICS.contains(m)) {
+                invalid!(
+                    "the training evaluator records no metric `{missing}` (metrics: {})",
+                    TrainEvaluator::METRICS.join(", ")
+                );
+            }
+            Ok(Box::new(training_evaluator(settings, config.seed, device)?))
+        }
+    }
+}

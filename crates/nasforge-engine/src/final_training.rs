@@ -1,0 +1,130 @@
+//! Final training: one architecture (a string, a file, or a study's best or numbered trial) trained from
+//! scratch at full fidelity, scored once on the test set (the only place the test set is used).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use nasforge_train::{Buildable, DeviceChoice, EpochStats, FinalResult, TrainConfig, train_final};
+
+use crate::config::{EvaluatorConfig, TrainSettings, TrainingFlags};
+use crate::error::{EngineError, Result, invalid};
+use crate::registry::{SpaceConfig, SpaceKind, SpaceTask, with_space};
+use crate::study::StudyHandle;
+
+/// What to train and how.
+#[derive(Debug, Clone, Default)]
+pub struct FinalTrainingRequest {
+    /// The architecture: its string, a file holding its string or JSON, or, with `study`, `best` or a
+    /// trial id.
+    pub arch: String,
+    /// The space of `arch` [default: the study's, else nb201].
+    pub space: Option<SpaceKind>,
+    /// The study (storage URL, name) whose trial is trained and whose training settings are the start.
+    pub study: Option<(String, String)>,
+    /// Overrides of the training settings; the data fraction is 1 unless said otherwise.
+    pub training: TrainingFlags,
+    pub device: DeviceChoice,
+    /// Seed of the initial weights and data order.
+    pub seed: u64,
+    /// Where the weights go [default: nasforge-weights/SPACE-HASH.bpk, the hash naming the network].
+    pub weights: Option<PathBuf>,
+}
+
+/// A finished final training.
+#[derive(Debug, Clone)]
+pub struct FinalTraining {
+    pub space: &'static str,
+    /// The architecture's printed form.
+    pub arch: String,
+    pub dataset: String,
+    pub result: FinalResult,
+}
+
+/// Trains the architecture `request` names; `on_epoch` sees every epoch and the number of epochs (its
+/// test accuracy is shown, never used to choose anything).
+pub fn train_final_architecture(
+    request: &FinalTrainingRequest,
+    on_epoch: &mut dyn FnMut(&EpochStats, usize),
+) -> Result<FinalTraining> {
+    let study = match &request.study {
+        Some((url, name)) => Some(StudyHandle::open(url, name)?.results()?),
+        None => None,
+    };
+    let space = match (request.space, &study) {
+        (Some(kind), Some(study)) if kind != study.config.space.kind() => {
+            invalid!("--space {} differs from the space of study '{}' ({})", kind.name(), study.name, study.config.space.name())
+        }
+        (_, Some(study)) => study.config.space.clone(),
+        (Some(kind), None) => kind.default_config(),
+        (None, None) => SpaceConfig::Nb201,
+    };
+    let arch = match &study {
+        Some(study) => {
+            let trial = if request.arch == "best" {
+                study.best().ok_or_else(|| EngineError::invalid(format!("study '{}' has no complete trial yet", study.name)))?
+            } else if let Ok(id) = request.arch.parse::<u64>() {
+                study.trial(id).ok_or_else(|| EngineError::invalid(format!("study '{}' has no trial {id}", study.name)))?
+            } else {
+                invalid!("with --study, --arch is `best` or a trial id (not '{}')", request.arch);
+            };
+            trial.arch.clone()
+        }
+        None if request.arch == "best" || request.arch.parse::<u64>().is_ok() => {
+            invalid!("--arch {} names a trial: add --storage and --study", request.arch)
+        }
+        None => arch_text(&request.arch)?,
+    };
+    let base = match study.as_ref().map(|s| &s.config.evaluator) {
+        Some(EvaluatorConfig::Train(settings)) => settings.clone(),
+        _ => TrainSettings::default(),
+    };
+    let full_data = TrainSettings {
+        training: TrainConfig { data_fraction: request.training.data_fraction.unwrap_or(1.0), ..base.training.clone() },
+        ..base
+    };
+    let settings = request.training.apply(full_data)?;
+    with_space(&space, Training { request, arch, settings, on_epoch })
+}
+
+/// `text` itself, or the contents of the file it names.
+fn arch_text(text: &str) -> Result<String> {
+    let path = Path::new(text);
+    if path.is_file() {
+        let contents = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::File { path: path.to_path_buf(), message: format!("cannot read: {e}") })?;
+        return Ok(contents.trim().to_string());
+    }
+    Ok(text.to_string())
+}
+
+struct Training<'a> {
+    request: &'a FinalTrainingRequest,
+    arch: String,
+    settings: TrainSettings,
+    on_epoch: &'a mut dyn FnMut(&EpochStats, usize),
+}
+
+impl SpaceTask for Training<'_> {
+    type Output = Result<FinalTraining>;
+
+    fn run<S: Buildable>(self, space: S) -> Result<FinalTraining> {
+        let Training { request, arch, settings, on_epoch } = self;
+        let parsed = if arch.starts_with('{') { space.from_json(&arch) } else { space.parse(&arch) };
+        let parsed = parsed.map_err(|e| EngineError::invalid(format!("--arch is not a {} architecture: {e}", S::NAME)))?;
+        let weights = request.weights.clone().unwrap_or_else(|| default_weights_path(S::NAME, &space.canonical(&parsed)));
+        let source = nasforge_train::data::load_named(&settings.dataset, settings.data_dir.as_deref())?;
+        let config = TrainConfig { device: request.device, ..settings.training };
+        let epochs = config.epochs;
+        let mut each_epoch = |stats: &EpochStats| on_epoch(stats, epochs);
+        let result = train_final(&space, &parsed, &source, &config, request.seed, Some(&weights), &mut each_epoch)
+            .map_err(|e| EngineError::Training(e.to_string()))?;
+        Ok(FinalTraining { space: S::NAME, arch: space.print(&parsed), dataset: settings.dataset, result })
+    }
+}
+
+/// `nasforge-weights/SPACE-HASH.bpk`, the hash naming the canonical architecture.
+fn default_weights_path(space: &str, canonical: &str) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    canonical.hash(&mut hasher);
+    PathBuf::from("nasforge-weights").join(format!("{space}-{:016x}.bpk", hasher.finish()))
+}

@@ -1,0 +1,38 @@
+//! The nasforge engine: one library under every front end (the command line, the Python package, the
+//! dashboard). It owns what a study means: its stored configuration and the checks that keep a continued
+//! study what it was ([`config`]), the registry of spaces and strategies ([`registry`]), the evaluator
+//! factory ([`evaluators`]), studies opened, created and continued from a storage URL ([`StudyHandle`]),
+//! worker threads ([`RunOptions`], [`StudyHandle::run`]), results as typed values ([`StudyResults`]: best
+//! trial, Pareto front, hypervolume, counts) and final training ([`train_final_architecture`]).
+//!
+//! ```no_run
+//! use std::sync::atomic::AtomicBool;
+//! use nasforge_engine::{ConfigFile, RunOptions, StudyHandle, StudyRequest};
+//!
+//! # fn main() -> nasforge_engine::Result<()> {
+//! let request = StudyRequest { trials: Some(50), ..StudyRequest::default() }; // NB201 table, evolution
+//! let mut study = StudyHandle::open_or_new("sqlite:runs.db", "demo", &ConfigFile::default(), &request)?;
+//! let report = study.run(RunOptions::default(), &AtomicBool::new(false), &|_| Box::new(()))?;
+//! println!("best: {:?}", report.results.best().map(|t| &t.arch));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+mod error;
+pub mod evaluators;
+mod final_training;
+pub mod registry;
+mod results;
+mod run;
+mod study;
+
+pub use config::{ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags};
+pub use error::{EngineError, Result};
+pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
+pub use registry::{SpaceConfig, SpaceKind, SpaceTask, StrategyKind, with_space};
+pub use results::{Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
+pub use run::{ObserverFactory, RunOptions, RunReport};
+pub use study::{StudyHandle, list_studies};
+
+pub use nasforge_train::DeviceChoice;
