@@ -246,6 +246,16 @@ impl Storage {
         }
     }
 
+    /// Opens the storage at `url` if it exists: `Ok(None)` for an SQLite file that does not, and nothing is
+    /// created. Commands that only read, and a search that may fail before its first trial, open stores
+    /// with it, so that they leave no file behind.
+    pub fn open_existing(url: &str) -> Result<Option<Storage>, StoreError> {
+        match StorageUrl::parse(url)? {
+            StorageUrl::Sqlite(path) if !path.exists() => Ok(None),
+            _ => Self::open(url).map(Some),
+        }
+    }
+
     /// The file of an SQLite storage (`:memory:` for an in-memory one); `None` for PostgreSQL.
     pub fn path(&self) -> Option<&Path> {
         match self {

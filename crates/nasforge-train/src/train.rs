@@ -412,7 +412,8 @@ pub struct TrainEvaluator {
 impl TrainEvaluator {
     /// The metrics of every trained trial: `val_accuracy` (0–1), `val_loss`, `train_loss`, `params`,
     /// `flops`, `model_bytes`, `activation_bytes` (estimate), `latency_ms` (batch 1, median),
-    /// `latency_batch_ms` (batch `latency_batch`), `train_seconds`, `epochs`.
+    /// `latency_batch_ms` (batch `latency_batch`), `train_seconds`, `epochs`; `untrained` (1) on a network
+    /// whose cell computes nothing, answered without training.
     pub const METRICS: &'static [&'static str] = &[
         "val_accuracy",
         "val_loss",
@@ -425,6 +426,7 @@ impl TrainEvaluator {
         "latency_batch_ms",
         "train_seconds",
         "epochs",
+        "untrained",
     ];
 
     /// Splits `validation_fraction` of `train` off for validation (seeded by `split_seed`).
@@ -455,6 +457,13 @@ impl TrainEvaluator {
         let task = self.task();
         let cost = space.network_cost(arch, &task, &config.scale);
         check_size(cost.params, config)?;
+        if space.computes_nothing(arch) {
+            let mut metrics = self.class_prior_answer(size_metrics(cost.params, cost.flops));
+            // Its latency is real: the network runs, it only cannot learn.
+            let model = guarded("building", || Ok(space.build(arch, &task, &config.scale, &device)))?;
+            metrics.extend(self.latency_metrics(&model, &task, &device));
+            return Ok(metrics);
+        }
         guarded("training", || {
             device.seed(seed);
             let model = space.build(arch, &task, &config.scale, &device.clone().autodiff());
@@ -468,20 +477,61 @@ impl TrainEvaluator {
             metrics.extend([
                 ("val_accuracy".to_string(), run.best.val_accuracy),
                 ("val_loss".to_string(), run.best.val_loss),
-                ("train_loss".to_string(), run.last_loss),
+                ("train_loss".to_string(), run.best.train_loss),
                 ("activation_bytes".to_string(), space.activation_estimate(arch, &task, &config.scale) as f64),
                 ("train_seconds".to_string(), run.train_seconds),
                 ("epochs".to_string(), run.curve.len() as f64),
             ]);
-            if config.latency_runs > 0 {
-                let latency = |batch| measure_latency(&run.model, &task, batch, config.latency_runs, &device);
-                metrics.insert("latency_ms".to_string(), latency(1));
-                if config.latency_batch > 1 {
-                    metrics.insert("latency_batch_ms".to_string(), latency(config.latency_batch));
-                }
-            }
+            metrics.extend(self.latency_metrics(&run.model, &task, &device));
             Ok(metrics)
         })
+    }
+
+    /// `latency_ms` (batch 1) and `latency_batch_ms` of a network, as the configuration asks.
+    fn latency_metrics(&self, model: &Network, task: &TaskShape, device: &Device) -> Metrics {
+        let config = &self.config;
+        let mut metrics = Metrics::new();
+        if config.latency_runs > 0 {
+            let latency = |batch| measure_latency(model, task, batch, config.latency_runs, device);
+            metrics.insert("latency_ms".to_string(), latency(1));
+            if config.latency_batch > 1 {
+                metrics.insert("latency_batch_ms".to_string(), latency(config.latency_batch));
+            }
+        }
+        metrics
+    }
+}
+
+impl TrainEvaluator {
+    /// What training a network whose cell computes zero would reach, without training it: its output is a
+    /// constant, so at best it learns the training set's class frequencies. Validation accuracy is then
+    /// the share of the validation set's most frequent class, validation loss and training loss the cross
+    /// entropy of those frequencies; the trial is marked `untrained` = 1.
+    fn class_prior_answer(&self, mut metrics: Metrics) -> Metrics {
+        let frequencies = |data: &Dataset| {
+            let mut counts = vec![0usize; data.classes];
+            for &label in &data.labels {
+                counts[usize::from(label)] += 1;
+            }
+            counts.into_iter().map(|c| c as f64 / data.len().max(1) as f64).collect::<Vec<f64>>()
+        };
+        let prior = frequencies(&self.train);
+        let cross_entropy = |data: &Dataset| {
+            let total: f64 = data.labels.iter().map(|&l| -prior[usize::from(l)].max(f64::MIN_POSITIVE).ln()).sum();
+            total / data.len().max(1) as f64
+        };
+        let majority = prior.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(class, _)| class);
+        let val_accuracy = frequencies(&self.val).get(majority).copied().unwrap_or(0.0);
+        metrics.extend([
+            ("val_accuracy".to_string(), val_accuracy),
+            ("val_loss".to_string(), cross_entropy(&self.val)),
+            ("train_loss".to_string(), cross_entropy(&self.train)),
+            ("activation_bytes".to_string(), 0.0),
+            ("train_seconds".to_string(), 0.0),
+            ("epochs".to_string(), 0.0),
+            ("untrained".to_string(), 1.0),
+        ]);
+        metrics
     }
 }
 

@@ -343,3 +343,30 @@ fn a_reporter_error_stops_the_evaluation() {
     let request = EvalRequest { space: &space, arch: &arch, printed: "", trial_id: 0, seed: 0 };
     assert_eq!(evaluator.evaluate(&request, &mut Refusing), Err(EvalError::Fatal("store is gone".into())));
 }
+
+#[test]
+fn a_cell_that_computes_nothing_gets_the_class_priors_without_training() {
+    let source = synthetic();
+    let evaluator = TrainEvaluator::new(&source.train, 0.25, 3, quick_config());
+    let zero = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+    let (result, curve) = evaluate(&evaluator, &Nb201Space, zero, 1);
+    let metrics = result.unwrap();
+    assert_eq!(metrics["untrained"], 1.0);
+    assert_eq!(metrics["epochs"], 0.0);
+    assert!(curve.0.is_empty(), "no epoch was trained");
+    // The best a constant output can do: the validation share of the training set's most frequent class.
+    let mut counts = [0usize; 4];
+    for &label in &evaluator.train.labels {
+        counts[usize::from(label)] += 1;
+    }
+    let majority = (0..4).max_by_key(|&c| counts[c]).unwrap();
+    let share = evaluator.val.labels.iter().filter(|&&l| usize::from(l) == majority).count() as f64
+        / evaluator.val.labels.len() as f64;
+    assert_eq!(metrics["val_accuracy"], share);
+    assert!(metrics["val_loss"] > 1.0, "about ln 4 for four balanced classes: {metrics:?}");
+    // Size and latency are real: the network exists, it only cannot learn.
+    let arch = Nb201Space.parse(zero).unwrap();
+    let cost = Nb201Space.network_cost(&arch, &evaluator.task(), &evaluator.config.scale);
+    assert_eq!(metrics["params"], cost.params as f64);
+    assert!(metrics["latency_ms"] > 0.0);
+}

@@ -100,6 +100,13 @@ pub trait SearchSpace: Clone + Send + Sync + 'static {
     /// The deduplication key: equal for architectures that compute the same function.
     fn canonical(&self, arch: &Self::Arch) -> String;
 
+    /// Whether the architecture's cell computes zero whatever its input (an NB201 cell whose every path to
+    /// the output is cut by `none`): its network can only learn the class priors, so training it is
+    /// wasted. Spaces that cannot tell say `false`.
+    fn computes_nothing(&self, _arch: &Self::Arch) -> bool {
+        false
+    }
+
     /// Checks that an architecture read from JSON obeys the space's settings.
     fn validate(&self, arch: &Self::Arch) -> Result<(), ParseError>;
 

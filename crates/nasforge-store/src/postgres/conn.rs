@@ -156,14 +156,26 @@ pub fn postgres_retries() -> u64 {
 
 /// Runs `attempt` until it succeeds, fails for good, or transient failures (see [`is_transient`]) went on
 /// for `limit`, waiting 100 ms, 200 ms, … (at most 5 s) between attempts. The argument of `attempt` says
-/// whether an earlier attempt failed (and may have committed).
-pub(super) fn retrying<T>(limit: Duration, mut attempt: impl FnMut(bool) -> Result<T, OpError>) -> Result<T, OpError> {
+/// whether an earlier attempt failed (and may have committed). The first retry is logged (a warning naming
+/// `location`, the error and the limit), so a user waiting on an unreachable server knows why.
+pub(super) fn retrying<T>(
+    location: &str,
+    limit: Duration,
+    mut attempt: impl FnMut(bool) -> Result<T, OpError>,
+) -> Result<T, OpError> {
     let started = Instant::now();
     let mut delay = FIRST_DELAY;
     let mut retry = false;
     loop {
         match attempt(retry) {
             Err(OpError::Pg(e)) if is_transient(&e) && started.elapsed() + delay <= limit => {
+                if !retry {
+                    tracing::warn!(
+                        "PostgreSQL at {location}: {}; retrying for up to {:.0} s (${RETRY_LIMIT_VARIABLE} sets the limit)",
+                        describe(&e),
+                        limit.as_secs_f64()
+                    );
+                }
                 RETRIES.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(MAX_DELAY);
@@ -237,7 +249,7 @@ impl PgShared {
         action: &'static str,
         mut op: impl FnMut(&mut PgConn, bool) -> Result<T, OpError>,
     ) -> Result<T, StoreError> {
-        let outcome = retrying(self.retry_limit(), |retry| {
+        let outcome = retrying(&self.location, self.retry_limit(), |retry| {
             let mut slot = self.conn.lock().map_err(|_| StoreError::Poisoned { store: self.location.clone() })?;
             if slot.as_ref().is_some_and(|c| c.client.is_closed()) {
                 *slot = None;

@@ -199,13 +199,13 @@ pub fn load_named(name: &str, dir: Option<&Path>) -> Result<DataSource, DataErro
                 load_idx_dir(dir, "mnist", " (pass the directory holding the MNIST IDX files)")?
             }
             "cifar10" | "cifar-10" => load_cifar10(
-                dir.ok_or_else(|| DataError::Invalid("cifar10 needs the directory of its binary batches".into()))?,
+                dir.ok_or_else(|| DataError::Invalid("cifar10 needs the directory of its binary batches: --data-dir DIR (or data_dir in [evaluator])".into()))?,
             )?,
             "cifar100" | "cifar-100" => load_cifar100(
-                dir.ok_or_else(|| DataError::Invalid("cifar100 needs the directory of its binary batches".into()))?,
+                dir.ok_or_else(|| DataError::Invalid("cifar100 needs the directory of its binary batches: --data-dir DIR (or data_dir in [evaluator])".into()))?,
             )?,
             "folder" => load_image_folder(dir.ok_or_else(|| {
-                DataError::Invalid("a folder dataset needs the directory of its class folders".into())
+                DataError::Invalid("a folder dataset needs the directory of its class folders: --data-dir DIR (or data_dir in [evaluator])".into())
             })?)?,
             "synthetic" => synthetic(&SyntheticConfig::default()),
             other => {

@@ -3,6 +3,9 @@
 
 use super::{Nb201Arch, Nb201Op, Nb201Space};
 
+/// The canonical form of a cell whose output is always zero.
+pub(super) const ZERO: &str = "0";
+
 impl Nb201Space {
     /// The terms summed at `node`, each a canonical expression of the cell's input `x`. Skip connections
     /// are the identity, so they splice the source's terms in; an empty list is a node that is always zero
@@ -46,5 +49,5 @@ impl Nb201Space {
 
 pub(super) fn canonical(arch: &Nb201Arch) -> String {
     let terms = Nb201Space::node_terms(arch, 3, &mut Default::default());
-    if terms.is_empty() { "0".to_string() } else { terms.join("+") }
+    if terms.is_empty() { ZERO.to_string() } else { terms.join("+") }
 }

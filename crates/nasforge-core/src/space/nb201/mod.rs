@@ -78,6 +78,11 @@ impl SearchSpace for Nb201Space {
         canonical::canonical(arch)
     }
 
+    /// The canonical form of a cell with no path from input to output is the zero sum, `0`.
+    fn computes_nothing(&self, arch: &Nb201Arch) -> bool {
+        canonical::canonical(arch) == canonical::ZERO
+    }
+
     fn validate(&self, _arch: &Nb201Arch) -> Result<(), ParseError> {
         Ok(())
     }
