@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use nasforge_core::Evaluator;
+use nasforge_eval::table::{ReportJoin, TableNoise};
 use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
 use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
 
@@ -56,8 +57,21 @@ pub fn build_evaluator<S: Buildable>(
                 fidelity: fidelity.clone(),
             }))
         }
-        EvaluatorConfig::Table { table, task } => {
-            let evaluator = TableEvaluator::new(Table::load(table, space)?, *task);
+        EvaluatorConfig::Table { table, task, report_table, report_metrics, noise } => {
+            let mut evaluator = TableEvaluator::new(Table::load(table, space)?, *task);
+            if !report_metrics.is_empty() {
+                let report = match report_table {
+                    Some(path) => Table::load(path, space)?,
+                    None => evaluator.table().clone(),
+                };
+                let join = ReportJoin::new(evaluator.table(), report, report_metrics)?;
+                evaluator = evaluator.with_report(join);
+            } else if let Some(path) = report_table {
+                invalid!("{}: a report table needs report_metrics (its columns to record)", path.display());
+            }
+            if let (TableNoise::Seeds, Some(searched)) = (noise, metrics.first()) {
+                evaluator = evaluator.with_seed_noise(searched)?;
+            }
             let available = evaluator.metric_names(space);
             if let Some(missing) = metrics.iter().find(|m| !available.iter().any(|a| a == *m)) {
                 invalid!("{}: no metric `{missing}` (metrics: {})", table.display(), available.join(", "));

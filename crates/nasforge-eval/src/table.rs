@@ -1,20 +1,54 @@
 //! Benchmark tables: a CSV with an `arch` column of a space's printed architectures and numeric metric
-//! columns. The evaluator answers a query by looking the architecture up, in microseconds.
+//! columns (an empty cell is a missing value). Every problem is reported with the file and line at fault.
+
+mod evaluator;
+mod noise;
+mod report;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use nasforge_core::space::TaskShape;
-use nasforge_core::{EvalError, EvalRequest, Evaluator, Metrics, Reporter, SearchSpace};
+use nasforge_core::SearchSpace;
+
+pub use evaluator::TableEvaluator;
+pub use noise::TableNoise;
+pub use report::{REPORT_PREFIX, ReportJoin, report_metric_name};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
-    #[error("{path}: cannot read the table: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {message}")]
+    #[error(
+        "{}: cannot read the table: {reason}; point nasforge at it with --table PATH or $NASFORGE_NB201_TABLE",
+        path.display()
+    )]
+    Read { path: PathBuf, reason: String },
+    #[error("{}: {message}", path.display())]
     Format { path: PathBuf, message: String },
-    #[error("{path}, line {line}: {message}")]
+    #[error("{}, line {line}: {message}", path.display())]
     Line { path: PathBuf, line: u64, message: String },
+}
+
+/// What went wrong opening a file, in a few words (the OS error without its code).
+fn read_problem(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        kind => kind.to_string(),
+    }
+}
+
+/// The line (1-based, the header being line 1) and the message of a CSV parsing error, without the
+/// position the `csv` crate writes into its own message.
+fn csv_problem(error: &csv::Error) -> (Option<u64>, String) {
+    let line = |position: &Option<csv::Position>| position.as_ref().map(csv::Position::line);
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
+            (line(pos), format!("{len} fields where the header line has {expected_len}"))
+        }
+        csv::ErrorKind::Utf8 { pos, err } => (line(pos), format!("field {} is not UTF-8 text", err.field() + 1)),
+        csv::ErrorKind::Io(error) => (None, format!("cannot read: {error}")),
+        _ => (error.position().map(csv::Position::line), error.to_string()),
+    }
 }
 
 /// A table file opened at its first row, with its header checked.
@@ -28,9 +62,10 @@ struct Header {
 impl Header {
     fn read(path: &Path) -> Result<Header, TableError> {
         let format = |message: String| TableError::Format { path: path.to_path_buf(), message };
-        let file = std::fs::File::open(path).map_err(|source| TableError::Read { path: path.to_path_buf(), source })?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| TableError::Read { path: path.to_path_buf(), reason: read_problem(&e) })?;
         let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
-        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {e}")))?;
+        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {}", csv_problem(&e).1)))?;
         if headers.iter().all(str::is_empty) {
             return Err(format("the file is empty (expected a header line with an `arch` column)".into()));
         }
@@ -48,47 +83,59 @@ impl Header {
     }
 }
 
+/// One architecture's row: where it is in the file and its values (NaN for an empty cell).
+#[derive(Debug, Clone)]
+struct Row {
+    line: u64,
+    values: Vec<f64>,
+}
+
 /// A loaded benchmark table.
 #[derive(Debug, Clone)]
 pub struct Table {
     path: PathBuf,
     /// Names of the metric columns, in file order.
     columns: Vec<String>,
-    /// The space's printed form of each row's architecture → the row's values.
-    rows: HashMap<String, Vec<f64>>,
+    /// The space's printed form of each row's architecture → the row.
+    rows: HashMap<String, Row>,
 }
 
 impl Table {
     /// Reads a table whose architectures belong to `space`. Every architecture must parse, every metric
-    /// cell must be a finite number, and no architecture may appear twice.
+    /// cell must be a finite number or empty, and no architecture may appear twice.
     pub fn load<S: SearchSpace>(path: &Path, space: &S) -> Result<Table, TableError> {
         let Header { mut reader, arch_column, columns } = Header::read(path)?;
-        let mut rows = HashMap::new();
-        let mut first_line = HashMap::new();
+        let mut rows: HashMap<String, Row> = HashMap::new();
         for record in reader.records() {
             let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                TableError::Line { path: path.to_path_buf(), line, message: e.to_string() }
+                let (line, message) = csv_problem(&e);
+                match line {
+                    Some(line) => TableError::Line { path: path.to_path_buf(), line, message },
+                    None => TableError::Format { path: path.to_path_buf(), message },
+                }
             })?;
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, csv::Position::line);
             let at_line = |message: String| TableError::Line { path: path.to_path_buf(), line, message };
             let arch = space.parse(&record[arch_column]).map_err(|e| at_line(e.message))?;
             let mut values = Vec::with_capacity(columns.len());
             let cells = record.iter().enumerate().filter(|(i, _)| *i != arch_column).map(|(_, cell)| cell);
             for (cell, name) in cells.zip(&columns) {
-                let value: f64 = cell
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|v: &f64| v.is_finite())
-                    .ok_or_else(|| at_line(format!("column `{name}`: '{cell}' is not a number")))?;
+                let cell = cell.trim();
+                let value: f64 = if cell.is_empty() {
+                    f64::NAN
+                } else {
+                    cell.parse()
+                        .ok()
+                        .filter(|v: &f64| v.is_finite())
+                        .ok_or_else(|| at_line(format!("column `{name}`: '{cell}' is not a number")))?
+                };
                 values.push(value);
             }
             let key = space.print(&arch);
-            if let Some(previous) = first_line.insert(key.clone(), line) {
-                return Err(at_line(format!("architecture {key} is listed again (first at line {previous})")));
+            if let Some(first) = rows.get(&key) {
+                return Err(at_line(format!("architecture {key} is listed again (first at line {})", first.line)));
             }
-            rows.insert(key, values);
+            rows.insert(key, Row { line, values });
         }
         if rows.is_empty() {
             return Err(TableError::Format {
@@ -120,91 +167,61 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// The index of a metric column, or an error naming the columns there are.
-    pub fn column(&self, metric: &str) -> Result<usize, TableError> {
-        self.columns.iter().position(|c| c == metric).ok_or_else(|| TableError::Format {
+    /// The index of a column by name, empty cells allowed, or an error naming the columns there are.
+    fn position(&self, name: &str) -> Result<usize, TableError> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| TableError::Format {
             path: self.path.clone(),
-            message: format!("no column `{metric}` (metric columns: {})", self.columns.join(", ")),
+            message: format!("no column `{name}` (metric columns: {})", self.columns.join(", ")),
         })
+    }
+
+    /// The index of a metric column, which must have a value on every line; the error names the columns
+    /// there are, or the first line whose cell is empty.
+    pub fn column(&self, metric: &str) -> Result<usize, TableError> {
+        let column = self.position(metric)?;
+        match self.rows.values().filter(|row| row.values[column].is_nan()).map(|row| row.line).min() {
+            Some(line) => Err(self.at_line(line, format!("column `{metric}` is empty (a metric needs a value on every line)"))),
+            None => Ok(column),
+        }
+    }
+
+    /// The index of a column of durations in seconds: a value on every line, none negative.
+    pub fn time_column(&self, name: &str) -> Result<usize, TableError> {
+        let column = self.column(name)?;
+        let negative = self.rows.values().filter(|row| row.values[column] < 0.0).min_by_key(|row| row.line);
+        match negative {
+            Some(row) => Err(self.at_line(
+                row.line,
+                format!("column `{name}`: {} is not a duration (seconds, at least 0)", row.values[column]),
+            )),
+            None => Ok(column),
+        }
+    }
+
+    fn at_line(&self, line: u64, message: String) -> TableError {
+        TableError::Line { path: self.path.clone(), line, message }
     }
 
     /// The highest and lowest value of a column.
     pub fn range(&self, column: usize) -> (f64, f64) {
-        self.rows
-            .values()
-            .fold((f64::NEG_INFINITY, f64::INFINITY), |(hi, lo), row| (hi.max(row[column]), lo.min(row[column])))
+        self.rows.values().fold((f64::NEG_INFINITY, f64::INFINITY), |(hi, lo), row| {
+            (hi.max(row.values[column]), lo.min(row.values[column]))
+        })
     }
 
-    /// The row of an architecture, by the space's printed form.
+    /// The row of an architecture, by the space's printed form (NaN for an empty cell).
     pub fn row(&self, printed: &str) -> Option<&[f64]> {
-        self.rows.get(printed).map(Vec::as_slice)
+        self.rows.get(printed).map(|row| row.values.as_slice())
     }
 
-    /// Every row: the architecture's printed form and its values, in no particular order.
+    /// The line of the file an architecture's row is on.
+    pub fn line(&self, printed: &str) -> Option<u64> {
+        self.rows.get(printed).map(|row| row.line)
+    }
+
+    /// Every row: the architecture's printed form and its values (NaN for an empty cell), in no
+    /// particular order.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &[f64])> {
-        self.rows.iter().map(|(printed, values)| (printed.as_str(), values.as_slice()))
-    }
-}
-
-/// Answers a query with every metric column of the architecture's row, plus `params` and `flops` of the
-/// space's analytic cost model when it has one and the table has no such columns.
-#[derive(Debug, Clone)]
-pub struct TableEvaluator {
-    table: Table,
-    task: TaskShape,
-}
-
-impl TableEvaluator {
-    /// `task` sets the input and class count of the analytic parameter and FLOP counts.
-    pub fn new(table: Table, task: TaskShape) -> Self {
-        TableEvaluator { table, task }
-    }
-
-    pub fn table(&self) -> &Table {
-        &self.table
-    }
-
-    /// The metrics every answer holds: the table's columns, and `params` and `flops` when the space has
-    /// a cost model.
-    pub fn metric_names<S: SearchSpace>(&self, space: &S) -> Vec<String> {
-        let mut names = self.table.columns.clone();
-        let any_arch = self.table.rows.keys().next().and_then(|key| space.parse(key).ok());
-        if any_arch.is_some_and(|arch| space.cost(&arch, &self.task).is_some()) {
-            for name in ["params", "flops"] {
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names
-    }
-}
-
-impl<S: SearchSpace> Evaluator<S> for TableEvaluator {
-    fn evaluate(&self, request: &EvalRequest<'_, S>, _reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
-        let row = self.table.row(request.printed).ok_or_else(|| {
-            EvalError::Fatal(format!(
-                "{}: architecture {} is not in the table ({} rows)",
-                self.table.path.display(),
-                request.printed,
-                self.table.len()
-            ))
-        })?;
-        let mut metrics: Metrics = self.table.columns.iter().cloned().zip(row.iter().copied()).collect();
-        for (name, value) in self.size_metrics(request.space, request.arch) {
-            metrics.entry(name).or_insert(value);
-        }
-        Ok(metrics)
-    }
-
-    /// The analytic `params` and `flops` of the architecture as written (dead edges included, as the
-    /// benchmark counts them), where the table has no such column.
-    fn size_metrics(&self, space: &S, arch: &S::Arch) -> Metrics {
-        let Some(cost) = space.cost(arch, &self.task) else { return Metrics::new() };
-        [("params", cost.params as f64), ("flops", cost.flops as f64)]
-            .into_iter()
-            .filter(|(name, _)| !self.table.columns.iter().any(|c| c == name))
-            .map(|(name, value)| (name.to_string(), value))
-            .collect()
+        self.rows.iter().map(|(printed, row)| (printed.as_str(), row.values.as_slice()))
     }
 }

@@ -63,6 +63,27 @@ impl Resource for Nb201Table {
     }
 }
 
+/// The NAS-Bench-201 validation table (per-seed validation accuracies, training times): beside the test
+/// table ([`Nb201Table`]: the same folder as `$NASFORGE_NB201_TABLE`, else next to the workspace), named
+/// `nb201_validation.csv`. Gives the file's canonical path.
+#[derive(Debug, Clone, Copy)]
+pub struct Nb201ValidationTable;
+
+/// The validation table's file name, in the folder of the test table.
+pub const NB201_VALIDATION_FILE: &str = "nb201_validation.csv";
+
+impl Resource for Nb201ValidationTable {
+    type Found = PathBuf;
+
+    fn find(&self) -> Result<PathBuf, String> {
+        let test_table = Nb201Table.find()?;
+        let path = test_table.with_file_name(NB201_VALIDATION_FILE);
+        path.canonicalize().map_err(|e| {
+            format!("the NB201 validation table is not at {} ({e}): it lies beside the test table", path.display())
+        })
+    }
+}
+
 /// Fashion-MNIST as `apt-get install dataset-fashion-mnist` installs it ([`FASHION_MNIST_DIR`]). Gives the
 /// directory.
 #[derive(Debug, Clone, Copy)]

@@ -186,10 +186,36 @@ pub struct CompareArgs {
     /// Number of seeds per strategy.
     #[arg(long, default_value_t = 100)]
     pub seeds: u64,
-    /// Simulated workers: this many trials in flight at once, all taking the same time, so each proposal
-    /// is made while the others are pending.
+    /// Simulated asynchronous workers: a proposal is made whenever a worker frees up, while the others'
+    /// trials are pending (every evaluation takes the same time without --time-column).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
+    /// A table joined on `arch` whose --report-metric scores the cell each search returns (e.g. the test
+    /// accuracy table beside a validation table) [default: --table].
+    #[arg(long)]
+    pub report_table: Option<PathBuf>,
+    /// The column regret is measured on, never shown to the strategies [default: --metric's column].
+    #[arg(long)]
+    pub report_metric: Option<String>,
+    /// `seeds`: answer each query with one training seed's values (columns METRIC_seed0, METRIC_seed1, …),
+    /// drawn per query; a repeated network keeps its first draw.
+    #[arg(long, default_value = "none", value_parser = ["none", "seeds"])]
+    pub noise: String,
+    /// The column of each evaluation's duration in seconds (e.g. cifar10_train_seconds): workers run in
+    /// simulated time, and regret is also reported at --times.
+    #[arg(long)]
+    pub time_column: Option<String>,
+    /// Comma-separated simulated wall-clock times at which to report regret, with --time-column.
+    #[arg(long, default_value = "1h,2h,4h,8h,16h,32h,64h,128h", value_delimiter = ',')]
+    pub times: Vec<String>,
+    /// Re-evaluations at each checkpoint of N queries: the search stops after N − R, its best R cells are
+    /// evaluated again with a new seed, and the cell with the best mean of its two values is returned.
+    #[arg(long, default_value_t = 0)]
+    pub reevaluate: u64,
+    /// With --noise seeds, the noise floor's cells: the regret of querying the best this many cells by
+    /// the noiseless search metric once each and returning the best draw.
+    #[arg(long, default_value_t = 100)]
+    pub noise_floor_cells: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use nasforge_core::Metrics;
 use nasforge_core::space::TaskShape;
+use nasforge_eval::table::TableNoise;
 use nasforge_train::{Augmentation, TrainConfig};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,17 @@ pub enum EvaluatorConfig {
         /// Input and classes of the network whose parameters and FLOPs are added to the table's metrics.
         #[serde(default = "cifar10")]
         task: TaskShape,
+        /// A table joined on `arch` (e.g. test accuracy beside a validation table) whose `report_metrics`
+        /// are recorded with every trial as `report:NAME`, never searched on [default: `table` itself].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report_table: Option<PathBuf>,
+        /// Columns of the report table recorded with every trial as `report:NAME`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        report_metrics: Vec<String>,
+        /// `"seeds"`: every metric with per-seed columns (`NAME_seed0`, …) is answered with one seed's
+        /// value, drawn by the trial's seed (the first objective must have such columns).
+        #[serde(default, skip_serializing_if = "TableNoise::is_none")]
+        noise: TableNoise,
     },
     /// Run a training program per trial (see `nasforge_eval::command` for the protocol).
     Command {

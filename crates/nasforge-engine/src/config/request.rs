@@ -153,11 +153,20 @@ impl Partial {
         let from_file = self.evaluator.clone().filter(|e| e.kind() == kind);
         Ok(match kind {
             EvaluatorKind::Table => {
-                let (table, task) = match from_file {
-                    Some(EvaluatorConfig::Table { table, task }) => (table, task),
-                    _ => (default_nb201_table(), TaskShape::CIFAR10),
+                let mut config = match from_file {
+                    Some(config @ EvaluatorConfig::Table { .. }) => config,
+                    _ => EvaluatorConfig::Table {
+                        table: default_nb201_table(),
+                        task: TaskShape::CIFAR10,
+                        report_table: None,
+                        report_metrics: Vec::new(),
+                        noise: Default::default(),
+                    },
                 };
-                EvaluatorConfig::Table { table: self.table.clone().unwrap_or(table), task }
+                if let (EvaluatorConfig::Table { table, .. }, Some(asked)) = (&mut config, &self.table) {
+                    table.clone_from(asked);
+                }
+                config
             }
             EvaluatorKind::Train => {
                 let settings = match from_file {
