@@ -26,7 +26,8 @@ pub struct FinalTrainingRequest {
     pub device: DeviceChoice,
     /// Seed of the initial weights and data order.
     pub seed: u64,
-    /// Where the weights go [default: nasforge-weights/SPACE-HASH.bpk, the hash naming the network].
+    /// Where the weights go [default: nasforge-weights/STUDY-trialID.bpk for a study's trial, else
+    /// nasforge-weights/SPACE-HASH.bpk, the hash naming the network].
     pub weights: Option<PathBuf>,
 }
 
@@ -37,7 +38,33 @@ pub struct FinalTraining {
     /// The architecture's printed form.
     pub arch: String,
     pub dataset: String,
+    /// The study's trial that was trained, when the architecture came from a study.
+    pub trial_id: Option<u64>,
     pub result: FinalResult,
+}
+
+impl FinalTraining {
+    /// `{"space", "arch", "dataset", "trial", "test_accuracy", "test_loss", "params", "flops",
+    /// "model_bytes", "latency_ms", "train_seconds", "epochs", "weights"}`: what `train --json` prints and
+    /// what is stored with the study.
+    pub fn to_json(&self) -> serde_json::Value {
+        let r = &self.result;
+        serde_json::json!({
+            "space": self.space,
+            "arch": self.arch,
+            "dataset": self.dataset,
+            "trial": self.trial_id,
+            "test_accuracy": r.test_accuracy,
+            "test_loss": r.test_loss,
+            "params": r.params,
+            "flops": r.flops,
+            "model_bytes": r.model_bytes,
+            "latency_ms": r.latency_ms,
+            "train_seconds": r.train_seconds,
+            "epochs": r.epochs,
+            "weights": r.weights,
+        })
+    }
 }
 
 /// Trains the architecture `request` names; `on_epoch` sees every epoch and the number of epochs (its
@@ -46,10 +73,11 @@ pub fn train_final_architecture(
     request: &FinalTrainingRequest,
     on_epoch: &mut dyn FnMut(&EpochStats, usize),
 ) -> Result<FinalTraining> {
-    let study = match &request.study {
-        Some((url, name)) => Some(StudyHandle::open(url, name)?.results()?),
+    let handle = match &request.study {
+        Some((url, name)) => Some(StudyHandle::open(url, name)?),
         None => None,
     };
+    let study = handle.as_ref().map(StudyHandle::results).transpose()?;
     let space = match (request.space, &study) {
         (Some(kind), Some(study)) if kind != study.config.space.kind() => {
             invalid!("--space {} differs from the space of study '{}' ({})", kind.name(), study.name, study.config.space.name())
@@ -58,7 +86,7 @@ pub fn train_final_architecture(
         (Some(kind), None) => kind.default_config(),
         (None, None) => SpaceConfig::Nb201,
     };
-    let arch = match &study {
+    let (arch, trial_id) = match &study {
         Some(study) => {
             let trial = if request.arch == "best" {
                 study.best().ok_or_else(|| EngineError::invalid(format!("study '{}' has no complete trial yet", study.name)))?
@@ -67,12 +95,12 @@ pub fn train_final_architecture(
             } else {
                 invalid!("with --study, --arch is `best` or a trial id (not '{}')", request.arch);
             };
-            trial.arch.clone()
+            (trial.arch.clone(), Some(trial.id))
         }
         None if request.arch == "best" || request.arch.parse::<u64>().is_ok() => {
             invalid!("--arch {} names a trial: add --storage and --study", request.arch)
         }
-        None => arch_text(&request.arch)?,
+        None => (arch_text(&request.arch)?, None),
     };
     let base = match study.as_ref().map(|s| &s.config.evaluator) {
         Some(EvaluatorConfig::Train(settings)) => settings.clone(),
@@ -83,7 +111,22 @@ pub fn train_final_architecture(
         ..base
     };
     let settings = request.training.apply(full_data)?;
-    with_space(&space, Training { request, arch, settings, on_epoch })
+    let weights = match (&request.weights, &handle, trial_id) {
+        (Some(path), ..) => Some(path.clone()),
+        (None, Some(handle), Some(id)) => Some(study_weights_path(handle.name(), id)),
+        _ => None,
+    };
+    let trained = with_space(&space, Training { request, arch, settings, weights, trial_id, on_epoch })?;
+    if let (Some(handle), Some(id)) = (&handle, trial_id) {
+        handle.record_final_training(id, &trained.to_json())?;
+    }
+    Ok(trained)
+}
+
+/// `nasforge-weights/STUDY-trialID.bpk`, with the study's name made safe for a file name.
+fn study_weights_path(study: &str, trial: u64) -> PathBuf {
+    let safe: String = study.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    PathBuf::from("nasforge-weights").join(format!("{safe}-trial{trial}.bpk"))
 }
 
 /// `text` itself, or the contents of the file it names.
@@ -101,6 +144,9 @@ struct Training<'a> {
     request: &'a FinalTrainingRequest,
     arch: String,
     settings: TrainSettings,
+    /// Where the weights go; `None` for the network's default path.
+    weights: Option<PathBuf>,
+    trial_id: Option<u64>,
     on_epoch: &'a mut dyn FnMut(&EpochStats, usize),
 }
 
@@ -108,17 +154,24 @@ impl SpaceTask for Training<'_> {
     type Output = Result<FinalTraining>;
 
     fn run<S: Buildable>(self, space: S) -> Result<FinalTraining> {
-        let Training { request, arch, settings, on_epoch } = self;
+        let Training { request, arch, settings, weights, trial_id, on_epoch } = self;
         let parsed = if arch.starts_with('{') { space.from_json(&arch) } else { space.parse(&arch) };
         let parsed = parsed.map_err(|e| EngineError::invalid(format!("--arch is not a {} architecture: {e}", S::NAME)))?;
-        let weights = request.weights.clone().unwrap_or_else(|| default_weights_path(S::NAME, &space.canonical(&parsed)));
+        if space.computes_nothing(&parsed) {
+            invalid!(
+                "{} computes nothing (no path from the input to the output): training cannot beat the class \
+                 frequencies, so it is not trained",
+                space.print(&parsed)
+            );
+        }
+        let weights = weights.unwrap_or_else(|| default_weights_path(S::NAME, &space.canonical(&parsed)));
         let source = nasforge_train::data::load_named(&settings.dataset, settings.data_dir.as_deref())?;
         let config = TrainConfig { device: request.device, ..settings.training };
         let epochs = config.epochs;
         let mut each_epoch = |stats: &EpochStats| on_epoch(stats, epochs);
         let result = train_final(&space, &parsed, &source, &config, request.seed, Some(&weights), &mut each_epoch)
             .map_err(|e| EngineError::Training(e.to_string()))?;
-        Ok(FinalTraining { space: S::NAME, arch: space.print(&parsed), dataset: settings.dataset, result })
+        Ok(FinalTraining { space: S::NAME, arch: space.print(&parsed), dataset: settings.dataset, trial_id, result })
     }
 }
 

@@ -31,7 +31,7 @@ pub use config::{ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyR
 pub use error::{EngineError, Result};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 pub use registry::{SpaceConfig, SpaceKind, SpaceTask, StrategyKind, with_space};
-pub use results::{Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
+pub use results::{FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
 pub use run::{ObserverFactory, RunOptions, RunReport};
 pub use study::{StudyHandle, list_studies};
 

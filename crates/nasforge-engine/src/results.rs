@@ -7,13 +7,25 @@ use serde_json::{Value, json};
 
 use crate::config::StudyConfig;
 
-/// A study's configuration and trials, read at one moment.
+/// A study's configuration, trials and final trainings, read at one moment.
 #[derive(Debug, Clone)]
 pub struct StudyResults {
     pub name: String,
     pub config: StudyConfig,
     /// Every trial, by id.
     pub trials: Vec<TrialRecord>,
+    /// The final trainings of the study's trials (`nasforge train --study`), in the order they ran.
+    pub final_trainings: Vec<FinalTrainingRecord>,
+}
+
+/// A final training recorded with its study: the trial, when, and the result (test accuracy, test loss,
+/// size, latency, epochs, weights path… as [`crate::FinalTraining::to_json`] writes it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalTrainingRecord {
+    pub trial_id: u64,
+    /// Seconds since the Unix epoch.
+    pub created_at: f64,
+    pub result: Value,
 }
 
 /// Counts of a study's trials.
@@ -64,6 +76,11 @@ impl StudyResults {
             }
         }
         counts
+    }
+
+    /// The final trainings of trial `id`, oldest first.
+    pub fn final_trainings_of(&self, id: u64) -> Vec<&FinalTrainingRecord> {
+        self.final_trainings.iter().filter(|f| f.trial_id == id).collect()
     }
 
     /// The trial of id `id`.

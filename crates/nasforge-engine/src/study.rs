@@ -3,28 +3,38 @@
 
 use nasforge_core::{StudyError, TrialRecord};
 use nasforge_core::study::TrialStore;
-use nasforge_store::{Storage, StudyRecord, StudyStore};
+use nasforge_store::{FinalResultRecord, Storage, StudyRecord, StudyStore};
 
 use crate::config::{ConfigFile, StudyConfig, StudyRequest, continued_study_config, new_study_config};
 use crate::error::{EngineError, Result, invalid};
 use crate::evaluators::default_metric;
-use crate::results::StudyResults;
+use crate::results::{FinalTrainingRecord, StudyResults};
 
 /// One study of a store with the configuration it runs with. A new study is stored only when it is first
-/// saved or run, after its evaluator and strategy were built: a request that cannot run leaves no study.
+/// saved or run, after its evaluator and strategy were built: a request that cannot run leaves no study,
+/// and no store file when there was none.
 #[derive(Debug, Clone)]
 pub struct StudyHandle {
     url: String,
-    storage: Storage,
+    /// The store, once it exists (a new study's SQLite file is created when the study is first stored).
+    storage: Option<Storage>,
     name: String,
     config: StudyConfig,
     stored: bool,
 }
 
+/// The existing store at `url`; reading never creates one.
+fn existing_storage(url: &str) -> Result<Storage> {
+    match Storage::open_existing(url)? {
+        Some(storage) => Ok(storage),
+        None => invalid!("no store at {url} (nothing was created; `nasforge search --storage {url}` makes one)"),
+    }
+}
+
 impl StudyHandle {
     /// The existing study `name` in the store at `url`, with its stored configuration.
     pub fn open(url: &str, name: &str) -> Result<StudyHandle> {
-        let storage = Storage::open(url)?;
+        let storage = existing_storage(url)?;
         let Some(record) = storage.study(name)? else {
             let names: Vec<String> = storage.studies()?.into_iter().map(|s| s.name).collect();
             invalid!(
@@ -33,14 +43,18 @@ impl StudyHandle {
             );
         };
         let config = StudyConfig::from_json(&record.config_json, name)?;
-        Ok(StudyHandle { url: url.to_string(), storage, name: name.to_string(), config, stored: true })
+        Ok(StudyHandle { url: url.to_string(), storage: Some(storage), name: name.to_string(), config, stored: true })
     }
 
     /// The study `name` as `file` and `request` ask for it: the stored one continued (a new budget or
     /// machine-local paths; anything else that differs is refused, naming the field), or a new one.
     pub fn open_or_new(url: &str, name: &str, file: &ConfigFile, request: &StudyRequest) -> Result<StudyHandle> {
-        let storage = Storage::open(url)?;
-        let (config, stored) = match storage.study(name)? {
+        let storage = Storage::open_existing(url)?;
+        let record = match &storage {
+            Some(storage) => storage.study(name)?,
+            None => None,
+        };
+        let (config, stored) = match record {
             Some(record) => {
                 let stored = StudyConfig::from_json(&record.config_json, name)?;
                 (continued_study_config(&stored, file, request, name)?, true)
@@ -54,7 +68,7 @@ impl StudyHandle {
     pub fn new(url: &str, name: &str, file: &ConfigFile, request: &StudyRequest) -> Result<StudyHandle> {
         let handle = Self::open_or_new(url, name, file, request)?;
         if handle.stored {
-            invalid!("study '{name}' exists already in {}", handle.storage);
+            invalid!("study '{name}' exists already in {}", handle.location());
         }
         Ok(handle)
     }
@@ -80,8 +94,12 @@ impl StudyHandle {
         &self.url
     }
 
-    pub fn storage(&self) -> &Storage {
-        &self.storage
+    /// Where the study is stored, for messages: the SQLite file, or the PostgreSQL URL without its password.
+    pub fn location(&self) -> String {
+        match &self.storage {
+            Some(storage) => storage.location().to_string(),
+            None => self.url.clone(),
+        }
     }
 
     pub fn config(&self) -> &StudyConfig {
@@ -96,13 +114,25 @@ impl StudyHandle {
     /// Stores the configuration: creates the study, or replaces the stored configuration (a new budget).
     pub(crate) fn store_config(&mut self, space: &str) -> Result<()> {
         let json = self.config.to_json();
+        let storage = match &self.storage {
+            Some(storage) => storage,
+            None => self.storage.insert(Storage::open(&self.url)?),
+        };
         if self.stored {
-            self.storage.update_study_config(&self.name, &json)?;
+            storage.update_study_config(&self.name, &json)?;
         } else {
-            self.storage.create_study(&self.name, space, &json)?;
+            storage.create_study(&self.name, space, &json)?;
             self.stored = true;
         }
         Ok(())
+    }
+
+    /// The store, which exists once the study is stored.
+    pub(crate) fn stored_storage(&self) -> Result<&Storage> {
+        match (&self.storage, self.stored) {
+            (Some(storage), true) => Ok(storage),
+            _ => invalid!("study '{}' is not stored yet", self.name),
+        }
     }
 
     /// The study's trials, as a store the study loop works on (each worker opens its own).
@@ -115,17 +145,36 @@ impl StudyHandle {
         if !self.stored {
             return Ok(Vec::new());
         }
-        let mut store = self.storage.trial_store(&self.name)?;
+        let mut store = self.stored_storage()?.trial_store(&self.name)?;
         store.load_trials().map_err(|e| EngineError::Study(StudyError::Store(e)))
     }
 
-    /// The study's configuration and trials as they are now.
+    /// The study's configuration, trials and final trainings as they are now.
     pub fn results(&self) -> Result<StudyResults> {
-        Ok(StudyResults { name: self.name.clone(), config: self.config.clone(), trials: self.trials()? })
+        let final_results = match self.stored {
+            true => self.stored_storage()?.final_results(&self.name)?,
+            false => Vec::new(),
+        };
+        let final_trainings = final_results
+            .into_iter()
+            .map(|record| {
+                let result = serde_json::from_str(&record.payload_json).map_err(|e| {
+                    EngineError::invalid(format!("study '{}': unreadable final result: {e}", self.name))
+                })?;
+                Ok(FinalTrainingRecord { trial_id: record.trial_id, created_at: record.created_at, result })
+            })
+            .collect::<Result<_>>()?;
+        Ok(StudyResults { name: self.name.clone(), config: self.config.clone(), trials: self.trials()?, final_trainings })
+    }
+
+    /// Records the final training of trial `trial_id` with the study.
+    pub(crate) fn record_final_training(&self, trial_id: u64, result: &serde_json::Value) -> Result<()> {
+        let record = FinalResultRecord::new(trial_id, result.to_string());
+        Ok(self.stored_storage()?.record_final_result(&self.name, &record)?)
     }
 }
 
 /// Every study of the store at `url`, in creation order.
 pub fn list_studies(url: &str) -> Result<Vec<StudyRecord>> {
-    Ok(Storage::open(url)?.studies()?)
+    Ok(existing_storage(url)?.studies()?)
 }

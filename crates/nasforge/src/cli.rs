@@ -15,6 +15,29 @@ use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Which log lines are printed on stderr: error, warn, info (off a terminal: one line per finished
+    /// trial), debug.
+    #[arg(long, global = true, value_enum, env = "NASFORGE_LOG", default_value = "info")]
+    pub log_level: LogLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    pub fn filter(self) -> tracing::level_filters::LevelFilter {
+        match self {
+            LogLevel::Error => tracing::level_filters::LevelFilter::ERROR,
+            LogLevel::Warn => tracing::level_filters::LevelFilter::WARN,
+            LogLevel::Info => tracing::level_filters::LevelFilter::INFO,
+            LogLevel::Debug => tracing::level_filters::LevelFilter::DEBUG,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +71,11 @@ pub enum StudyCommand {
     Create(SearchArgs),
 }
 
+/// A count of at least 1: `0` and negative numbers are refused with the flag's name and the range.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Where studies are stored: sqlite:PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.
@@ -62,9 +90,38 @@ pub struct StudyArgs {
     /// The study's name.
     #[arg(long, default_value = DEFAULT_STUDY)]
     pub study: String,
-    /// Print JSON instead of a table.
-    #[arg(long)]
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// table: aligned and rounded, for people; json, csv, tsv: exact values, for programs.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Shorthand for --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Comma-separated columns of a table, CSV or TSV: id, state, arch, cached_from, worker, attempts,
+    /// error, or any metric [default: id, state, the study's metrics, params, flops, latency_ms,
+    /// train_seconds where recorded, cached_from, arch].
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> OutputFormat {
+        if self.json { OutputFormat::Json } else { self.format }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+    Tsv,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -105,8 +162,8 @@ pub struct SearchArgs {
     /// A constraint such as "params <= 1e6"; repeat for several.
     #[arg(long = "constraint")]
     pub constraints: Vec<String>,
-    /// Paid evaluations in the whole study [default: 100].
-    #[arg(long)]
+    /// Paid evaluations in the whole study, at least 1 [default: 100].
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub trials: Option<u64>,
     /// Wall-clock limit of this run (90s, 10m, 2h).
     #[arg(long)]
@@ -120,7 +177,7 @@ pub struct SearchArgs {
     #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
     pub device: DeviceChoice,
     /// Trials evaluated at once by worker threads of this process.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = at_least_one())]
     pub workers: usize,
     /// How long a worker's claim on a trial lasts without a heartbeat (it is renewed while the trial runs);
     /// a trial whose worker died is handed out again after it.
@@ -148,14 +205,14 @@ pub struct WorkerArgs {
     /// Where the training evaluator trains on this machine: cpu, cuda, cuda:N, wgpu.
     #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
     pub device: DeviceChoice,
-    /// A new budget of paid evaluations for the whole study.
-    #[arg(long)]
+    /// A new budget of paid evaluations for the whole study, at least 1.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub trials: Option<u64>,
     /// Wall-clock limit of this worker's run (90s, 10m, 2h).
     #[arg(long)]
     pub time_budget: Option<String>,
     /// Worker threads in this process.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = at_least_one())]
     pub workers: usize,
     /// How long a claim on a trial lasts without a heartbeat.
     #[arg(long, default_value = "60s")]
@@ -188,7 +245,7 @@ pub struct CompareArgs {
     pub seeds: u64,
     /// Simulated asynchronous workers: a proposal is made whenever a worker frees up, while the others'
     /// trials are pending (every evaluation takes the same time without --time-column).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = at_least_one())]
     pub workers: usize,
     /// A table joined on `arch` whose --report-metric scores the cell each search returns (e.g. the test
     /// accuracy table beside a validation table) [default: --table].
@@ -255,35 +312,40 @@ pub struct PredictorsArgs {
     pub json: bool,
 }
 
-/// Flags of the training evaluator (`search`, `study create`) and of final training (`train`).
+/// Flags of the training evaluator (`search`, `study create`) and of final training (`train`). The defaults
+/// are those of a new search; `train --study` starts from the study's settings instead.
 #[derive(Debug, Clone, Args)]
 pub struct TrainingArgs {
-    /// Dataset: fashion-mnist, mnist, cifar10, cifar100, folder, synthetic (implies --evaluator train) [default: fashion-mnist].
+    /// Dataset: fashion-mnist, mnist, cifar10, cifar100, folder, synthetic [default: fashion-mnist; with
+    /// `search`, naming one selects the training evaluator].
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Directory of the dataset's files [default for fashion-mnist: /usr/share/datasets/fashion-mnist].
+    /// Directory of the dataset's files [default for fashion-mnist: /usr/share/datasets/fashion-mnist;
+    /// cifar10, cifar100 and folder need it].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Training epochs per network [default: 10].
-    #[arg(long)]
+    /// Training epochs per network [default: the study's with --study, else 10].
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one())]
     pub epochs: Option<usize>,
-    /// Share of the training data used, in (0, 1] [default: 1].
+    /// Share of the training data used, in (0, 1] [default: 1 for `train`, else the study's or 1].
     #[arg(long)]
     pub data_fraction: Option<f64>,
-    /// Batch size [default: 128].
-    #[arg(long)]
+    /// Batch size [default: the study's with --study, else 128].
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one())]
     pub batch_size: Option<usize>,
-    /// Peak learning rate [default: 0.05, SGD with Nesterov momentum and a cosine schedule].
+    /// Peak learning rate [default: the study's with --study, else 0.05, SGD with Nesterov momentum and
+    /// a cosine schedule].
     #[arg(long = "lr")]
     pub learning_rate: Option<f64>,
-    /// Network width (nb201, darts: C; chain: stem channels) [default: the space's].
-    #[arg(long)]
+    /// Network width (nb201, darts: C; chain: stem channels) [default: the study's with --study, else the
+    /// space's].
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one())]
     pub channels: Option<usize>,
-    /// Cells (nb201: per stage; darts: in all) [default: the space's].
-    #[arg(long)]
+    /// Cells (nb201: per stage; darts: in all) [default: the study's with --study, else the space's].
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one())]
     pub cells: Option<usize>,
-    /// Input resolution (images resized) [default: the dataset's].
-    #[arg(long)]
+    /// Input resolution (images resized) [default: the study's with --study, else the dataset's].
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one())]
     pub resolution: Option<usize>,
     /// Augment training batches (random crop with 4 pixels of padding, horizontal flips).
     #[arg(long)]

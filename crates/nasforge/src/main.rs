@@ -4,6 +4,7 @@
 mod cli;
 mod compare;
 mod predictors;
+mod progress;
 mod report;
 mod search;
 mod train;
@@ -13,7 +14,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    end_quietly_when_the_reader_goes_away();
     let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(cli.log_level.filter())
+        .with_target(false)
+        .init();
     nasforge_train::reuse_freed_memory();
     let result = match cli.command {
         cli::Command::Search(args) => search::search(&args),
@@ -33,5 +40,15 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// As Unix tools do, ends the process when a pipe's reader is gone (`nasforge trials | head -5`) instead of
+/// failing to print: Rust ignores SIGPIPE by default, and `println!` would then panic.
+fn end_quietly_when_the_reader_goes_away() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -1,18 +1,17 @@
 //! `nasforge search`, `study create` and `worker`: turn the flags into a study request, let the engine
 //! create, continue and run the study, and show its progress and a parseable summary.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use nasforge_core::{Progress, StopReason, StudyObserver, TrialRecord};
+use nasforge_core::StopReason;
 use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY, parse_duration};
 use nasforge_engine::{ConfigFile, RunOptions, RunReport, StudyHandle, StudyRequest, TrainingFlags, trial_json};
 
 use crate::cli::{SearchArgs, TrainingArgs, WorkerArgs};
+use crate::progress::RunProgress;
 
 /// `nasforge search`: creates the study or continues it, then runs it.
 pub fn search(args: &SearchArgs) -> Result<ExitCode> {
@@ -27,7 +26,7 @@ pub fn create(args: &SearchArgs) -> Result<ExitCode> {
     let (file, url, name) = file_and_place(args)?;
     let mut study = StudyHandle::new(&url, &name, &file, &study_request(args))?;
     study.save(args.device)?;
-    println!("created study '{name}' in {}", study.storage());
+    println!("created study '{name}' in {}", study.location());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -91,7 +90,7 @@ pub fn training_flags(args: &TrainingArgs) -> TrainingFlags {
     }
 }
 
-/// Runs the study with a Ctrl-C handler and a progress line, then prints the summary.
+/// Runs the study with a Ctrl-C handler and a progress display, then prints the summary.
 fn run(study: &mut StudyHandle, options: RunOptions, json: bool) -> Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -104,15 +103,16 @@ fn run(study: &mut StudyHandle, options: RunOptions, json: bool) -> Result<ExitC
         })
         .context("installing the Ctrl-C handler")?;
     }
-    let bar = ProgressLine::new(study.config().budget.trials);
-    let report = study.run(options, &stop, &|_| Box::new(bar.clone()));
-    bar.finish();
+    let paid_before = study.results()?.counts().paid;
+    let progress = RunProgress::new(study.config(), paid_before)?;
+    let report = study.run(options, &stop, &|_| Box::new(progress.clone()));
+    progress.finish();
     let report = report?;
-    print_summary(&report, json);
+    print_summary(&report, paid_before, json);
     Ok(if report.reason == StopReason::Interrupted { ExitCode::from(130) } else { ExitCode::SUCCESS })
 }
 
-fn print_summary(report: &RunReport, json: bool) {
+fn print_summary(report: &RunReport, paid_before: u64, json: bool) {
     let results = &report.results;
     let counts = results.counts();
     let best = results.best();
@@ -128,6 +128,7 @@ fn print_summary(report: &RunReport, json: bool) {
             "study": results.name,
             "stopped": stopped,
             "paid": counts.paid,
+            "paid_this_run": counts.paid - paid_before,
             "cache_hits": counts.cache_hits,
             "failed": counts.failed,
             "seconds": seconds,
@@ -139,12 +140,12 @@ fn print_summary(report: &RunReport, json: bool) {
     println!("study\t{}", results.name);
     println!("stopped\t{stopped}");
     println!("paid\t{}", counts.paid);
+    println!("paid_this_run\t{}", counts.paid - paid_before);
     println!("cache_hits\t{}", counts.cache_hits);
     println!("failed\t{}", counts.failed);
     println!("seconds\t{seconds:.3}");
-    // Rates of this run: trials finished by earlier runs of the study count too when it was continued.
-    println!("paid_per_second\t{}", rate(counts.paid as f64 / seconds));
-    println!("recorded_per_second\t{}", rate((counts.paid + counts.cache_hits) as f64 / seconds));
+    // Rates of this run only: a continued study's earlier trials do not count.
+    println!("paid_per_second\t{}", per_second((counts.paid - paid_before) as f64 / seconds));
     match best {
         Some(trial) => {
             println!("best_trial\t{}", trial.id);
@@ -166,49 +167,6 @@ fn print_summary(report: &RunReport, json: bool) {
 }
 
 /// A rate with the digits that matter: whole numbers from 100 up, three decimals below.
-fn rate(per_second: f64) -> String {
-    if per_second >= 100.0 { format!("{per_second:.0}") } else { format!("{per_second:.3}") }
-}
-
-/// A live progress line on a terminal (stderr), shared by the workers; nothing when stderr is not one.
-#[derive(Clone)]
-struct ProgressLine {
-    bar: Option<ProgressBar>,
-}
-
-impl ProgressLine {
-    fn new(budget: Option<u64>) -> Self {
-        if !std::io::stderr().is_terminal() {
-            return ProgressLine { bar: None };
-        }
-        let bar = match budget {
-            Some(total) => ProgressBar::new(total),
-            None => ProgressBar::no_length(),
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} trials  {msg}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
-        ProgressLine { bar: Some(bar) }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl StudyObserver for ProgressLine {
-    fn trial_finished(&mut self, _trial: &TrialRecord, progress: &Progress) {
-        let Some(bar) = &self.bar else { return };
-        bar.set_position(progress.paid);
-        let best = progress.best.map_or("-".to_string(), |b| format!("{b:.4}"));
-        let rate = progress.paid as f64 / bar.elapsed().as_secs_f64().max(1e-9);
-        bar.set_message(format!(
-            "best {best}  {rate:.0}/s  cache hits {}  failed {}",
-            progress.cache_hits, progress.failed
-        ));
-    }
+fn per_second(rate: f64) -> String {
+    if rate >= 100.0 { format!("{rate:.0}") } else { format!("{rate:.3}") }
 }

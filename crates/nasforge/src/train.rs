@@ -1,5 +1,6 @@
 //! `nasforge train`: trains one architecture from scratch on the whole training set (full fidelity)
-//! through the engine, prints each epoch, its test accuracy and hardware metrics, and where the weights are.
+//! through the engine, prints each epoch, its test accuracy and hardware metrics, and where the weights are;
+//! the result of a study's trial is stored with the study (`best` shows it).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -7,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use nasforge_engine::{FinalTrainingRequest, train_final_architecture};
 use nasforge_train::EpochStats;
-use serde_json::json;
 
 use crate::cli::TrainArgs;
 use crate::search::training_flags;
@@ -39,21 +39,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let trained = train_final_architecture(&request, &mut on_epoch)?;
     let result = &trained.result;
     if args.json {
-        let object = json!({
-            "space": trained.space,
-            "arch": trained.arch,
-            "dataset": trained.dataset,
-            "test_accuracy": result.test_accuracy,
-            "test_loss": result.test_loss,
-            "params": result.params,
-            "flops": result.flops,
-            "model_bytes": result.model_bytes,
-            "latency_ms": result.latency_ms,
-            "train_seconds": result.train_seconds,
-            "epochs": result.epochs,
-            "weights": result.weights,
-        });
-        println!("{object}");
+        println!("{}", trained.to_json());
     } else {
         println!("arch\t{}", trained.arch);
         println!("dataset\t{}", trained.dataset);

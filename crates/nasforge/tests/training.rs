@@ -48,6 +48,10 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
         let curve = trial["intermediate"].as_array().unwrap();
         let epochs: Vec<u64> = curve.iter().map(|e| e["epoch"].as_f64().unwrap() as u64).collect();
         assert_eq!(epochs, [1, 2, 3], "{trial}");
+        // The trial's losses and accuracy are those of its best epoch, with the curve's meaning.
+        let best_epoch = curve.iter().find(|e| e["val_accuracy"] == metrics["val_accuracy"]).unwrap();
+        assert_eq!(best_epoch["train_loss"], metrics["train_loss"], "{trial}");
+        assert_eq!(best_epoch["val_loss"], metrics["val_loss"], "{trial}");
     }
     // A network with a convolution learns the synthetic task well above chance (4 classes).
     let best = json(&ok(dir.path(), &["best", "--storage", &store, "--study", "syn", "--json"]));
@@ -81,6 +85,20 @@ fn a_search_trains_networks_and_the_best_is_retrained() {
         weights.metadata().unwrap().len() as f64 >= result["params"].as_f64().unwrap() * 4.0,
         "weights file too small"
     );
+    // The result is stored with the study: `best` shows it after the terminal has scrolled away.
+    let shown = json(&ok(dir.path(), &["best", "--storage", &store, "--study", "syn", "--json"]));
+    let finals = shown["final_trainings"].as_array().unwrap();
+    assert_eq!(finals.len(), 1, "{shown}");
+    assert_eq!(finals[0]["test_accuracy"], result["test_accuracy"]);
+    assert_eq!(finals[0]["weights"], result["weights"]);
+    let text = ok(dir.path(), &["best", "--storage", &store, "--study", "syn"]);
+    assert!(text.contains("final training: test accuracy") && text.contains("final.bpk"), "{text}");
+    // Without --weights, the weights are named after the study and the trial.
+    let trial = best["id"].as_u64().unwrap();
+    let named = [&["train", "--storage", &store, "--study", "syn", "--arch", "best", "--epochs", "1", "--json"][..]];
+    let result = json(&ok(dir.path(), &named.concat()));
+    assert_eq!(result["weights"], format!("nasforge-weights/syn-trial{trial}.bpk"));
+    assert!(dir.path().join(result["weights"].as_str().unwrap()).exists());
 
     // A string architecture, without a study: the all-convolution cell learns the task.
     let arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
@@ -125,7 +143,17 @@ fn bad_training_input_gives_clear_errors() {
     assert!(error.contains("not a nb201 architecture"), "{error}");
     let error = fails(dir.path(), &["train", "--arch", "best", "--dataset", "synthetic"]);
     assert!(error.contains("add --storage and --study"), "{error}");
-    // Nothing was stored by the refused searches.
-    let studies = ok(dir.path(), &["studies", "--storage", &store]);
-    assert!(!studies.contains("default"), "{studies}");
+    // The refused searches left nothing behind: not even a store file.
+    assert!(!dir.path().join("s.db").exists());
+    let error = fails(dir.path(), &["studies", "--storage", &store]);
+    assert!(error.contains("no store at"), "{error}");
+    assert!(!dir.path().join("s.db").exists());
+}
+
+#[test]
+fn a_cell_that_computes_nothing_is_refused_for_final_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+    let error = fails(dir.path(), &[&["train", "--arch", zero, "--epochs", "1"], TINY_NETWORKS].concat());
+    assert!(error.contains("computes nothing"), "{error}");
 }

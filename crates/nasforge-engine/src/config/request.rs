@@ -122,6 +122,12 @@ impl Partial {
             file.objectives.as_deref().unwrap_or_default(),
             file.constraints.as_deref().unwrap_or_default(),
         )?;
+        let time_budget = request.time_budget.clone().or(file.time_budget.clone());
+        let budget = Budget { trials: None, time_budget: time_budget.clone() };
+        budget.time()?;
+        if request.trials.or(file.trials) == Some(0) {
+            invalid!("trials must be at least 1 (the budget of paid evaluations of the whole study)");
+        }
         Ok(Partial {
             space,
             strategy,
@@ -133,7 +139,7 @@ impl Partial {
             training: request.training.clone(),
             objectives: request_objectives.or(file_objectives),
             trials: request.trials.or(file.trials),
-            time_budget: request.time_budget.clone().or(file.time_budget.clone()),
+            time_budget,
             seed: request.seed.or(file.seed),
         })
     }
