@@ -159,6 +159,11 @@ impl GpModel {
         self.hyper
     }
 
+    /// How many points the posterior was fitted on.
+    pub fn training_points(&self) -> usize {
+        self.weights.len()
+    }
+
     pub fn log_marginal_likelihood(&self) -> f64 {
         self.log_marginal_likelihood
     }

@@ -110,28 +110,29 @@ impl<S: SearchSpace> Observations<S> {
         !self.seen.contains(key) && !pending.iter().any(|p| p == key)
     }
 
-    /// Training data for a model that must also account for the trials in flight: the first `n`
-    /// observations' features with `targets`, then every pending architecture not evaluated yet with the
-    /// `liar`'s value as its target (the constant liar: Ginsbourger, Le Riche and Carraro 2010). A model
-    /// fitted on it is no longer uncertain about the pending networks, so concurrent proposals stop
-    /// crowding them: the pessimistic lie also makes their neighbourhood unattractive, the optimistic one
-    /// keeps it attractive.
+    /// Training data for a model that must also account for the trials in flight: the features of the
+    /// observations `rows` (indices into the first `targets.len()` observations, see [`fit_rows`]) with
+    /// their targets, then every pending architecture not evaluated yet with the `liar`'s value as its
+    /// target (the constant liar: Ginsbourger, Le Riche and Carraro 2010), computed from all of `targets`.
+    /// A model fitted on it is no longer uncertain about the pending networks, so concurrent proposals
+    /// stop crowding them: the pessimistic lie also makes their neighbourhood unattractive, the optimistic
+    /// one keeps it attractive.
     pub fn with_lies(
         &self,
         space: &S,
-        n: usize,
+        rows: &[usize],
         targets: &[f64],
         pending: &[S::Arch],
         liar: Liar,
     ) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let mut features: Vec<Vec<f64>> = rows.iter().map(|&i| self.features[i].clone()).collect();
+        let mut lied: Vec<f64> = rows.iter().map(|&i| targets[i]).collect();
         let lie = match liar {
-            Liar::Off => return (self.features[..n].to_vec(), targets.to_vec()),
+            Liar::Off => return (features, lied),
             Liar::Min => targets.iter().copied().fold(f64::INFINITY, f64::min),
             Liar::Mean => targets.iter().sum::<f64>() / targets.len().max(1) as f64,
             Liar::Max => targets.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         };
-        let mut features = self.features[..n].to_vec();
-        let mut lied = targets.to_vec();
         for arch in pending {
             if !self.seen.contains(&space.canonical(arch)) {
                 features.push(self.encode(space, arch));
@@ -140,6 +141,33 @@ impl<S: SearchSpace> Observations<S> {
         }
         (features, lied)
     }
+}
+
+/// The observations a model is fitted on, in the order they were told, when it may be fitted on at most
+/// `limit` of them (`0`: no limit, every observation): the best `limit / 2` by `targets` (higher is
+/// better, earlier first on ties) and the most recent of the others up to `limit`. The best ones are
+/// where the candidate pools are drawn and where the acquisition must be right; the recent ones are where
+/// the search has just been. This bounds the cost of a fit, whatever the length of the history.
+pub(crate) fn fit_rows(targets: &[f64], limit: usize) -> Vec<usize> {
+    let n = targets.len();
+    if limit == 0 || n <= limit {
+        return (0..n).collect();
+    }
+    let mut chosen = vec![false; n];
+    for i in ranked(targets).into_iter().take(limit / 2) {
+        chosen[i] = true;
+    }
+    let mut missing = limit - limit / 2;
+    for i in (0..n).rev() {
+        if missing == 0 {
+            break;
+        }
+        if !chosen[i] {
+            chosen[i] = true;
+            missing -= 1;
+        }
+    }
+    (0..n).filter(|&i| chosen[i]).collect()
 }
 
 /// The weight of the sum term of the augmented Chebyshev scalarisation (ParEGO's ρ).
@@ -364,6 +392,46 @@ mod tests {
         let w = random_weights(3, &mut rng);
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12 && w.iter().all(|&x| x > 0.0));
         assert_eq!(random_weights(1, &mut rng), vec![1.0]);
+    }
+
+    #[test]
+    fn fit_rows_keep_the_best_half_and_the_most_recent_within_the_limit() {
+        let targets = [5.0, 9.0, 1.0, 8.0, 2.0, 7.0, 3.0, 0.0];
+        assert_eq!(fit_rows(&targets, 0), (0..8).collect::<Vec<_>>(), "0: no limit");
+        assert_eq!(fit_rows(&targets, 8), (0..8).collect::<Vec<_>>(), "a limit the history does not reach");
+        // The best two (9 at 1, 8 at 3), then the two most recent others (6 and 7), in the order told.
+        assert_eq!(fit_rows(&targets, 4), vec![1, 3, 6, 7]);
+        // An odd limit gives the extra row to the recent ones; recent rows that are among the best count once.
+        // (The best, 5 at 4, is also the latest: the two recent rows are 3 and 2.)
+        assert_eq!(fit_rows(&[1.0, 2.0, 3.0, 4.0, 5.0], 3), vec![2, 3, 4]);
+        for limit in 2..=12 {
+            let many: Vec<f64> = (0..50).map(|i| ((i * 37) % 23) as f64).collect();
+            let rows = fit_rows(&many, limit);
+            assert_eq!(rows.len(), limit, "exactly the limit once the history is longer");
+            assert!(rows.windows(2).all(|w| w[0] < w[1]), "distinct, in the order told");
+            assert!(rows.contains(&ranked(&many)[0]) && rows.contains(&49), "the best and the latest are kept");
+        }
+    }
+
+    #[test]
+    fn the_fit_set_is_the_chosen_rows_and_the_lies_come_from_the_whole_history() {
+        use crate::strategy::tpe::tests::Toy;
+        let mut observations = Observations::<Toy>::new(Encoding::Onehot);
+        let archs: Vec<Vec<usize>> = (0..6).map(|i| vec![i % 4, i / 4, 0, 0, 0, 0, 0, 0]).collect();
+        for arch in &archs {
+            observations.tell(&Toy, arch, Some(&Outcome { scores: vec![arch[0] as f64], violation: 0.0 }));
+        }
+        let targets = [0.0, 1.0, 2.0, 3.0, 0.0, 10.0];
+        let pending = vec![vec![3, 3, 3, 3, 3, 3, 3, 3], archs[0].clone()];
+        let rows = fit_rows(&targets, 2);
+        assert_eq!(rows, vec![4, 5]);
+        let (features, lied) = observations.with_lies(&Toy, &rows, &targets, &pending, Liar::Mean);
+        // Two rows and one lie: the pending network already evaluated is not lied about.
+        assert_eq!(features.len(), 3);
+        assert_eq!(features[..2], [observations.features[4].clone(), observations.features[5].clone()]);
+        assert_eq!(lied, vec![0.0, 10.0, 16.0 / 6.0], "the mean of every target, not of the fitted ones");
+        let (features, unlied) = observations.with_lies(&Toy, &fit_rows(&targets, 0), &targets, &pending, Liar::Off);
+        assert_eq!((features, unlied), (observations.features.clone(), targets.to_vec()), "no limit, no lie: all");
     }
 
     #[test]
