@@ -55,10 +55,10 @@ fn a_study_created_run_continued_and_read_through_the_library() {
         ..StudyRequest::default()
     };
 
-    // Created: nothing is stored until the study is run.
+    // Created: nothing is stored until the study is run, not even the store's file.
     let mut study = StudyHandle::open_or_new(&url, "pareto", &ConfigFile::default(), &request).unwrap();
     assert!(!study.is_stored());
-    assert!(list_studies(&url).unwrap().is_empty());
+    assert!(!dir.path().join("studies.db").exists());
     let stop = AtomicBool::new(false);
     let report = study.run(RunOptions { workers: 2, ..RunOptions::default() }, &stop, &no_observer).unwrap();
     assert_eq!(report.reason, StopReason::Budget);
@@ -116,7 +116,8 @@ fn a_request_that_cannot_run_stores_nothing() {
     let mut study = StudyHandle::open_or_new(&url, "wrong-metric", &ConfigFile::default(), &request).unwrap();
     let error = study.run(RunOptions::default(), &AtomicBool::new(false), &no_observer).unwrap_err().to_string();
     assert!(error.contains("no metric `accuracy`") && error.contains("score, cost"), "{error}");
-    assert!(list_studies(&url).unwrap().is_empty());
+    assert!(!dir.path().join("studies.db").exists());
+    assert!(list_studies(&url).unwrap_err().to_string().contains("no store at"));
 }
 
 #[test]
