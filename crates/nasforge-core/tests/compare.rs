@@ -21,9 +21,10 @@ impl Evaluator<Nb201Space> for Synthetic {
             Nb201Op::SkipConnect => 0.5,
             Nb201Op::None => 0.0,
         };
-        let truth: f64 = request.arch.ops.iter().enumerate().map(|(edge, op)| score(op) * (1.0 + edge as f64 / 10.0)).sum();
+        let truth: f64 =
+            request.arch.ops.iter().enumerate().map(|(edge, op)| score(op) * (1.0 + edge as f64 / 10.0)).sum();
         let convolutions = request.arch.ops.iter().filter(|op| matches!(op, Nb201Op::NorConv3x3 | Nb201Op::NorConv1x1));
-        let sign = if request.seed % 2 == 0 { 1.0 } else { -1.0 };
+        let sign = if request.seed.is_multiple_of(2) { 1.0 } else { -1.0 };
         Ok(Metrics::from([
             ("true".into(), truth),
             ("search".into(), truth + sign * self.noise),

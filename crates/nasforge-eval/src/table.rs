@@ -65,7 +65,8 @@ impl Header {
         let file = std::fs::File::open(path)
             .map_err(|e| TableError::Read { path: path.to_path_buf(), reason: read_problem(&e) })?;
         let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
-        let headers = reader.headers().map_err(|e| format(format!("cannot read the header line: {}", csv_problem(&e).1)))?;
+        let headers =
+            reader.headers().map_err(|e| format(format!("cannot read the header line: {}", csv_problem(&e).1)))?;
         if headers.iter().all(str::is_empty) {
             return Err(format("the file is empty (expected a header line with an `arch` column)".into()));
         }
@@ -180,7 +181,9 @@ impl Table {
     pub fn column(&self, metric: &str) -> Result<usize, TableError> {
         let column = self.position(metric)?;
         match self.rows.values().filter(|row| row.values[column].is_nan()).map(|row| row.line).min() {
-            Some(line) => Err(self.at_line(line, format!("column `{metric}` is empty (a metric needs a value on every line)"))),
+            Some(line) => {
+                Err(self.at_line(line, format!("column `{metric}` is empty (a metric needs a value on every line)")))
+            }
             None => Ok(column),
         }
     }

@@ -35,9 +35,7 @@ fn validation(dir: &tempfile::TempDir) -> std::path::PathBuf {
     write(
         dir,
         "valid.csv",
-        &format!(
-            "arch,acc,acc_seed0,acc_seed1,acc_seed2,seconds\n{CONV},90,89,90,91,100\n{POOL},50,49,51,,20\n"
-        ),
+        &format!("arch,acc,acc_seed0,acc_seed1,acc_seed2,seconds\n{CONV},90,89,90,91,100\n{POOL},50,49,51,,20\n"),
     )
 }
 
@@ -89,7 +87,10 @@ fn a_report_table_lacking_a_cell_names_the_search_line_and_the_arch_column() {
     let test_path = write(&dir, "test.csv", &format!("arch,test\n{CONV},93\n"));
     let report = Table::load(&test_path, &Nb201Space).unwrap();
     let err = ReportJoin::new(&search, report, &["test".to_string()]).unwrap_err().to_string();
-    assert!(err.contains("valid.csv, line 3: column `arch`") && err.contains(POOL) && err.contains("test.csv"), "{err}");
+    assert!(
+        err.contains("valid.csv, line 3: column `arch`") && err.contains(POOL) && err.contains("test.csv"),
+        "{err}"
+    );
     let report = Table::load(&test_path, &Nb201Space).unwrap();
     let err = ReportJoin::new(&search, report, &["cifar10".to_string()]).unwrap_err().to_string();
     assert!(err.contains("test.csv: no column `cifar10`"), "{err}");

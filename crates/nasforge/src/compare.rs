@@ -52,7 +52,10 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     let report_metric = args.report_metric.clone().unwrap_or_else(|| objective.metric.clone());
     let noise: TableNoise = args.noise.parse().map_err(anyhow::Error::msg)?;
     let space = args.space.default_config();
-    with_space(&space, CompareRun { args, table, report_table, report_metric, objective, noise, queries, times, strategies })
+    with_space(
+        &space,
+        CompareRun { args, table, report_table, report_metric, objective, noise, queries, times, strategies },
+    )
 }
 
 struct CompareRun<'a> {
@@ -115,7 +118,8 @@ impl SpaceTask for CompareRun<'_> {
 
 /// The `count` best architectures (printed) by a complete column, ties broken by the printed form.
 fn best_cells(table: &Table, column: usize, objective: &Objective, count: usize) -> Vec<String> {
-    let mut rows: Vec<(&str, f64)> = table.rows().map(|(printed, values)| (printed, objective.orient(values[column]))).collect();
+    let mut rows: Vec<(&str, f64)> =
+        table.rows().map(|(printed, values)| (printed, objective.orient(values[column]))).collect();
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     rows.into_iter().take(count).map(|(printed, _)| printed.to_string()).collect()
 }
@@ -154,7 +158,11 @@ impl CompareRun<'_> {
             self.args.noise,
             settings.seeds,
             settings.workers,
-            if settings.reevaluations > 0 { format!("  re-evaluations {}", settings.reevaluations) } else { String::new() }
+            if settings.reevaluations > 0 {
+                format!("  re-evaluations {}", settings.reevaluations)
+            } else {
+                String::new()
+            }
         );
         if let Some(floor) = floor {
             println!(

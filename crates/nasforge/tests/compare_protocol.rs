@@ -47,8 +47,11 @@ fn validation_search_is_scored_by_the_test_accuracy_of_the_returned_cell() {
     let common = ["--queries", "10,50", "--seeds", "30"];
     let honest = compare_json(
         dir.path(),
-        &[&["--table", valid, "--metric", "cifar10_valid", "--report-table", test, "--report-metric", "cifar10"], &common[..]]
-            .concat(),
+        &[
+            &["--table", valid, "--metric", "cifar10_valid", "--report-table", test, "--report-metric", "cifar10"],
+            &common[..],
+        ]
+        .concat(),
     );
     assert_eq!((honest["metric"].as_str(), honest["report_metric"].as_str()), (Some("cifar10_valid"), Some("cifar10")));
     assert!((honest["optimum"].as_f64().unwrap() - 94.3733).abs() < 1e-9, "{honest}");
@@ -71,7 +74,8 @@ fn noisy_evaluations_draw_a_seed_and_come_with_the_noise_floor() {
     let dir = tempfile::tempdir().unwrap();
     let (test, valid) = (test.to_str().unwrap(), valid.to_str().unwrap());
     let args = ["--table", valid, "--metric", "cifar10_valid", "--report-table", test, "--report-metric", "cifar10"];
-    let run = |extra: &[&str]| compare_json(dir.path(), &[&args[..], &["--queries", "50", "--seeds", "30"], extra].concat());
+    let run =
+        |extra: &[&str]| compare_json(dir.path(), &[&args[..], &["--queries", "50", "--seeds", "30"], extra].concat());
     let (clean, noisy) = (run(&[]), run(&["--noise", "seeds"]));
     assert_eq!(noisy["noise"], "seeds");
     assert!(clean["noise_floor"].is_null(), "{clean}");
@@ -95,8 +99,20 @@ fn simulated_workers_finish_sooner_in_simulated_time() {
         compare_json(
             dir.path(),
             &[
-                "--table", valid, "--metric", "cifar10_valid", "--time-column", "cifar10_train_seconds", "--times",
-                "2h,5h", "--queries", "20", "--seeds", "10", "--workers", workers,
+                "--table",
+                valid,
+                "--metric",
+                "cifar10_valid",
+                "--time-column",
+                "cifar10_train_seconds",
+                "--times",
+                "2h,5h",
+                "--queries",
+                "20",
+                "--seeds",
+                "10",
+                "--workers",
+                workers,
             ],
         )
     };
@@ -172,17 +188,24 @@ fn bad_protocol_input_names_the_file_line_and_column() {
     let rows = |f: &dyn Fn(usize, &str) -> String| cells.iter().enumerate().map(|(i, c)| f(i, c)).collect::<Vec<_>>();
     let valid = write(dir.path(), "valid.csv", "arch,acc,seconds", &rows(&|i, c| format!("{c},{i},{}", 10 + i)));
     let short_report = write(dir.path(), "test.csv", "arch,test", &rows(&|i, c| format!("{c},{i}"))[..19]);
-    let base = ["compare", "--table", &valid, "--metric", "acc", "--strategies", "random", "--queries", "5", "--seeds", "2"];
+    let base =
+        ["compare", "--table", &valid, "--metric", "acc", "--strategies", "random", "--queries", "5", "--seeds", "2"];
     let err = fails(dir.path(), &[&base[..], &["--report-table", &short_report, "--report-metric", "test"]].concat());
     assert!(err.contains("valid.csv, line 21: column `arch`") && err.contains("test.csv"), "{err}");
     let err = fails(dir.path(), &[&base[..], &["--noise", "seeds"]].concat());
     assert!(err.contains("valid.csv, line 1:") && err.contains("`acc`") && err.contains("acc_seed0"), "{err}");
-    let negative = write(dir.path(), "negative.csv", "arch,acc,seconds", &rows(&|i, c| format!("{c},{i},{}", 5 - i as i64)));
+    let negative =
+        write(dir.path(), "negative.csv", "arch,acc,seconds", &rows(&|i, c| format!("{c},{i},{}", 5 - i as i64)));
     let mut args = base.to_vec();
     args[2] = &negative;
     let err = fails(dir.path(), &[&args[..], &["--time-column", "seconds"]].concat());
     assert!(err.contains("negative.csv, line 8: column `seconds`: -1 is not a duration"), "{err}");
-    let missing = write(dir.path(), "missing.csv", "arch,acc,seconds", &rows(&|i, c| format!("{c},{i},{}", if i == 3 { String::new() } else { i.to_string() })));
+    let missing = write(
+        dir.path(),
+        "missing.csv",
+        "arch,acc,seconds",
+        &rows(&|i, c| format!("{c},{i},{}", if i == 3 { String::new() } else { i.to_string() })),
+    );
     args[2] = &missing;
     let err = fails(dir.path(), &[&args[..], &["--time-column", "seconds"]].concat());
     assert!(err.contains("missing.csv, line 5: column `seconds` is empty"), "{err}");
@@ -194,7 +217,10 @@ fn a_broken_table_line_is_named_once_with_its_number() {
     let mut rows: Vec<String> = cells(20).iter().map(|c| format!("{c},1")).collect();
     rows[19].push_str(",2");
     let broken = write(dir.path(), "broken.csv", "arch,acc", &rows);
-    for command in [&["compare", "--table", &broken, "--seeds", "1"][..], &["search", "--table", &broken, "--storage", "sqlite:s.db"]] {
+    for command in [
+        &["compare", "--table", &broken, "--seeds", "1"][..],
+        &["search", "--table", &broken, "--storage", "sqlite:s.db"],
+    ] {
         let err = fails(dir.path(), command);
         assert!(err.contains("broken.csv, line 21: 3 fields where the header line has 2"), "{err}");
         assert_eq!(err.matches("line").count(), 2, "the position is given once: {err}");
@@ -204,7 +230,10 @@ fn a_broken_table_line_is_named_once_with_its_number() {
 #[test]
 fn a_missing_table_says_how_to_point_nasforge_at_it() {
     let dir = tempfile::tempdir().unwrap();
-    for command in [&["compare", "--table", "nowhere.csv", "--seeds", "1"][..], &["search", "--table", "nowhere.csv", "--storage", "sqlite:s.db"]] {
+    for command in [
+        &["compare", "--table", "nowhere.csv", "--seeds", "1"][..],
+        &["search", "--table", "nowhere.csv", "--storage", "sqlite:s.db"],
+    ] {
         let err = fails(dir.path(), command);
         assert!(err.contains("nowhere.csv: cannot read the table: no such file"), "{err}");
         assert!(err.contains("--table PATH") && err.contains("$NASFORGE_NB201_TABLE"), "{err}");

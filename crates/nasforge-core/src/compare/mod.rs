@@ -129,7 +129,8 @@ pub fn compare<S: SearchSpace>(
         let checkpoints = (settings.checkpoints.iter())
             .map(|&queries| query_checkpoint(&runs, queries, space, evaluator, settings))
             .collect::<Result<_, _>>()?;
-        let time_checkpoints = settings.time_checkpoints.iter().map(|&seconds| time_checkpoint(&runs, seconds, settings)).collect();
+        let time_checkpoints =
+            settings.time_checkpoints.iter().map(|&seconds| time_checkpoint(&runs, seconds, settings)).collect();
         results.push(StrategyComparison {
             name: label.clone(),
             checkpoints,

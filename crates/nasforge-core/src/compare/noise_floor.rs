@@ -31,7 +31,8 @@ pub fn noise_floor<S: SearchSpace>(
         .map(|seed| {
             let mut best: Option<Returned> = None;
             for (index, printed) in cells.iter().enumerate() {
-                let failed = |message: String| StudyError::Evaluation { id: index as u64, arch: printed.clone(), message };
+                let failed =
+                    |message: String| StudyError::Evaluation { id: index as u64, arch: printed.clone(), message };
                 let arch = space.parse(printed).map_err(|e| failed(e.message))?;
                 let request = EvalRequest {
                     space,
@@ -40,7 +41,8 @@ pub fn noise_floor<S: SearchSpace>(
                     trial_id: index as u64,
                     seed: trial_seed(seed, index as u64),
                 };
-                let metrics = evaluator.evaluate(&request, &mut super::returned::NoReports).map_err(|e| failed(e.to_string()))?;
+                let metrics =
+                    evaluator.evaluate(&request, &mut super::returned::NoReports).map_err(|e| failed(e.to_string()))?;
                 let (Some(&search), Some(&report)) =
                     (metrics.get(&settings.objective.metric), metrics.get(&settings.report_metric))
                 else {

@@ -1,11 +1,11 @@
 //! The cell a search returns and what it is worth: the best by the search metric among the evaluations
 //! finished so far (or the best mean after re-evaluating the top candidates), scored by the report metric.
 
+use crate::EvalError;
 use crate::objective::Objective;
 use crate::space::SearchSpace;
 use crate::study::{EvalRequest, Evaluator, Reporter, StudyError};
 use crate::trial::{Metrics, TrialRecord};
-use crate::EvalError;
 
 /// A returned cell: its search metric value as the search saw it (a mean after re-evaluation) and its
 /// report metric value.
@@ -81,9 +81,8 @@ impl RunHistory {
         evaluator: &dyn Evaluator<S>,
     ) -> Result<Option<Returned>, StudyError> {
         let searched = n.saturating_sub(reevaluations).min(self.queries.len());
-        let mut candidates: Vec<(&Query, f64, f64)> = (self.queries[..searched].iter())
-            .filter_map(|q| Some((q, q.search?, q.report?)))
-            .collect();
+        let mut candidates: Vec<(&Query, f64, f64)> =
+            (self.queries[..searched].iter()).filter_map(|q| Some((q, q.search?, q.report?))).collect();
         // Stable: equal values keep the order they were found in.
         candidates.sort_by(|a, b| objective.orient(b.1).total_cmp(&objective.orient(a.1)));
         let mut best: Option<Returned> = None;
@@ -107,13 +106,8 @@ fn reevaluate<S: SearchSpace>(
     let trial = &query.trial;
     let failed = |message: String| StudyError::Evaluation { id: trial.id, arch: trial.arch.clone(), message };
     let arch = space.parse(&trial.arch).map_err(|e| failed(e.message))?;
-    let request = EvalRequest {
-        space,
-        arch: &arch,
-        printed: &trial.arch,
-        trial_id: trial.id,
-        seed: trial.seed.wrapping_add(1),
-    };
+    let request =
+        EvalRequest { space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed.wrapping_add(1) };
     let metrics = evaluator.evaluate(&request, &mut NoReports).map_err(|e| failed(format!("re-evaluation: {e}")))?;
     metrics
         .get(&objective.metric)

@@ -72,7 +72,12 @@ impl SeedNoise {
             });
         }
         if let Some((line, metric)) = metrics.iter().find_map(|(column, seeds)| {
-            let line = table.rows.values().filter(|row| seeds.iter().all(|&s| row.values[s].is_nan())).map(|r| r.line).min()?;
+            let line = table
+                .rows
+                .values()
+                .filter(|row| seeds.iter().all(|&s| row.values[s].is_nan()))
+                .map(|r| r.line)
+                .min()?;
             Some((line, &table.columns[*column]))
         }) {
             return Err(TableError::Line {
