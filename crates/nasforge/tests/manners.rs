@@ -60,6 +60,7 @@ fn off_a_terminal_a_search_logs_each_trial() {
         assert!(log.contains(&format!("trial {id} complete cifar10=")), "trial {id} not logged: {log}");
     }
     assert!(log.contains("paid 5/5") && log.contains("best cifar10"), "{log}");
+    assert!(!log.contains('\u{1b}'), "terminal colours in a log file: {log}");
     // The level is a flag: warnings only, and the trial lines are gone.
     let more = ["--storage", &store, "--study", "log", "--trials", "8", "--log-level", "warn"];
     let out = nasforge(dir.path(), &[&["search"][..], &more].concat());
