@@ -72,7 +72,8 @@ fn main() {
             runs.push((format!("{name} (2 objectives)"), spec, 2));
         }
     }
-    let unbounded = ["bo:fit_limit=0", "bananas:fit_limit=0", "predictor:fit_limit=0", "predictor:model=gp;fit_limit=0"];
+    let unbounded =
+        ["bo:fit_limit=0", "bananas:fit_limit=0", "predictor:fit_limit=0", "predictor:model=gp;fit_limit=0"];
     let mut runs: Vec<(String, StrategySpec, usize, usize)> =
         runs.into_iter().map(|(label, spec, objectives)| (label, spec, objectives, usize::MAX)).collect();
     runs.extend(unbounded.map(|text| (text.to_string(), parse(text), 1, UNBOUNDED_UP_TO)));

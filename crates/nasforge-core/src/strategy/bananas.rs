@@ -12,8 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model_based::{
-    Encoding, Liar, Observations, PoolSettings, Scale, candidate_pool, chebyshev, equal_weights, fit_rows, history_seed,
-    random_weights, ranked, schedule, standard_normal,
+    Encoding, Liar, Observations, PoolSettings, Scale, candidate_pool, chebyshev, equal_weights, fit_rows,
+    history_seed, random_weights, ranked, schedule, standard_normal,
 };
 use super::{Strategy, StrategyRng};
 use crate::objective::Outcome;
