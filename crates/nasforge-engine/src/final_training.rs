@@ -80,7 +80,12 @@ pub fn train_final_architecture(
     let study = handle.as_ref().map(StudyHandle::results).transpose()?;
     let space = match (request.space, &study) {
         (Some(kind), Some(study)) if kind != study.config.space.kind() => {
-            invalid!("--space {} differs from the space of study '{}' ({})", kind.name(), study.name, study.config.space.name())
+            invalid!(
+                "--space {} differs from the space of study '{}' ({})",
+                kind.name(),
+                study.name,
+                study.config.space.name()
+            )
         }
         (_, Some(study)) => study.config.space.clone(),
         (Some(kind), None) => kind.default_config(),
@@ -89,9 +94,13 @@ pub fn train_final_architecture(
     let (arch, trial_id) = match &study {
         Some(study) => {
             let trial = if request.arch == "best" {
-                study.best().ok_or_else(|| EngineError::invalid(format!("study '{}' has no complete trial yet", study.name)))?
+                study
+                    .best()
+                    .ok_or_else(|| EngineError::invalid(format!("study '{}' has no complete trial yet", study.name)))?
             } else if let Ok(id) = request.arch.parse::<u64>() {
-                study.trial(id).ok_or_else(|| EngineError::invalid(format!("study '{}' has no trial {id}", study.name)))?
+                study
+                    .trial(id)
+                    .ok_or_else(|| EngineError::invalid(format!("study '{}' has no trial {id}", study.name)))?
             } else {
                 invalid!("with --study, --arch is `best` or a trial id (not '{}')", request.arch);
             };
@@ -125,7 +134,8 @@ pub fn train_final_architecture(
 
 /// `nasforge-weights/STUDY-trialID.bpk`, with the study's name made safe for a file name.
 fn study_weights_path(study: &str, trial: u64) -> PathBuf {
-    let safe: String = study.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let safe: String =
+        study.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     PathBuf::from("nasforge-weights").join(format!("{safe}-trial{trial}.bpk"))
 }
 
@@ -156,7 +166,8 @@ impl SpaceTask for Training<'_> {
     fn run<S: Buildable>(self, space: S) -> Result<FinalTraining> {
         let Training { request, arch, settings, weights, trial_id, on_epoch } = self;
         let parsed = if arch.starts_with('{') { space.from_json(&arch) } else { space.parse(&arch) };
-        let parsed = parsed.map_err(|e| EngineError::invalid(format!("--arch is not a {} architecture: {e}", S::NAME)))?;
+        let parsed =
+            parsed.map_err(|e| EngineError::invalid(format!("--arch is not a {} architecture: {e}", S::NAME)))?;
         if space.computes_nothing(&parsed) {
             invalid!(
                 "{} computes nothing (no path from the input to the output): training cannot beat the class \

@@ -110,7 +110,9 @@ impl StudyResults {
         let outcomes: Vec<&Outcome> = feasible.iter().map(|(_, o)| o).collect();
         let ranks = non_dominated_ranks(&outcomes);
         let nadir: Option<Vec<f64>> = feasible.first().map(|(_, first)| {
-            (0..first.scores.len()).map(|m| feasible.iter().map(|(_, o)| o.scores[m]).fold(f64::INFINITY, f64::min)).collect()
+            (0..first.scores.len())
+                .map(|m| feasible.iter().map(|(_, o)| o.scores[m]).fold(f64::INFINITY, f64::min))
+                .collect()
         });
         let mut front: Vec<_> = feasible.iter().zip(ranks).filter(|(_, rank)| *rank == 0).map(|(s, _)| s).collect();
         front.sort_by(|a, b| b.1.scores[0].total_cmp(&a.1.scores[0]));

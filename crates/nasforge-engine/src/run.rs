@@ -58,7 +58,12 @@ impl StudyHandle {
     /// Saves the study as [`StudyHandle::save`] does, then works on it with `options.workers` threads
     /// until the budget is spent, the time budget runs out, the space is exhausted, or `stop` is set
     /// (each worker finishes its running trial first). One worker's fatal error stops the others.
-    pub fn run(&mut self, options: RunOptions, stop: &AtomicBool, observers: &ObserverFactory<'_>) -> Result<RunReport> {
+    pub fn run(
+        &mut self,
+        options: RunOptions,
+        stop: &AtomicBool,
+        observers: &ObserverFactory<'_>,
+    ) -> Result<RunReport> {
         if options.workers == 0 {
             invalid!("workers must be at least 1");
         }
@@ -89,8 +94,11 @@ impl SpaceTask for Launch<'_, '_> {
         config.strategy.build(&space, config.objectives.len()).map_err(EngineError::Invalid)?;
         study.store_config(S::NAME)?;
         let Some((stop, observers)) = run else { return Ok(None) };
-        let limits =
-            RunLimits { max_paid_trials: config.budget.trials, time_budget: config.budget.time()?, ..RunLimits::default() };
+        let limits = RunLimits {
+            max_paid_trials: config.budget.trials,
+            time_budget: config.budget.time()?,
+            ..RunLimits::default()
+        };
         let started = Instant::now();
         let study: &StudyHandle = study;
         let reasons: Vec<Result<StopReason>> = std::thread::scope(|scope| {

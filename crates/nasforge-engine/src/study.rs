@@ -1,8 +1,8 @@
 //! A study in a store, found by its storage URL and name: opened as stored, created from a file and a
 //! request, or continued with a new budget; and its results read back.
 
-use nasforge_core::{StudyError, TrialRecord};
 use nasforge_core::study::TrialStore;
+use nasforge_core::{StudyError, TrialRecord};
 use nasforge_store::{FinalResultRecord, Storage, StudyRecord, StudyStore};
 
 use crate::config::{ConfigFile, StudyConfig, StudyRequest, continued_study_config, new_study_config};
@@ -164,7 +164,12 @@ impl StudyHandle {
                 Ok(FinalTrainingRecord { trial_id: record.trial_id, created_at: record.created_at, result })
             })
             .collect::<Result<_>>()?;
-        Ok(StudyResults { name: self.name.clone(), config: self.config.clone(), trials: self.trials()?, final_trainings })
+        Ok(StudyResults {
+            name: self.name.clone(),
+            config: self.config.clone(),
+            trials: self.trials()?,
+            final_trainings,
+        })
     }
 
     /// Records the final training of trial `trial_id` with the study.

@@ -17,7 +17,8 @@ use crate::progress::RunProgress;
 pub fn search(args: &SearchArgs) -> Result<ExitCode> {
     let (file, url, name) = file_and_place(args)?;
     let mut study = StudyHandle::open_or_new(&url, &name, &file, &study_request(args))?;
-    let options = RunOptions { workers: args.workers, lease: parse_duration("lease", &args.lease)?, device: args.device };
+    let options =
+        RunOptions { workers: args.workers, lease: parse_duration("lease", &args.lease)?, device: args.device };
     run(&mut study, options, args.json)
 }
 
@@ -41,7 +42,8 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
         ..StudyRequest::default()
     };
     let mut study = StudyHandle::open_to_work(&args.storage, &args.study, &request)?;
-    let options = RunOptions { workers: args.workers, lease: parse_duration("lease", &args.lease)?, device: args.device };
+    let options =
+        RunOptions { workers: args.workers, lease: parse_duration("lease", &args.lease)?, device: args.device };
     run(&mut study, options, args.json)
 }
 

@@ -76,7 +76,9 @@ fn reading_never_creates_a_store_and_a_failed_start_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = storage(dir.path());
     let file = dir.path().join("studies.db");
-    for command in [&["best", "--storage", &store][..], &["trials", "--storage", &store], &["pareto", "--storage", &store]] {
+    for command in
+        [&["best", "--storage", &store][..], &["trials", "--storage", &store], &["pareto", "--storage", &store]]
+    {
         let error = fails(dir.path(), command);
         assert!(error.contains("no store at"), "{error}");
         assert!(!file.exists(), "{command:?} created the store");
@@ -134,7 +136,10 @@ fn listings_are_readable_tables_or_exact_machine_formats() {
     let first: Vec<&str> = rows.next().unwrap().split(',').collect();
     assert_eq!(first[2].parse::<f64>().unwrap(), accuracy, "CSV values are exact");
     assert_eq!(csv.lines().count(), exact.len() + 1);
-    let tsv = ok(dir.path(), &["trials", "--storage", &store, "--study", "s", "--format", "tsv", "--columns", "id,arch,params"]);
+    let tsv = ok(
+        dir.path(),
+        &["trials", "--storage", &store, "--study", "s", "--format", "tsv", "--columns", "id,arch,params"],
+    );
     let line: Vec<&str> = tsv.lines().nth(1).unwrap().split('\t').collect();
     assert_eq!(line[..2], [exact[0]["id"].to_string().as_str(), exact[0]["arch"].as_str().unwrap()]);
     assert_eq!(line[2].parse::<f64>().unwrap(), exact[0]["metrics"]["params"].as_f64().unwrap());
@@ -145,4 +150,20 @@ fn listings_are_readable_tables_or_exact_machine_formats() {
     assert_eq!(row[0], "s");
     assert!(row[2].ends_with('Z') && row[2].contains('T'), "{studies}");
     assert_eq!(row[4], "300", "{studies}");
+}
+
+#[test]
+fn an_unreachable_postgresql_server_is_announced_with_its_retry_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: the connection is refused at once, and retried for the limit.
+    let out = Command::new(env!("CARGO_BIN_EXE_nasforge"))
+        .args(["studies", "--storage", "postgresql://nasforge@127.0.0.1:1/nowhere"])
+        .current_dir(dir.path())
+        .env("NASFORGE_STORE_RETRY_SECONDS", "2")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PostgreSQL at postgresql://nasforge@127.0.0.1:1/nowhere"), "{stderr}");
+    assert!(stderr.contains("retrying for up to 2 s") && stderr.contains("NASFORGE_STORE_RETRY_SECONDS"), "{stderr}");
 }

@@ -41,4 +41,3 @@ pub trait Evaluator<S: SearchSpace>: Sync {
 
     fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError>;
 }
-

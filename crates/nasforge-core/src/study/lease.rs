@@ -12,7 +12,6 @@ pub struct Lease {
     pub duration: Duration,
 }
 
-
 impl Lease {
     /// A lease for the calling process and thread on this host.
     pub fn for_this_process(thread: usize, duration: Duration) -> Lease {

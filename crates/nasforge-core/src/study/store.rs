@@ -179,7 +179,6 @@ impl TrialStore for MemoryStore {
     }
 }
 
-
 /// The metrics a cache hit records: the quality metrics of the trial it reuses, with its own size metrics.
 pub fn with_own_metrics(source: &Metrics, own: &Metrics) -> Metrics {
     let mut metrics = source.clone();

@@ -47,9 +47,8 @@ pub fn parse_duration(what: &str, text: &str) -> Result<Duration> {
     {
         return Ok(Duration::from_secs_f64(seconds));
     }
-    humantime::parse_duration(text).map_err(|_| {
-        EngineError::invalid(format!("{what} '{text}' is not a duration (examples: 90s, 10m, 1h30m)"))
-    })
+    humantime::parse_duration(text)
+        .map_err(|_| EngineError::invalid(format!("{what} '{text}' is not a duration (examples: 90s, 10m, 1h30m)")))
 }
 
 /// Everything a study needs to run; stored as JSON with the study.

@@ -42,8 +42,8 @@ impl ConfigFile {
     /// Reads a TOML configuration file; errors name the file (and the line, for TOML syntax).
     pub fn load(path: &Path) -> Result<ConfigFile> {
         let file_error = |message: String| EngineError::File { path: path.to_path_buf(), message };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| file_error(format!("cannot read the configuration: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| file_error(format!("cannot read the configuration: {e}")))?;
         toml::from_str(&text).map_err(|e| file_error(e.to_string()))
     }
 }
@@ -115,8 +115,7 @@ impl Partial {
             (Some(kind), _) => Some(kind.default_spec()),
             (None, from_file) => from_file.clone(),
         };
-        let request_objectives =
-            objectives_from(request.metric.as_deref(), &request.objectives, &request.constraints)?;
+        let request_objectives = objectives_from(request.metric.as_deref(), &request.objectives, &request.constraints)?;
         let file_objectives = objectives_from(
             file.metric.as_deref(),
             file.objectives.as_deref().unwrap_or_default(),

@@ -74,8 +74,10 @@ impl PostgresStorage {
         }
         let shared = PgShared::new(location, config, retry_limit);
         // The statements of a connection need the schema: create it through a connection of its own.
-        retrying(&shared.location, retry_limit, |_| schema::prepare_schema(&shared, &mut shared.config.connect(NoTls)?))
-            .map_err(|e| shared.op_error("creating or checking the schema", e))?;
+        retrying(&shared.location, retry_limit, |_| {
+            schema::prepare_schema(&shared, &mut shared.config.connect(NoTls)?)
+        })
+        .map_err(|e| shared.op_error("creating or checking the schema", e))?;
         Ok(PostgresStorage { shared: Arc::new(shared) })
     }
 
