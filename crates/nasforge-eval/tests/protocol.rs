@@ -2,17 +2,9 @@
 //! results): per-seed noise, a report table joined on `arch`, a time column, empty cells.
 
 use nasforge_core::space::{Nb201Space, TaskShape};
-use nasforge_core::{Direction, EvalError, EvalRequest, Evaluator, Metrics, Reporter, SearchSpace};
+use nasforge_core::{Direction, EvalRequest, Evaluator, Metrics, SearchSpace};
 use nasforge_eval::table::ReportJoin;
 use nasforge_eval::{Table, TableEvaluator};
-
-struct NoReports;
-
-impl Reporter for NoReports {
-    fn report(&mut self, _metrics: &Metrics) -> Result<(), EvalError> {
-        Ok(())
-    }
-}
 
 const CONV: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 const POOL: &str = "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|";
@@ -27,7 +19,7 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
 fn evaluate(evaluator: &TableEvaluator, printed: &str, seed: u64) -> Metrics {
     let arch = Nb201Space.parse(printed).unwrap();
     let request = EvalRequest { space: &Nb201Space, arch: &arch, printed, trial_id: 0, seed };
-    evaluator.evaluate(&request, &mut NoReports).unwrap()
+    evaluator.evaluate(&request, &mut ()).unwrap()
 }
 
 /// A validation-like table: the mean, three seeds (the third empty for POOL) and a training time.

@@ -1,16 +1,8 @@
 //! The table evaluator on small tables written by the test (made-up values, not benchmark results).
 
 use nasforge_core::space::{Nb201Space, TaskShape};
-use nasforge_core::{EvalError, EvalRequest, Evaluator, Metrics, Reporter, SearchSpace};
+use nasforge_core::{EvalError, EvalRequest, Evaluator, Metrics, SearchSpace};
 use nasforge_eval::{Table, TableEvaluator};
-
-struct NoReports;
-
-impl Reporter for NoReports {
-    fn report(&mut self, _metrics: &Metrics) -> Result<(), EvalError> {
-        Ok(())
-    }
-}
 
 const CONV: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 const POOL: &str = "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|";
@@ -25,7 +17,7 @@ fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 fn evaluate(evaluator: &TableEvaluator, printed: &str) -> Result<Metrics, EvalError> {
     let arch = Nb201Space.parse(printed).unwrap();
     let request = EvalRequest { space: &Nb201Space, arch: &arch, printed, trial_id: 0, seed: 0 };
-    evaluator.evaluate(&request, &mut NoReports)
+    evaluator.evaluate(&request, &mut ())
 }
 
 #[test]

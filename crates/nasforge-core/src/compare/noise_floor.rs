@@ -41,8 +41,7 @@ pub fn noise_floor<S: SearchSpace>(
                     trial_id: index as u64,
                     seed: trial_seed(seed, index as u64),
                 };
-                let metrics =
-                    evaluator.evaluate(&request, &mut super::returned::NoReports).map_err(|e| failed(e.to_string()))?;
+                let metrics = evaluator.evaluate(&request, &mut ()).map_err(|e| failed(e.to_string()))?;
                 let (Some(&search), Some(&report)) =
                     (metrics.get(&settings.objective.metric), metrics.get(&settings.report_metric))
                 else {

@@ -1,11 +1,10 @@
 //! The cell a search returns and what it is worth: the best by the search metric among the evaluations
 //! finished so far (or the best mean after re-evaluating the top candidates), scored by the report metric.
 
-use crate::EvalError;
 use crate::objective::Objective;
 use crate::space::SearchSpace;
-use crate::study::{EvalRequest, Evaluator, Reporter, StudyError};
-use crate::trial::{Metrics, TrialRecord};
+use crate::study::{EvalRequest, Evaluator, StudyError};
+use crate::trial::TrialRecord;
 
 /// A returned cell: its search metric value as the search saw it (a mean after re-evaluation) and its
 /// report metric value.
@@ -108,18 +107,9 @@ fn reevaluate<S: SearchSpace>(
     let arch = space.parse(&trial.arch).map_err(|e| failed(e.message))?;
     let request =
         EvalRequest { space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed.wrapping_add(1) };
-    let metrics = evaluator.evaluate(&request, &mut NoReports).map_err(|e| failed(format!("re-evaluation: {e}")))?;
+    let metrics = evaluator.evaluate(&request, &mut ()).map_err(|e| failed(format!("re-evaluation: {e}")))?;
     metrics
         .get(&objective.metric)
         .copied()
         .ok_or_else(|| failed(format!("re-evaluation: no `{}` in the answer", objective.metric)))
-}
-
-/// Re-evaluations keep no learning curve.
-pub(super) struct NoReports;
-
-impl Reporter for NoReports {
-    fn report(&mut self, _metrics: &Metrics) -> Result<(), EvalError> {
-        Ok(())
-    }
 }
