@@ -17,4 +17,11 @@ impl NetworkCost {
         self.params += weights + if batch_norm { 2 * c_out as u64 } else { 0 };
         self.flops += weights * (out_size * out_size) as u64;
     }
+
+    /// A linear classifier with bias from `features` pooled channels to `classes`.
+    pub(crate) fn classifier(&mut self, features: usize, classes: usize) {
+        let weights = (features * classes) as u64;
+        self.params += weights + classes as u64;
+        self.flops += weights;
+    }
 }

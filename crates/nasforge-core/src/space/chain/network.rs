@@ -112,9 +112,7 @@ impl ChainNetwork {
             }
             channels = c_out;
         }
-        let classifier = (channels * self.classes) as u64;
-        cost.params += classifier + self.classes as u64;
-        cost.flops += classifier;
+        cost.classifier(channels, self.classes);
         cost
     }
 }

@@ -116,9 +116,7 @@ impl DartsNetwork {
             (c_prev_prev, c_prev) = (c_prev, NODES * c);
             size = out_size;
         }
-        let classifier = (c_prev * self.classes) as u64;
-        cost.params += classifier + self.classes as u64;
-        cost.flops += classifier;
+        cost.classifier(c_prev, self.classes);
         cost
     }
 }

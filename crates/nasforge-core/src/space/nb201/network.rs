@@ -53,9 +53,7 @@ impl Nb201Network {
             }
         }
         cost.params += 2 * channels as u64; // final batch norm
-        let classifier = (channels * self.classes) as u64;
-        cost.params += classifier + self.classes as u64;
-        cost.flops += classifier;
+        cost.classifier(channels, self.classes);
         cost
     }
 }
