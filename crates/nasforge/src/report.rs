@@ -34,9 +34,22 @@ const SIZE_AND_COST_METRICS: [&str; 4] = ["params", "flops", "latency_ms", "trai
 
 /// The columns to show: those asked for, else id, state, the study's metrics, the size and cost metrics
 /// some trial has, the cache source and the architecture.
-fn columns(asked: &[String], study: &StudyResults, trials: &[&TrialRecord]) -> Vec<String> {
+fn columns(asked: &[String], study: &StudyResults, trials: &[&TrialRecord]) -> Result<Vec<String>> {
     if !asked.is_empty() {
-        return asked.iter().map(|c| c.trim().to_string()).collect();
+        let asked: Vec<String> = asked.iter().map(|c| c.trim().to_string()).collect();
+        let known = |c: &str| TRIAL_FIELDS.contains(&c) || study.trials.iter().any(|t| t.metrics.contains_key(c));
+        if let Some(unknown) = asked.iter().find(|c| !known(c)) {
+            let mut metrics: Vec<&str> =
+                study.trials.iter().flat_map(|t| t.metrics.keys().map(String::as_str)).collect();
+            metrics.sort_unstable();
+            metrics.dedup();
+            bail!(
+                "--columns: no column `{unknown}` (fields: {}; metrics: {})",
+                TRIAL_FIELDS.join(", "),
+                if metrics.is_empty() { "none yet".to_string() } else { metrics.join(", ") }
+            );
+        }
+        return Ok(asked);
     }
     let mut columns = vec!["id".to_string(), "state".to_string()];
     columns.extend(study.config.metrics().into_iter().map(str::to_string));
@@ -46,8 +59,11 @@ fn columns(asked: &[String], study: &StudyResults, trials: &[&TrialRecord]) -> V
         }
     }
     columns.extend(["cached_from".to_string(), "arch".to_string()]);
-    columns
+    Ok(columns)
 }
+
+/// The columns of a trial that are not metrics.
+const TRIAL_FIELDS: [&str; 7] = ["id", "state", "arch", "cached_from", "worker", "attempts", "error"];
 
 /// A metric for people: whole numbers as such, others with four decimals.
 fn rounded(value: f64) -> String {
@@ -76,7 +92,7 @@ fn print_trials(trials: &[&TrialRecord], study: &StudyResults, output: &OutputAr
         println!("{}", Value::Array(trials.iter().map(|t| trial_json(t)).collect()));
         return Ok(());
     }
-    let columns = columns(&output.columns, study, trials);
+    let columns = columns(&output.columns, study, trials)?;
     let separator = match format {
         OutputFormat::Csv => ',',
         OutputFormat::Tsv => '\t',

@@ -144,6 +144,10 @@ fn listings_are_readable_tables_or_exact_machine_formats() {
     assert_eq!(line[..2], [exact[0]["id"].to_string().as_str(), exact[0]["arch"].as_str().unwrap()]);
     assert_eq!(line[2].parse::<f64>().unwrap(), exact[0]["metrics"]["params"].as_f64().unwrap());
 
+    // A column nobody records is refused, naming what there is.
+    let error = fails(dir.path(), &["trials", "--storage", &store, "--study", "s", "--columns", "id,acuracy"]);
+    assert!(error.contains("no column `acuracy`") && error.contains("cifar10"), "{error}");
+
     // Studies: a readable creation time and the trial counts.
     let studies = ok(dir.path(), &["studies", "--storage", &store]);
     let row: Vec<&str> = studies.lines().nth(1).unwrap().split_whitespace().collect();
