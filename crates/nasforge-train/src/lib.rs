@@ -1,6 +1,6 @@
 //! Real training for nasforge on burn 0.22: datasets ([`data`]), burn networks built from architectures of
 //! the `nb201`, `chain` and `darts` spaces ([`network`]), and training with the study's evaluator interface
-//! ([`train`]). CPU training uses burn's pure-Rust `flex` backend; `cuda` and `wgpu` are cargo features and
+//! ([`train`]), and zero-cost proxies that score a network at initialisation ([`zero_cost`]). CPU training uses burn's pure-Rust `flex` backend; `cuda` and `wgpu` are cargo features and
 //! the device is chosen at run time ([`train::DeviceChoice`]). On the CPU, convolutions, batch norm and pooling run
 //! on our own kernels ([`kernels`]).
 
@@ -9,10 +9,11 @@ pub mod data;
 pub mod kernels;
 pub mod network;
 pub mod train;
+pub mod zero_cost;
 
 pub use allocator::reuse_freed_memory;
 pub use data::{Augmentation, Batcher, DataError, DataSource, Dataset, Normalization, SyntheticConfig};
-pub use network::{Buildable, Network, NetworkScale, trainable_params};
+pub use network::{Buildable, Network, NetworkScale, Probe, trainable_params};
 pub use train::{
     DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
     load_weights, measure_latency, train_final, train_network,

@@ -536,7 +536,7 @@ impl TrainEvaluator {
 }
 
 /// `params`, `flops` and `model_bytes` (32-bit weights) of a network.
-fn size_metrics(params: u64, flops: u64) -> Metrics {
+pub(crate) fn size_metrics(params: u64, flops: u64) -> Metrics {
     Metrics::from([
         ("params".to_string(), params as f64),
         ("flops".to_string(), flops as f64),

@@ -5,13 +5,13 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, MaxPool2d};
 use burn::nn::{BatchNorm, BatchNormConfig, Identity, Linear, LinearConfig};
-use burn::tensor::{Device, Tensor, activation};
+use burn::tensor::{Device, Tensor};
 
 use nasforge_core::space::darts::DartsOp;
 use nasforge_core::space::{DartsArch, DartsNetwork, DartsSpace, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
-use super::{Buildable, Network, NetworkScale};
+use super::{Buildable, Network, NetworkScale, probe};
 use crate::kernels;
 
 /// FactorizedReduce: ReLU, two 1×1 stride-2 convolutions (the second on the input shifted by one pixel),
@@ -33,13 +33,13 @@ impl FactorizedReduce {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = activation::relu(x);
+        let x = probe::relu(x);
         let [_, _, h, w] = x.dims();
-        let a = kernels::conv2d(&self.conv_1, x.clone());
+        let a = probe::conv2d(&self.conv_1, x.clone());
         // x[:, :, 1:, 1:], padded back to h×w (the original code needs even sizes, where the pad is unused).
         let shifted = x.narrow(2, 1, h - 1).narrow(3, 1, w - 1);
         let shifted = shifted.pad([(0, 1), (0, 1)], burn::tensor::ops::PadMode::Constant(0.0));
-        let b = kernels::conv2d(&self.conv_2, shifted);
+        let b = probe::conv2d(&self.conv_2, shifted);
         kernels::batch_norm(&self.norm, Tensor::cat(vec![a, b], 1))
     }
 }

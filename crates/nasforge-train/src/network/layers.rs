@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, activation};
 
 use nasforge_core::space::chain;
 
+use super::probe;
 use crate::kernels;
 
 /// An activation function (no weights).
@@ -25,7 +26,7 @@ impl Act {
     fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Act::Identity => x,
-            Act::Relu => activation::relu(x),
+            Act::Relu => probe::relu(x),
             Act::Swish => activation::silu(x),
             Act::Hardswish => activation::hard_swish(x),
             Act::Gelu => activation::gelu(x),
@@ -146,8 +147,8 @@ impl ConvUnit {
     }
 
     pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = if self.pre_relu { activation::relu(x) } else { x };
-        let x = kernels::conv2d(&self.conv, x);
+        let x = if self.pre_relu { probe::relu(x) } else { x };
+        let x = probe::conv2d(&self.conv, x);
         let x = match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,

@@ -5,12 +5,12 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, BatchNormConfig, Identity, Linear, LinearConfig};
-use burn::tensor::{Device, Tensor, activation};
+use burn::tensor::{Device, Tensor};
 
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
-use super::{Buildable, Network, NetworkScale};
+use super::{Buildable, Network, NetworkScale, probe};
 use crate::kernels;
 
 /// One edge of a NAS-Bench-201 cell.
@@ -92,7 +92,7 @@ impl ResidualReduction {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let shortcut = kernels::conv2d(&self.shortcut, kernels::avg_pool2d(&self.pool, x.clone()));
+        let shortcut = probe::conv2d(&self.shortcut, kernels::avg_pool2d(&self.pool, x.clone()));
         self.conv_b.forward(self.conv_a.forward(x)) + shortcut
     }
 }
@@ -148,7 +148,7 @@ impl Nb201Net {
                 Nb201Block::Reduction(r) => r.forward(x),
             };
         }
-        let x = activation::relu(kernels::batch_norm(&self.last_norm, x));
+        let x = probe::relu(kernels::batch_norm(&self.last_norm, x));
         self.classifier.forward(global_pool(x))
     }
 }
