@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use nasforge_core::Evaluator;
 use nasforge_eval::table::{ReportJoin, TableNoise};
 use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
+use nasforge_train::zero_cost::{ZeroCostEvaluator, ZeroCostSettings};
 use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
 
-use crate::config::{EvaluatorConfig, StudyConfig, TrainSettings, parse_duration};
+use crate::config::{EvaluatorConfig, StudyConfig, TrainSettings, ZeroCostConfig, parse_duration};
 use crate::error::{EngineError, Result, invalid};
 
 /// The objective of a new study that names none: the evaluator's first metric (a table's first metric
@@ -23,6 +24,7 @@ pub fn default_metric(evaluator: &EvaluatorConfig) -> Result<String> {
             invalid!("name the metric your command prints with --metric (or --objective METRIC:max|min)")
         }
         EvaluatorConfig::Train(_) => Ok(TrainEvaluator::METRICS[0].to_string()),
+        EvaluatorConfig::ZeroCost(config) => Ok(config.metrics()[0].clone()),
     }
 }
 
@@ -87,5 +89,32 @@ pub fn build_evaluator<S: Buildable>(
             }
             Ok(Box::new(training_evaluator(settings, config.seed, device)?))
         }
+        EvaluatorConfig::ZeroCost(zero_cost) => {
+            let available = zero_cost.metrics();
+            if let Some(missing) = metrics.iter().find(|m| !available.iter().any(|a| a == *m)) {
+                invalid!("the zero-cost evaluator records no metric `{missing}` (metrics: {})", available.join(", "));
+            }
+            Ok(Box::new(zero_cost_evaluator(zero_cost, device)?))
+        }
     }
+}
+
+/// The zero-cost evaluator of `config`: its minibatch drawn from the dataset's training images, or data-free.
+pub fn zero_cost_evaluator(config: &ZeroCostConfig, device: DeviceChoice) -> Result<ZeroCostEvaluator> {
+    config.check()?;
+    let settings = ZeroCostSettings {
+        proxies: config.proxies.clone(),
+        batch_size: config.batch_size,
+        batch_seed: config.batch_seed,
+        scale: config.scale,
+        device,
+    };
+    let evaluator = match &config.dataset {
+        Some(dataset) => {
+            let source = nasforge_train::data::load_named(dataset, config.data_dir.as_deref())?;
+            ZeroCostEvaluator::new(settings, &source.train)
+        }
+        None => ZeroCostEvaluator::data_free(settings, config.task),
+    };
+    evaluator.map_err(EngineError::Invalid)
 }

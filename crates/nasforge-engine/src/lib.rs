@@ -3,7 +3,8 @@
 //! study what it was ([`config`]), the registry of spaces and strategies ([`registry`]), the evaluator
 //! factory ([`evaluators`]), studies opened, created and continued from a storage URL ([`StudyHandle`]),
 //! worker threads ([`RunOptions`], [`StudyHandle::run`]), results as typed values ([`StudyResults`]: best
-//! trial, Pareto front, hypervolume, counts) and final training ([`train_final_architecture`]).
+//! trial, Pareto front, hypervolume, counts), final training ([`train_final_architecture`]) and the zero-cost
+//! proxies' rank correlations with a ground truth ([`rank_proxies`]).
 //!
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
@@ -22,13 +23,17 @@ pub mod config;
 mod error;
 pub mod evaluators;
 mod final_training;
+mod proxy_ranking;
 pub mod registry;
 mod results;
 mod run;
 mod study;
 
-pub use config::{ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags};
+pub use config::{
+    ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags, ZeroCostConfig,
+};
 pub use error::{EngineError, Result};
+pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 pub use registry::{SpaceConfig, SpaceKind, SpaceTask, StrategyKind, with_space};
 pub use results::{FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};

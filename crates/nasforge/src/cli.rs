@@ -61,6 +61,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Evaluate performance predictors on a benchmark table: rank correlation on held-out architectures.
     Predictors(PredictorsArgs),
+    /// Evaluate zero-cost proxies on a benchmark table: rank correlation with its metric, time per network.
+    Proxies(ProxiesArgs),
     /// Train one architecture from scratch on the whole training set, report its test accuracy, save weights.
     Train(TrainArgs),
 }
@@ -74,6 +76,11 @@ pub enum StudyCommand {
 /// A count of at least 1: `0` and negative numbers are refused with the flag's name and the range.
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// A count of at least 2 (a minibatch the proxies correlate images within).
+fn at_least_two() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(2..)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,7 +148,7 @@ pub struct SearchArgs {
     /// Strategy [default: evolution].
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
-    /// Evaluator [default: command with --command, train with --dataset, else table].
+    /// Evaluator [default: command with --command, zero-cost with --proxy, train with --dataset, else table].
     #[arg(long, value_enum)]
     pub evaluator: Option<EvaluatorKind>,
     /// The training command of the command evaluator, run once per trial (e.g. "python train.py").
@@ -153,6 +160,13 @@ pub struct SearchArgs {
     /// Benchmark table (CSV with an `arch` column) [default: $NASFORGE_NB201_TABLE or ../shared/benchmarks/nb201/nb201_test_accuracy.csv].
     #[arg(long)]
     pub table: Option<PathBuf>,
+    /// Zero-cost proxies of the zero-cost evaluator, comma-separated: synflow, naswot, snip, grad_norm, fisher,
+    /// jacob_cov, zico, params, flops (all but synflow, params and flops need --dataset) [default: synflow].
+    #[arg(long = "proxy")]
+    pub proxies: Option<String>,
+    /// Images in the zero-cost proxies' minibatch [default: 64].
+    #[arg(long, value_parser = at_least_two())]
+    pub proxy_batch_size: Option<usize>,
     /// The metric to maximise (shorthand for --objective METRIC:max) [default: the table's first metric column].
     #[arg(long)]
     pub metric: Option<String>,
@@ -307,6 +321,50 @@ pub struct PredictorsArgs {
     /// Fit on the normal quantiles of the training targets' ranks (as the model-based strategies do).
     #[arg(long)]
     pub copula: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxiesArgs {
+    /// The ground truth: a table with an `arch` column [default: $NASFORGE_NB201_TABLE or ../shared/benchmarks/nb201/nb201_test_accuracy.csv].
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// The space of the table's architectures.
+    #[arg(long, value_enum, default_value = "nb201")]
+    pub space: SpaceKind,
+    /// The ground-truth column [default: the table's first metric column].
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Comma-separated proxies: synflow, naswot, snip, grad_norm, fisher, jacob_cov, zico, params, flops.
+    #[arg(long, default_value = "synflow,params,flops")]
+    pub proxies: String,
+    /// Also rank by the mean rank of these proxies (comma-separated, at least two of --proxies).
+    #[arg(long)]
+    pub combine: Option<String>,
+    /// Score a seeded sample of this many architectures [default: all of the table].
+    #[arg(long, value_parser = at_least_one())]
+    pub sample: Option<usize>,
+    /// Seeds the sample, the networks' initialisation and the minibatch.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The dataset whose training images the data-dependent proxies see [default: none: data-free proxies
+    /// only, on networks for 3×32×32 inputs and 10 classes, the NB201 benchmark's CIFAR shape].
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of the dataset's files.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Images in the minibatch.
+    #[arg(long, default_value_t = 64, value_parser = at_least_two())]
+    pub batch_size: usize,
+    /// Network width (nb201, darts: C; chain: stem channels) [default: the space's; nb201: 16, the benchmark's].
+    #[arg(long, value_parser = at_least_one())]
+    pub channels: Option<usize>,
+    /// Cells (nb201: per stage; darts: in all) [default: the space's; nb201: 5].
+    #[arg(long, value_parser = at_least_one())]
+    pub cells: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -4,6 +4,7 @@
 mod cli;
 mod compare;
 mod predictors;
+mod proxies;
 mod progress;
 mod report;
 mod search;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Studies(args) => report::studies(&args),
         cli::Command::Compare(args) => compare::run(&args),
         cli::Command::Predictors(args) => predictors::run(&args),
+        cli::Command::Proxies(args) => proxies::run(&args),
         cli::Command::Train(args) => train::run(&args),
     };
     match result {

@@ -73,6 +73,8 @@ fn study_request(args: &SearchArgs) -> StudyRequest {
         time_budget: args.time_budget.clone(),
         seed: args.seed,
         training: training_flags(&args.training),
+        proxies: args.proxies.clone(),
+        proxy_batch_size: args.proxy_batch_size,
     }
 }
 

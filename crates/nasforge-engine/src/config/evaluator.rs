@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use nasforge_core::Metrics;
 use nasforge_core::space::TaskShape;
 use nasforge_eval::table::TableNoise;
-use nasforge_train::{Augmentation, TrainConfig};
+use nasforge_train::zero_cost::{Proxy, ZeroCostSettings};
+use nasforge_train::{Augmentation, NetworkScale, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
@@ -21,6 +22,8 @@ pub enum EvaluatorKind {
     Command,
     /// Train every architecture in process (burn) and score it on a validation split.
     Train,
+    /// Score every architecture at initialisation, without training, by zero-cost proxies.
+    ZeroCost,
 }
 
 impl EvaluatorKind {
@@ -29,6 +32,7 @@ impl EvaluatorKind {
             EvaluatorKind::Table => "table",
             EvaluatorKind::Command => "command",
             EvaluatorKind::Train => "train",
+            EvaluatorKind::ZeroCost => "zero-cost",
         }
     }
 }
@@ -71,6 +75,9 @@ pub enum EvaluatorConfig {
     },
     /// Train every architecture (burn, in process) and score it on a validation split of the training set.
     Train(TrainSettings),
+    /// Score every architecture at initialisation by zero-cost proxies.
+    #[serde(rename = "zero-cost")]
+    ZeroCost(ZeroCostConfig),
 }
 
 fn cifar10() -> TaskShape {
@@ -83,6 +90,7 @@ impl EvaluatorConfig {
             EvaluatorConfig::Table { .. } => EvaluatorKind::Table,
             EvaluatorConfig::Command { .. } => EvaluatorKind::Command,
             EvaluatorConfig::Train(_) => EvaluatorKind::Train,
+            EvaluatorConfig::ZeroCost(_) => EvaluatorKind::ZeroCost,
         }
     }
 }
@@ -136,6 +144,78 @@ impl TrainSettings {
             invalid!("channels, cells and resolution must be at least 1");
         }
         Ok(())
+    }
+}
+
+/// The zero-cost evaluator: which proxies, on which images, of which network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZeroCostConfig {
+    /// The proxies, each a trial metric (`synflow`, `naswot`, `snip`, `grad_norm`, `fisher`, `jacob_cov`,
+    /// `zico`, `params`, `flops`).
+    pub proxies: Vec<Proxy>,
+    /// The dataset whose training images the data-dependent proxies see; none: data-free proxies only, on
+    /// networks for inputs of `task`'s shape.
+    pub dataset: Option<String>,
+    /// Where the dataset's files are (machine-local).
+    pub data_dir: Option<PathBuf>,
+    /// The input and classes of data-free networks [default: CIFAR-10's 3×32×32, 10 classes].
+    pub task: TaskShape,
+    /// Images in the proxies' minibatch.
+    pub batch_size: usize,
+    /// Seeds the minibatch: the same images for every architecture.
+    pub batch_seed: u64,
+    /// The network's width and cells [default: the space's].
+    pub scale: NetworkScale,
+}
+
+impl Default for ZeroCostConfig {
+    fn default() -> Self {
+        let settings = ZeroCostSettings::default();
+        ZeroCostConfig {
+            proxies: settings.proxies,
+            dataset: None,
+            data_dir: None,
+            task: TaskShape::CIFAR10,
+            batch_size: settings.batch_size,
+            batch_seed: settings.batch_seed,
+            scale: settings.scale,
+        }
+    }
+}
+
+impl ZeroCostConfig {
+    /// Refuses settings no proxy can run with, naming the field.
+    pub fn check(&self) -> Result<()> {
+        if self.proxies.is_empty() {
+            invalid!("name at least one zero-cost proxy (--proxy synflow,naswot,…)");
+        }
+        if self.batch_size < 2 {
+            invalid!("the zero-cost proxies' batch_size must be at least 2, not {}", self.batch_size);
+        }
+        if self.scale.channels == Some(0) || self.scale.cells == Some(0) {
+            invalid!("channels and cells must be at least 1");
+        }
+        if self.dataset.is_none() {
+            if let Some(proxy) = self.proxies.iter().find(|p| p.needs_data()) {
+                invalid!(
+                    "zero-cost proxy `{}` needs images: name a dataset with --dataset (data-free: synflow, params, flops)",
+                    proxy.name()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The metrics the zero-cost evaluator records.
+    pub fn metrics(&self) -> Vec<String> {
+        let mut metrics: Vec<String> = self.proxies.iter().map(|p| p.name().to_string()).collect();
+        for extra in ["params", "flops", "model_bytes", "proxy_seconds"] {
+            if !metrics.iter().any(|m| m == extra) {
+                metrics.push(extra.to_string());
+            }
+        }
+        metrics
     }
 }
 

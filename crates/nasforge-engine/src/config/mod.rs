@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::registry::SpaceConfig;
 
-pub use evaluator::{EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, default_nb201_table};
+pub use evaluator::{
+    EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
+};
 pub use request::{ConfigFile, StudyRequest, continued_study_config, new_study_config};
 
 /// Where studies are stored when no URL is given.

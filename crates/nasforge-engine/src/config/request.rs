@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 
 use nasforge_core::space::TaskShape;
 use nasforge_core::{Constraint, Metrics, Objective, Objectives, StrategySpec};
+use nasforge_train::zero_cost::Proxy;
 use serde::{Deserialize, Serialize};
 
-use super::evaluator::{EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, default_nb201_table};
+use super::evaluator::{
+    EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
+};
 use super::{Budget, DEFAULT_TRIALS, StudyConfig};
 use crate::error::{EngineError, Result, invalid};
 use crate::registry::{SpaceConfig, SpaceKind, StrategyKind};
@@ -64,6 +67,10 @@ pub struct StudyRequest {
     pub time_budget: Option<String>,
     pub seed: Option<u64>,
     pub training: TrainingFlags,
+    /// The zero-cost evaluator's proxies, comma-separated (implies that evaluator).
+    pub proxies: Option<String>,
+    /// Images in the zero-cost proxies' minibatch.
+    pub proxy_batch_size: Option<usize>,
 }
 
 /// The study configuration asked for by a file and a request, with `None` where neither says anything.
@@ -78,6 +85,8 @@ struct Partial {
     command: Option<String>,
     trial_timeout: Option<String>,
     training: TrainingFlags,
+    proxies: Option<Vec<Proxy>>,
+    proxy_batch_size: Option<usize>,
     objectives: Option<Objectives>,
     trials: Option<u64>,
     time_budget: Option<String>,
@@ -136,6 +145,8 @@ impl Partial {
             command: request.command.clone(),
             trial_timeout: request.trial_timeout.clone(),
             training: request.training.clone(),
+            proxies: request.proxies.as_deref().map(Proxy::parse_list).transpose().map_err(EngineError::Invalid)?,
+            proxy_batch_size: request.proxy_batch_size,
             objectives: request_objectives.or(file_objectives),
             trials: request.trials.or(file.trials),
             time_budget,
@@ -149,6 +160,8 @@ impl Partial {
     fn evaluator(&self) -> Result<EvaluatorConfig> {
         let implied = if self.command.is_some() {
             EvaluatorKind::Command
+        } else if self.proxies.is_some() {
+            EvaluatorKind::ZeroCost
         } else if self.training.dataset.is_some() {
             EvaluatorKind::Train
         } else {
@@ -179,6 +192,33 @@ impl Partial {
                     _ => TrainSettings::default(),
                 };
                 EvaluatorConfig::Train(self.training.apply(settings)?)
+            }
+            EvaluatorKind::ZeroCost => {
+                let mut config = match from_file {
+                    Some(EvaluatorConfig::ZeroCost(config)) => config,
+                    _ => ZeroCostConfig::default(),
+                };
+                if let Some(proxies) = &self.proxies {
+                    config.proxies.clone_from(proxies);
+                }
+                if let Some(size) = self.proxy_batch_size {
+                    config.batch_size = size;
+                }
+                let flags = &self.training;
+                if flags.dataset.is_some() {
+                    config.dataset.clone_from(&flags.dataset);
+                }
+                if flags.data_dir.is_some() {
+                    config.data_dir.clone_from(&flags.data_dir);
+                }
+                if flags.channels.is_some() {
+                    config.scale.channels = flags.channels;
+                }
+                if flags.cells.is_some() {
+                    config.scale.cells = flags.cells;
+                }
+                config.check()?;
+                EvaluatorConfig::ZeroCost(config)
             }
             EvaluatorKind::Command => {
                 let (command, workdir, timeout, fidelity) = match from_file {
@@ -259,6 +299,10 @@ pub fn continued_study_config(
         // Only where the data lies may change: another fidelity would make the trials incomparable.
         let same_place = TrainSettings { data_dir: stored.data_dir.clone(), ..asked.clone() };
         check(study, "training evaluator", stored, Some(&same_place))?;
+    }
+    if let (EvaluatorConfig::ZeroCost(stored), EvaluatorConfig::ZeroCost(asked)) = (&stored.evaluator, &asked) {
+        let same_place = ZeroCostConfig { data_dir: stored.data_dir.clone(), ..asked.clone() };
+        check(study, "zero-cost evaluator", stored, Some(&same_place))?;
     }
     config.evaluator = asked;
     if let Some(trials) = partial.trials {
