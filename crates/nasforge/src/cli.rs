@@ -359,6 +359,9 @@ pub struct ProxiesArgs {
     /// Images in the minibatch.
     #[arg(long, default_value_t = 64, value_parser = at_least_two())]
     pub batch_size: usize,
+    /// Classes of the data-free networks' output (CIFAR-100: 100); with --dataset, the dataset's.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
+    pub classes: usize,
     /// Network width (nb201, darts: C; chain: stem channels) [default: the space's; nb201: 16, the benchmark's].
     #[arg(long, value_parser = at_least_one())]
     pub channels: Option<usize>,

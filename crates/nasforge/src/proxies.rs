@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use nasforge_engine::config::default_nb201_table;
 use nasforge_engine::{ProxyRanking, ProxyRankingRequest, SpaceTask, ZeroCostConfig, rank_proxies, with_space};
+use nasforge_core::space::TaskShape;
 use nasforge_eval::Table;
 use nasforge_train::zero_cost::Proxy;
 use nasforge_train::{Buildable, DeviceChoice, NetworkScale};
@@ -26,6 +27,7 @@ pub fn run(args: &ProxiesArgs) -> Result<ExitCode> {
         data_dir: args.data_dir.clone(),
         batch_size: args.batch_size,
         scale: NetworkScale { channels: args.channels, cells: args.cells },
+        task: TaskShape { classes: args.classes, ..TaskShape::CIFAR10 },
         ..ZeroCostConfig::default()
     };
     let combine = match &args.combine {
