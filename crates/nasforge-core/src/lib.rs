@@ -6,6 +6,7 @@ pub mod compare;
 pub mod objective;
 pub mod pareto;
 pub mod predictor;
+pub mod scheduler;
 pub mod space;
 pub mod strategy;
 pub mod study;

@@ -33,8 +33,8 @@ pub use config::{
     ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags, ZeroCostConfig,
 };
 pub use error::{EngineError, Result};
-pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
+pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use registry::{SpaceConfig, SpaceKind, SpaceTask, StrategyKind, with_space};
 pub use results::{FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
 pub use run::{ObserverFactory, RunOptions, RunReport};

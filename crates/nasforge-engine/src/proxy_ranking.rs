@@ -96,7 +96,12 @@ pub fn rank_proxies<S: Buildable>(
         rows.truncate(n);
     }
     if rows.len() < 3 {
-        invalid!("{}: {} architectures with a `{}` value; rank correlations need at least 3", request.table.display(), rows.len(), request.metric);
+        invalid!(
+            "{}: {} architectures with a `{}` value; rank correlations need at least 3",
+            request.table.display(),
+            rows.len(),
+            request.metric
+        );
     }
     let proxies = &request.zero_cost.proxies;
     let mut scores: Vec<Vec<f64>> = vec![Vec::with_capacity(rows.len()); proxies.len()];
@@ -111,7 +116,7 @@ pub fn rank_proxies<S: Buildable>(
                     seconds[i] += score.seconds;
                 }
             }
-            Err(EvalError::Failed(_)) => {
+            Err(EvalError::Failed(_) | EvalError::Stopped(_)) => {
                 unscorable += 1;
                 scores.iter_mut().for_each(|s| s.push(f64::NEG_INFINITY));
             }
@@ -132,8 +137,7 @@ pub fn rank_proxies<S: Buildable>(
         })
         .collect();
     if request.combine.len() >= 2 {
-        let members: Vec<usize> =
-            request.combine.iter().filter_map(|p| proxies.iter().position(|q| q == p)).collect();
+        let members: Vec<usize> = request.combine.iter().filter_map(|p| proxies.iter().position(|q| q == p)).collect();
         let member_ranks: Vec<Vec<f64>> = members.iter().map(|&i| ranks(&scores[i])).collect();
         let mean_rank: Vec<f64> =
             (0..rows.len()).map(|r| member_ranks.iter().map(|m| m[r]).sum::<f64>() / members.len() as f64).collect();

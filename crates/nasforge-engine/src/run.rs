@@ -143,5 +143,8 @@ fn work<S: Buildable>(
     let mut store = study.trial_store()?;
     let strategy = config.strategy.build(&space, config.objectives.len()).map_err(StudyError::Strategy)?;
     let mut run = Study::open(space, strategy, config.objectives.clone(), config.seed, &mut store)?;
+    if let Some(scheduler) = &config.scheduler {
+        run = run.with_scheduler(scheduler.clone());
+    }
     Ok(run.run(evaluator, &mut store, limits, lease, observer, stop)?)
 }

@@ -95,7 +95,8 @@ fn main() -> Result<(), String> {
     };
     let device = config.device.device()?;
     let task = task_of(&train_split, None);
-    let batcher = Batcher { normalization: train_split.channel_stats(), augmentation: config.augmentation, resolution: None };
+    let batcher =
+        Batcher { normalization: train_split.channel_stats(), augmentation: config.augmentation, resolution: None };
     for (index, arch_text) in sample_cells(&space, args.cells, args.seed).into_iter().enumerate() {
         if done.contains(&arch_text) {
             continue;

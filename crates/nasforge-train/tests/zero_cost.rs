@@ -84,8 +84,24 @@ fn every_proxy_scores_every_space_reproducibly() {
     assert!(first.iter().all(|v| v.is_finite()), "{first:?}");
     assert_eq!(first, scores(&evaluator, &Nb201Space, nb201, 7), "the same seed gives the same scores");
     for (space_scores, what) in [
-        (scores(&evaluator, &ChainSpace::default(), &ChainSpace::default().print(&sample(&ChainSpace::default())), 1), "chain"),
-        (scores(&evaluator, &DartsSpace::default(), &DartsSpace::default().print(&sample(&DartsSpace::default())), 1), "darts"),
+        (
+            scores(
+                &evaluator,
+                &ChainSpace::default(),
+                &ChainSpace::default().print(&sample(&ChainSpace::default())),
+                1,
+            ),
+            "chain",
+        ),
+        (
+            scores(
+                &evaluator,
+                &DartsSpace::default(),
+                &DartsSpace::default().print(&sample(&DartsSpace::default())),
+                1,
+            ),
+            "darts",
+        ),
     ] {
         assert!(space_scores.iter().all(|v| v.is_finite()), "{what}: {space_scores:?}");
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use nasforge_core::scheduler::SchedulerKind;
 use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY};
 use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
 
@@ -76,6 +77,14 @@ pub enum StudyCommand {
 /// A count of at least 1: `0` and negative numbers are refused with the flag's name and the range.
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
+    match text {
+        "asha" => Ok(SchedulerKind::Asha),
+        "hyperband" => Ok(SchedulerKind::Hyperband),
+        other => Err(format!("unknown scheduler '{other}' (schedulers: asha, hyperband)")),
+    }
 }
 
 /// A count of at least 2 (a minibatch the proxies correlate images within).
@@ -167,6 +176,22 @@ pub struct SearchArgs {
     /// Images in the zero-cost proxies' minibatch [default: 64].
     #[arg(long, value_parser = at_least_two())]
     pub proxy_batch_size: Option<usize>,
+    /// Multi-fidelity scheduler: asha (asynchronous successive halving) or hyperband (asynchronous, brackets
+    /// of ASHA); trials that fall behind at a rung stop early as `pruned`. Needs the train or command evaluator.
+    #[arg(long, value_parser = parse_scheduler)]
+    pub scheduler: Option<SchedulerKind>,
+    /// The scheduler's first rung, in units of --resource [default: 1].
+    #[arg(long)]
+    pub min_resource: Option<f64>,
+    /// The resource of a full evaluation [default: the training evaluator's epochs].
+    #[arg(long)]
+    pub max_resource: Option<f64>,
+    /// The scheduler's reduction factor: a rung keeps the best 1/η of the trials that reached it [default: 3].
+    #[arg(long)]
+    pub eta: Option<f64>,
+    /// The intermediate metric counting the resource spent [default: epoch].
+    #[arg(long)]
+    pub resource: Option<String>,
     /// The metric to maximise (shorthand for --objective METRIC:max) [default: the table's first metric column].
     #[arg(long)]
     pub metric: Option<String>,

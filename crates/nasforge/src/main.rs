@@ -4,8 +4,8 @@
 mod cli;
 mod compare;
 mod predictors;
-mod proxies;
 mod progress;
+mod proxies;
 mod report;
 mod search;
 mod train;

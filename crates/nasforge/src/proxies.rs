@@ -5,9 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use nasforge_core::space::TaskShape;
 use nasforge_engine::config::default_nb201_table;
 use nasforge_engine::{ProxyRanking, ProxyRankingRequest, SpaceTask, ZeroCostConfig, rank_proxies, with_space};
-use nasforge_core::space::TaskShape;
 use nasforge_eval::Table;
 use nasforge_train::zero_cost::Proxy;
 use nasforge_train::{Buildable, DeviceChoice, NetworkScale};
@@ -56,7 +56,11 @@ pub fn run(args: &ProxiesArgs) -> Result<ExitCode> {
         ranking.table.display(),
         ranking.metric,
         ranking.networks,
-        if ranking.unscorable > 0 { format!(" ({} unscorable, ranked last)", ranking.unscorable) } else { String::new() }
+        if ranking.unscorable > 0 {
+            format!(" ({} unscorable, ranked last)", ranking.unscorable)
+        } else {
+            String::new()
+        }
     );
     let mut text = plain_table();
     text.set_header(vec!["proxy", "spearman rho", "kendall tau", "ms per network"]);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use nasforge_core::StopReason;
-use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY, parse_duration};
+use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY, SchedulerFlags, parse_duration};
 use nasforge_engine::{ConfigFile, RunOptions, RunReport, StudyHandle, StudyRequest, TrainingFlags, trial_json};
 
 use crate::cli::{SearchArgs, TrainingArgs, WorkerArgs};
@@ -75,6 +75,13 @@ fn study_request(args: &SearchArgs) -> StudyRequest {
         training: training_flags(&args.training),
         proxies: args.proxies.clone(),
         proxy_batch_size: args.proxy_batch_size,
+        scheduler: SchedulerFlags {
+            kind: args.scheduler,
+            resource: args.resource.clone(),
+            min_resource: args.min_resource,
+            max_resource: args.max_resource,
+            eta: args.eta,
+        },
     }
 }
 

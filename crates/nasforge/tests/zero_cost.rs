@@ -11,8 +11,20 @@ fn proxies_rank_the_nb201_table_as_published() {
     let dir = tempfile::tempdir().unwrap();
     let table = table.to_str().unwrap();
     let args = [
-        "proxies", "--table", table, "--metric", "cifar10", "--proxies", "synflow,params", "--combine",
-        "synflow,params", "--sample", "60", "--seed", "1", "--json",
+        "proxies",
+        "--table",
+        table,
+        "--metric",
+        "cifar10",
+        "--proxies",
+        "synflow,params",
+        "--combine",
+        "synflow,params",
+        "--sample",
+        "60",
+        "--seed",
+        "1",
+        "--json",
     ];
     let report = json(&ok(dir.path(), &args));
     assert_eq!(report["networks"], 60);
@@ -39,8 +51,21 @@ fn a_search_can_score_candidates_by_proxies() {
     let store = format!("sqlite:{}", dir.path().join("z.db").display());
     let search = |study: &str, extra: &[&str]| {
         let mut args = vec![
-            "search", "--space", "nb201", "--strategy", "evolution", "--storage", &store, "--study", study,
-            "--channels", "4", "--cells", "1", "--seed", "3",
+            "search",
+            "--space",
+            "nb201",
+            "--strategy",
+            "evolution",
+            "--storage",
+            &store,
+            "--study",
+            study,
+            "--channels",
+            "4",
+            "--cells",
+            "1",
+            "--seed",
+            "3",
         ];
         args.extend_from_slice(extra);
         ok(dir.path(), &args)
@@ -62,7 +87,10 @@ fn a_search_can_score_candidates_by_proxies() {
     assert_eq!(best["metrics"]["synflow"].as_f64().unwrap(), top);
 
     // Data-dependent proxies see a minibatch of the dataset's training images.
-    search("with-data", &["--proxy", "naswot,jacob_cov", "--dataset", "synthetic", "--proxy-batch-size", "8", "--trials", "3"]);
+    search(
+        "with-data",
+        &["--proxy", "naswot,jacob_cov", "--dataset", "synthetic", "--proxy-batch-size", "8", "--trials", "3"],
+    );
     for trial in trials(dir.path(), &store, "with-data").iter().filter(|t| t["state"] == "complete") {
         assert!(trial["metrics"]["naswot"].as_f64().unwrap().is_finite(), "{trial}");
         assert!(trial["metrics"]["jacob_cov"].as_f64().unwrap().is_finite(), "{trial}");
@@ -89,6 +117,7 @@ fn bad_proxy_requests_are_refused_by_name() {
         &["search", "--storage", &store, "--proxy", "synflow", "--objective", "val_accuracy:max", "--trials", "2"],
     );
     assert!(error.contains("no metric `val_accuracy`") && error.contains("synflow"), "{error}");
-    let error = fails(dir.path(), &["proxies", "--metric", "cifar10", "--proxies", "synflow", "--combine", "synflow,naswot"]);
+    let error =
+        fails(dir.path(), &["proxies", "--metric", "cifar10", "--proxies", "synflow", "--combine", "synflow,naswot"]);
     assert!(error.contains("naswot") && error.contains("not among the proxies"), "{error}");
 }

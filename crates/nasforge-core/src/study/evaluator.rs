@@ -35,6 +35,10 @@ pub enum EvalError {
     /// The evaluator cannot go on (missing data, a table without the architecture): the study stops.
     #[error("{0}")]
     Fatal(String),
+    /// The multi-fidelity scheduler stopped this trial at a rung (returned by a [`Reporter`]); the trial
+    /// ends as pruned with the metrics it reported last.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// Scores architectures: a benchmark table, real training, an external command, a zero-cost proxy.

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 
-use crate::objective::{Objectives, Outcome};
+use crate::objective::{Direction, Objectives, Outcome};
+use crate::scheduler::{RungTable, SchedulerConfig};
 use crate::space::SearchSpace;
 use crate::strategy::{Strategy, StrategyRng};
 use crate::trial::{Metrics, TrialRecord, TrialState};
@@ -103,6 +104,8 @@ pub struct Study<S: SearchSpace> {
     version: u64,
     progress: Progress,
     best: Option<Outcome>,
+    /// The multi-fidelity scheduler's record of every trial's rung values, when the study has one.
+    rungs: Option<RungTable>,
 }
 
 /// How long a worker waits before looking again at a study whose remaining trials other workers hold.
@@ -129,9 +132,20 @@ impl<S: SearchSpace> Study<S> {
             version: 0,
             progress: Progress::default(),
             best: None,
+            rungs: None,
         };
         study.sync(store, &mut ())?;
         Ok(study)
+    }
+
+    /// Adds a multi-fidelity scheduler: it compares the first objective at the rungs of `config` and stops
+    /// trials that fall behind there (see [`crate::scheduler`]).
+    pub fn with_scheduler(mut self, config: SchedulerConfig) -> Self {
+        let objective = &self.objectives.objectives[0];
+        let mut rungs = RungTable::new(config, objective.metric.clone(), objective.direction == Direction::Maximize);
+        self.trials.iter().for_each(|trial| rungs.record(trial));
+        self.rungs = Some(rungs);
+        self
     }
 
     /// Every trial known to this worker, by id.
@@ -162,6 +176,9 @@ impl<S: SearchSpace> Study<S> {
             } else if !self.told[id] {
                 self.trials[id] = trial.clone();
             }
+            if let Some(rungs) = &mut self.rungs {
+                rungs.record(trial);
+            }
         }
         for (version, trial) in &changes {
             self.version = self.version.max(*version);
@@ -174,10 +191,12 @@ impl<S: SearchSpace> Study<S> {
         Ok(())
     }
 
-    /// The oriented outcome of a finished trial (`None` for a failed one).
+    /// The oriented outcome of a finished trial (`None` for a failed one, and for a pruned one that
+    /// reported too little to have one).
     fn outcome_of(&self, trial: &TrialRecord) -> Result<Option<Outcome>, String> {
         match trial.state {
-            TrialState::Complete | TrialState::Pruned => self.objectives.outcome(&trial.metrics).map(Some),
+            TrialState::Complete => self.objectives.outcome(&trial.metrics).map(Some),
+            TrialState::Pruned => Ok(self.objectives.outcome(&trial.metrics).ok()),
             TrialState::Failed | TrialState::Running => Ok(None),
         }
     }
@@ -361,8 +380,16 @@ impl<S: SearchSpace> Study<S> {
         let keeper = store.keep_alive(trial.id, lease).map_err(StudyError::Store)?;
         let request =
             EvalRequest { space: &self.space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed };
-        let mut reporter = StoreReporter { store, id: trial.id, curve: Vec::new() };
+        let mut reporter = StoreReporter {
+            store,
+            id: trial.id,
+            seed: trial.seed,
+            curve: Vec::new(),
+            rungs: self.rungs.as_mut(),
+            version: self.version,
+        };
         let result = evaluator.evaluate(&request, &mut reporter);
+        let store = reporter.store;
         trial.intermediate = reporter.curve;
         trial.finished_at = Some(now_seconds());
         trial.worker = Some(lease.owner.clone());
@@ -382,6 +409,13 @@ impl<S: SearchSpace> Study<S> {
                 trial.state = TrialState::Failed;
                 trial.error = Some(message);
             }
+            Err(EvalError::Stopped(reason)) => {
+                trial.state = TrialState::Pruned;
+                if let Some(last) = trial.intermediate.last() {
+                    trial.metrics.extend(last.iter().map(|(name, value)| (name.clone(), *value)));
+                }
+                trial.error = Some(reason);
+            }
         }
         store.finish(&trial, lease).map_err(StudyError::Store)?;
         drop(keeper);
@@ -393,11 +427,17 @@ impl<S: SearchSpace> Study<S> {
     }
 }
 
-/// Writes intermediate results to the store as they arrive and keeps them for the trial record.
+/// Writes intermediate results to the store as they arrive and keeps them for the trial record; with a
+/// scheduler, reads what the other trials reported since (other workers' too) and stops this trial when it
+/// falls behind at a rung.
 struct StoreReporter<'a> {
     store: &'a mut dyn TrialStore,
     id: u64,
+    seed: u64,
     curve: Vec<Metrics>,
+    rungs: Option<&'a mut RungTable>,
+    /// The store version the rung table has seen up to.
+    version: u64,
 }
 
 impl Reporter for StoreReporter<'_> {
@@ -406,6 +446,19 @@ impl Reporter for StoreReporter<'_> {
             .append_intermediate(self.id, metrics)
             .map_err(|e| EvalError::Fatal(format!("storing an intermediate result: {e}")))?;
         self.curve.push(metrics.clone());
-        Ok(())
+        let Some(rungs) = self.rungs.as_deref_mut() else { return Ok(()) };
+        let changes =
+            self.store.changes(self.version).map_err(|e| EvalError::Fatal(format!("reading the study: {e}")))?;
+        for (version, trial) in &changes {
+            self.version = self.version.max(*version);
+            if trial.id != self.id {
+                rungs.record(trial);
+            }
+        }
+        let decision = rungs.decide(self.id, self.seed, &self.curve).map_err(EvalError::Fatal)?;
+        match decision.reason(&rungs.config().resource) {
+            Some(reason) => Err(EvalError::Stopped(reason)),
+            None => Ok(()),
+        }
     }
 }

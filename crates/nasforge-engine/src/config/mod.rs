@@ -3,9 +3,11 @@
 
 mod evaluator;
 mod request;
+mod scheduler;
 
 use std::time::Duration;
 
+use nasforge_core::scheduler::SchedulerConfig;
 use nasforge_core::{Objectives, StrategySpec};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,7 @@ pub use evaluator::{
     EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
 };
 pub use request::{ConfigFile, StudyRequest, continued_study_config, new_study_config};
+pub use scheduler::{SchedulerFlags, resolve_scheduler};
 
 /// Where studies are stored when no URL is given.
 pub const DEFAULT_STORAGE: &str = "sqlite:nasforge.db";
@@ -63,6 +66,9 @@ pub struct StudyConfig {
     pub objectives: Objectives,
     pub budget: Budget,
     pub seed: u64,
+    /// The multi-fidelity scheduler, when trials are stopped early at rungs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<SchedulerConfig>,
 }
 
 impl StudyConfig {

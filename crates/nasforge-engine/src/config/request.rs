@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use nasforge_core::scheduler::SchedulerConfig;
 use nasforge_core::space::TaskShape;
 use nasforge_core::{Constraint, Metrics, Objective, Objectives, StrategySpec};
 use nasforge_train::zero_cost::Proxy;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::evaluator::{
     EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
 };
+use super::scheduler::{SchedulerFlags, resolve_scheduler};
 use super::{Budget, DEFAULT_TRIALS, StudyConfig};
 use crate::error::{EngineError, Result, invalid};
 use crate::registry::{SpaceConfig, SpaceKind, StrategyKind};
@@ -33,6 +35,8 @@ pub struct ConfigFile {
     #[serde(default, deserialize_with = "strategy_table")]
     pub strategy: Option<StrategySpec>,
     pub evaluator: Option<EvaluatorConfig>,
+    /// A `[scheduler]` table.
+    pub scheduler: Option<SchedulerConfig>,
 }
 
 /// A `[strategy]` table whose missing settings, nested ones included, are the strategy's defaults.
@@ -71,6 +75,8 @@ pub struct StudyRequest {
     pub proxies: Option<String>,
     /// Images in the zero-cost proxies' minibatch.
     pub proxy_batch_size: Option<usize>,
+    /// The multi-fidelity scheduler's settings.
+    pub scheduler: SchedulerFlags,
 }
 
 /// The study configuration asked for by a file and a request, with `None` where neither says anything.
@@ -87,6 +93,8 @@ struct Partial {
     training: TrainingFlags,
     proxies: Option<Vec<Proxy>>,
     proxy_batch_size: Option<usize>,
+    scheduler_file: Option<SchedulerConfig>,
+    scheduler: SchedulerFlags,
     objectives: Option<Objectives>,
     trials: Option<u64>,
     time_budget: Option<String>,
@@ -147,6 +155,8 @@ impl Partial {
             training: request.training.clone(),
             proxies: request.proxies.as_deref().map(Proxy::parse_list).transpose().map_err(EngineError::Invalid)?,
             proxy_batch_size: request.proxy_batch_size,
+            scheduler_file: file.scheduler.clone(),
+            scheduler: request.scheduler.clone(),
             objectives: request_objectives.or(file_objectives),
             trials: request.trials.or(file.trials),
             time_budget,
@@ -245,6 +255,7 @@ pub fn new_study_config(
 ) -> Result<StudyConfig> {
     let partial = Partial::new(file, request)?;
     let evaluator = partial.evaluator()?;
+    let scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &evaluator)?;
     let objectives = match partial.objectives {
         Some(objectives) => objectives,
         None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![])
@@ -257,6 +268,7 @@ pub fn new_study_config(
         objectives,
         budget: Budget { trials: Some(partial.trials.unwrap_or(DEFAULT_TRIALS)), time_budget: partial.time_budget },
         seed: partial.seed.unwrap_or(0),
+        scheduler,
     })
 }
 
@@ -303,6 +315,10 @@ pub fn continued_study_config(
     if let (EvaluatorConfig::ZeroCost(stored), EvaluatorConfig::ZeroCost(asked)) = (&stored.evaluator, &asked) {
         let same_place = ZeroCostConfig { data_dir: stored.data_dir.clone(), ..asked.clone() };
         check(study, "zero-cost evaluator", stored, Some(&same_place))?;
+    }
+    if partial.scheduler_file.is_some() || partial.scheduler.kind.is_some() {
+        let asked_scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &asked)?;
+        check(study, "scheduler", &stored.scheduler, Some(&asked_scheduler))?;
     }
     config.evaluator = asked;
     if let Some(trials) = partial.trials {

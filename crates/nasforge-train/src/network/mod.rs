@@ -14,8 +14,8 @@ mod probe;
 pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainSkip, chain_network};
 pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsPre, FactorizedReduce, darts_network};
 pub use layers::{Act, ConvUnit, Norm2d};
-pub use probe::Probe;
 pub use nb201::{Nb201Block, Nb201Cell, Nb201Edge, Nb201Net, ResidualReduction, nb201_network};
+pub use probe::Probe;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};

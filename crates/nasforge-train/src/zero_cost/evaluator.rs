@@ -58,7 +58,8 @@ impl ZeroCostEvaluator {
         if settings.batch_size < 2 {
             return Err(format!("the proxies' minibatch needs at least 2 images, not {}", settings.batch_size));
         }
-        let batcher = Batcher { normalization: data.channel_stats(), augmentation: Augmentation::NONE, resolution: None };
+        let batcher =
+            Batcher { normalization: data.channel_stats(), augmentation: Augmentation::NONE, resolution: None };
         let batch = ProxyBatch::sample(data, &batcher, settings.batch_size, settings.batch_seed);
         Ok(ZeroCostEvaluator { task: task_of(data, None), batch: Some(batch), settings })
     }

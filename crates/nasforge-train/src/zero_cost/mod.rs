@@ -14,7 +14,6 @@ mod zico;
 pub use evaluator::{ProxyScore, ZeroCostEvaluator, ZeroCostSettings};
 pub use naswot::relu_code_kernel;
 
-
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
@@ -189,6 +188,8 @@ pub fn score_network<M: ProxyNetwork>(
         Proxy::Fisher => saliency::fisher(&model, device, needs_batch()?),
         Proxy::JacobCov => jacob_cov::jacob_cov(&model, device, needs_batch()?),
         Proxy::Zico => zico::zico(&model, device, needs_batch()?),
-        Proxy::Params | Proxy::Flops => Err(ProxyError::new(format!("{} is an analytic count, not a network score", proxy.name()))),
+        Proxy::Params | Proxy::Flops => {
+            Err(ProxyError::new(format!("{} is an analytic count, not a network score", proxy.name())))
+        }
     }
 }

@@ -5,10 +5,10 @@
 
 use burn::tensor::{Device, Tensor};
 
+use super::ProxyNetwork;
 use super::linalg::log_abs_determinant;
 use super::weights::values;
 use super::{ProxyBatch, ProxyError};
-use super::ProxyNetwork;
 use crate::network::Probe;
 
 pub(super) fn naswot<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBatch) -> Result<f64, ProxyError> {

@@ -8,9 +8,9 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Device, Gradients};
 
+use super::ProxyNetwork;
 use super::weights::{LayerGradient, values, weight_gradients};
 use super::{ProxyBatch, ProxyError};
-use super::ProxyNetwork;
 use crate::network::Probe;
 
 /// The cross-entropy loss of `batch` through `model`, backpropagated.
@@ -22,7 +22,11 @@ fn loss_gradients<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBatc
     Ok(loss.backward())
 }
 
-fn layer_gradients<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBatch) -> Result<Vec<LayerGradient>, ProxyError> {
+fn layer_gradients<M: ProxyNetwork>(
+    model: &M,
+    device: &Device,
+    batch: &ProxyBatch,
+) -> Result<Vec<LayerGradient>, ProxyError> {
     let grads = loss_gradients(model, device, batch)?;
     Ok(weight_gradients(model, &grads))
 }
@@ -59,4 +63,3 @@ pub(super) fn fisher<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyB
     }
     ProxyError::finite("fisher", score)
 }
-

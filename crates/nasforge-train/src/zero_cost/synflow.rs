@@ -11,8 +11,8 @@
 use burn::tensor::{Device, Tensor};
 
 use super::ProxyError;
-use super::weights::{linearise, weight_gradients};
 use super::ProxyNetwork;
+use super::weights::{linearise, weight_gradients};
 
 pub(super) fn synflow<M: ProxyNetwork>(model: M, device: &Device, input_shape: [usize; 4]) -> Result<f64, ProxyError> {
     let model = linearise(model);

@@ -2,9 +2,9 @@
 //! every weight over several minibatches; per layer, `ln Σ_θ mean|∂L/∂θ| / std(∂L/∂θ)` (weights whose
 //! gradient does not vary are left out), summed over the layers. The minibatch is split into two halves.
 
+use super::ProxyNetwork;
 use super::weights::weight_gradients;
 use super::{ProxyBatch, ProxyError};
-use super::ProxyNetwork;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Device;
 

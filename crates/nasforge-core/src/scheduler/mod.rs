@@ -1,0 +1,124 @@
+//! Multi-fidelity scheduling, apart from the strategy (as Optuna keeps pruners apart from samplers): while a
+//! trial reports intermediate results (epochs of training, steps of a command), the scheduler decides at
+//! each rung whether it goes on. Asynchronous successive halving (ASHA, Li et al. 2020) in its stopping
+//! form, and asynchronous Hyperband (brackets of ASHA, Li et al. 2018; Syne Tune's `hyperband_stopping`).
+//!
+//! The rungs of bracket `b` are the resources `r_min · η^(b + k)` below `r_max` (`k = 0, 1, …`); bracket 0
+//! is the most aggressive one, and ASHA is Hyperband with bracket 0 only. A trial that reaches a rung goes on
+//! when fewer than `n / η` of the `n` trials of its bracket recorded at that rung (itself included) did
+//! better; otherwise it stops and ends as `pruned` with the metrics it reported there. Its bracket comes
+//! from its seed, so every worker, and a resumed study, agrees on it.
+
+mod rungs;
+
+pub use rungs::{RungDecision, RungTable};
+
+use serde::{Deserialize, Serialize};
+
+/// The scheduling rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerKind {
+    /// Asynchronous successive halving: one bracket.
+    Asha,
+    /// Asynchronous Hyperband: brackets of ASHA, each trial in one, drawn as Hyperband sizes them.
+    Hyperband,
+}
+
+impl SchedulerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SchedulerKind::Asha => "asha",
+            SchedulerKind::Hyperband => "hyperband",
+        }
+    }
+}
+
+/// A scheduler and its settings, as stored with a study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub kind: SchedulerKind,
+    /// The intermediate metric that counts the resource spent (`epoch` for training).
+    #[serde(default = "epoch")]
+    pub resource: String,
+    pub min_resource: f64,
+    pub max_resource: f64,
+    /// The reduction factor: a rung keeps the best 1/η.
+    #[serde(default = "three")]
+    pub eta: f64,
+}
+
+fn epoch() -> String {
+    "epoch".to_string()
+}
+
+fn three() -> f64 {
+    3.0
+}
+
+impl SchedulerConfig {
+    /// Refuses settings with no rung or no reduction, naming the setting.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.min_resource.is_finite() && self.min_resource > 0.0) {
+            return Err(format!("scheduler: min_resource must be a positive number, not {}", self.min_resource));
+        }
+        if !(self.max_resource.is_finite() && self.max_resource >= self.min_resource) {
+            return Err(format!(
+                "scheduler: max_resource ({}) must be at least min_resource ({})",
+                self.max_resource, self.min_resource
+            ));
+        }
+        if !(self.eta.is_finite() && self.eta >= 2.0) {
+            return Err(format!("scheduler: eta must be at least 2, not {}", self.eta));
+        }
+        if self.resource.trim().is_empty() {
+            return Err("scheduler: name the resource metric (e.g. epoch)".into());
+        }
+        Ok(())
+    }
+
+    /// The number of brackets: 1 for ASHA; for Hyperband, one per rung level of the most aggressive one
+    /// plus the bracket that trains every trial to `max_resource`.
+    pub fn brackets(&self) -> usize {
+        match self.kind {
+            SchedulerKind::Asha => 1,
+            SchedulerKind::Hyperband => self.rungs(0).len() + 1,
+        }
+    }
+
+    /// The rung levels of bracket `bracket` (increasing, all below `max_resource`).
+    pub fn rungs(&self, bracket: usize) -> Vec<f64> {
+        let mut levels = Vec::new();
+        let mut level = self.min_resource * self.eta.powi(bracket as i32);
+        // A level within rounding of the maximum is the end of training, not a rung.
+        while level < self.max_resource * (1.0 - 1e-9) {
+            levels.push(level);
+            level *= self.eta;
+        }
+        levels
+    }
+
+    /// The bracket of a trial with `seed`: always 0 for ASHA; for Hyperband drawn with Hyperband's weights
+    /// (bracket `b` of `B` gets `⌈B / (B − b) · η^(B − 1 − b)⌉` of every round's trials).
+    pub fn bracket_of(&self, seed: u64) -> usize {
+        let count = self.brackets();
+        if count == 1 {
+            return 0;
+        }
+        let weights: Vec<f64> = (0..count)
+            .map(|b| ((count as f64 / (count - b) as f64) * self.eta.powi((count - 1 - b) as i32)).ceil())
+            .collect();
+        let total: f64 = weights.iter().sum();
+        // The top 53 bits of a mixed seed, as a uniform number in [0, 1).
+        let mixed = crate::study::trial_seed(seed, 0x5C4E_D01E);
+        let mut u = (mixed >> 11) as f64 / (1u64 << 53) as f64 * total;
+        for (bracket, weight) in weights.iter().enumerate() {
+            if u < *weight {
+                return bracket;
+            }
+            u -= weight;
+        }
+        count - 1
+    }
+}
