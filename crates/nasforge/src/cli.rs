@@ -83,7 +83,8 @@ fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
     match text {
         "asha" => Ok(SchedulerKind::Asha),
         "hyperband" => Ok(SchedulerKind::Hyperband),
-        other => Err(format!("unknown scheduler '{other}' (schedulers: asha, hyperband)")),
+        "curve" => Ok(SchedulerKind::Curve),
+        other => Err(format!("unknown scheduler '{other}' (schedulers: asha, hyperband, curve)")),
     }
 }
 
@@ -176,8 +177,9 @@ pub struct SearchArgs {
     /// Images in the zero-cost proxies' minibatch [default: 64].
     #[arg(long, value_parser = at_least_two())]
     pub proxy_batch_size: Option<usize>,
-    /// Multi-fidelity scheduler: asha (asynchronous successive halving) or hyperband (asynchronous, brackets
-    /// of ASHA); trials that fall behind at a rung stop early as `pruned`. Needs the train or command evaluator.
+    /// Multi-fidelity scheduler: asha (asynchronous successive halving), hyperband (asynchronous, brackets of
+    /// ASHA) or curve (learning-curve extrapolation); trials that fall behind stop early as `pruned`. Needs the
+    /// train or command evaluator.
     #[arg(long, value_parser = parse_scheduler)]
     pub scheduler: Option<SchedulerKind>,
     /// The scheduler's first rung, in units of --resource [default: 1].
@@ -189,6 +191,9 @@ pub struct SearchArgs {
     /// The scheduler's reduction factor: a rung keeps the best 1/η of the trials that reached it [default: 3].
     #[arg(long)]
     pub eta: Option<f64>,
+    /// `curve`: stop a trial whose predicted chance to beat the best finished trial is below this [default: 0.05].
+    #[arg(long)]
+    pub stop_probability: Option<f64>,
     /// The intermediate metric counting the resource spent [default: epoch].
     #[arg(long)]
     pub resource: Option<String>,

@@ -81,6 +81,7 @@ fn study_request(args: &SearchArgs) -> StudyRequest {
             min_resource: args.min_resource,
             max_resource: args.max_resource,
             eta: args.eta,
+            stop_probability: args.stop_probability,
         },
     }
 }

@@ -7,10 +7,13 @@
 //! is the most aggressive one, and ASHA is Hyperband with bracket 0 only. A trial that reaches a rung goes on
 //! when fewer than `n / η` of the `n` trials of its bracket recorded at that rung (itself included) did
 //! better; otherwise it stops and ends as `pruned` with the metrics it reported there. Its bracket comes
-//! from its seed, so every worker, and a resumed study, agrees on it.
+//! from its seed, so every worker, and a resumed study, agrees on it. Learning-curve extrapolation
+//! ([`extrapolate`]) stops a trial whose predicted final value is unlikely to beat the best finished one.
 
+mod curve;
 mod rungs;
 
+pub use curve::{CurvePrediction, extrapolate};
 pub use rungs::{RungDecision, RungTable};
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +26,10 @@ pub enum SchedulerKind {
     Asha,
     /// Asynchronous Hyperband: brackets of ASHA, each trial in one, drawn as Hyperband sizes them.
     Hyperband,
+    /// Learning-curve extrapolation: from `min_resource` on, each report predicts the value at
+    /// `max_resource`; a trial whose chance to beat the best finished trial falls under `stop_probability`
+    /// stops.
+    Curve,
 }
 
 impl SchedulerKind {
@@ -30,6 +37,7 @@ impl SchedulerKind {
         match self {
             SchedulerKind::Asha => "asha",
             SchedulerKind::Hyperband => "hyperband",
+            SchedulerKind::Curve => "curve",
         }
     }
 }
@@ -47,6 +55,13 @@ pub struct SchedulerConfig {
     /// The reduction factor: a rung keeps the best 1/η.
     #[serde(default = "three")]
     pub eta: f64,
+    /// `curve`: a trial stops when its predicted chance to beat the best finished trial is below this.
+    #[serde(default = "five_percent")]
+    pub stop_probability: f64,
+}
+
+fn five_percent() -> f64 {
+    0.05
 }
 
 fn epoch() -> String {
@@ -72,6 +87,9 @@ impl SchedulerConfig {
         if !(self.eta.is_finite() && self.eta >= 2.0) {
             return Err(format!("scheduler: eta must be at least 2, not {}", self.eta));
         }
+        if !(self.stop_probability > 0.0 && self.stop_probability < 1.0) {
+            return Err(format!("scheduler: stop_probability must be in (0, 1), not {}", self.stop_probability));
+        }
         if self.resource.trim().is_empty() {
             return Err("scheduler: name the resource metric (e.g. epoch)".into());
         }
@@ -82,14 +100,18 @@ impl SchedulerConfig {
     /// plus the bracket that trains every trial to `max_resource`.
     pub fn brackets(&self) -> usize {
         match self.kind {
-            SchedulerKind::Asha => 1,
+            SchedulerKind::Asha | SchedulerKind::Curve => 1,
             SchedulerKind::Hyperband => self.rungs(0).len() + 1,
         }
     }
 
-    /// The rung levels of bracket `bracket` (increasing, all below `max_resource`).
+    /// The rung levels of bracket `bracket` (increasing, all below `max_resource`; none for `curve`, which
+    /// decides at every report).
     pub fn rungs(&self, bracket: usize) -> Vec<f64> {
         let mut levels = Vec::new();
+        if self.kind == SchedulerKind::Curve {
+            return levels;
+        }
         let mut level = self.min_resource * self.eta.powi(bracket as i32);
         // A level within rounding of the maximum is the end of training, not a rung.
         while level < self.max_resource * (1.0 - 1e-9) {

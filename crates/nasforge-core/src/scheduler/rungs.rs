@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::SchedulerConfig;
-use crate::trial::{Metrics, TrialRecord};
+use super::{CurvePrediction, SchedulerConfig, SchedulerKind, extrapolate};
+use crate::trial::{Metrics, TrialRecord, TrialState};
 
 /// What the scheduler says after an intermediate result.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +12,8 @@ pub enum RungDecision {
     Continue,
     /// At rung `rung`, `better` of the `recorded` trials of the bracket there did better.
     Stop { rung: f64, better: usize, recorded: usize },
+    /// At `resource`, the extrapolated final value had `probability` to beat the best finished trial.
+    Extrapolated { resource: f64, prediction: CurvePrediction, incumbent: f64, probability: f64 },
 }
 
 impl RungDecision {
@@ -21,6 +23,11 @@ impl RungDecision {
             RungDecision::Continue => None,
             RungDecision::Stop { rung, better, recorded } => Some(format!(
                 "stopped by the scheduler at rung {resource} = {rung}: {better} of the {recorded} trials there did better"
+            )),
+            RungDecision::Extrapolated { resource: at, prediction, incumbent, probability } => Some(format!(
+                "stopped by learning-curve extrapolation at {resource} = {at}: predicted final {:.4} ± {:.4}, \
+                 chance to beat the best finished trial ({incumbent:.4}) {probability:.3}",
+                prediction.mean, prediction.std
             )),
         }
     }
@@ -35,11 +42,13 @@ pub struct RungTable {
     maximize: bool,
     /// Trial id → (bracket, value at each rung of the bracket, where it reported one).
     trials: HashMap<u64, (usize, Vec<Option<f64>>)>,
+    /// The best final value of a complete trial (learning-curve extrapolation compares with it).
+    incumbent: Option<f64>,
 }
 
 impl RungTable {
     pub fn new(config: SchedulerConfig, metric: impl Into<String>, maximize: bool) -> Self {
-        RungTable { config, metric: metric.into(), maximize, trials: HashMap::new() }
+        RungTable { config, metric: metric.into(), maximize, trials: HashMap::new(), incumbent: None }
     }
 
     pub fn config(&self) -> &SchedulerConfig {
@@ -51,6 +60,35 @@ impl RungTable {
         let bracket = self.config.bracket_of(trial.seed);
         let values = self.rung_values(bracket, &trial.intermediate);
         self.trials.insert(trial.id, (bracket, values));
+        if trial.state == TrialState::Complete
+            && let Some(value) = trial.metrics.get(&self.metric).copied().filter(|v| v.is_finite())
+            && self.incumbent.is_none_or(|best| self.better(value, best))
+        {
+            self.incumbent = Some(value);
+        }
+    }
+
+    fn better(&self, a: f64, b: f64) -> bool {
+        if self.maximize { a > b } else { a < b }
+    }
+
+    /// Learning-curve extrapolation's decision after the last report of `curve`.
+    fn extrapolation_decision(&self, curve: &[Metrics], resource: f64) -> RungDecision {
+        let (config, metric) = (&self.config, &self.metric);
+        let Some(incumbent) = self.incumbent else { return RungDecision::Continue };
+        if resource < config.min_resource * (1.0 - 1e-9) || resource >= config.max_resource * (1.0 - 1e-9) {
+            return RungDecision::Continue;
+        }
+        let points: Vec<(f64, f64)> =
+            curve.iter().filter_map(|m| Some((*m.get(&config.resource)?, *m.get(metric)?))).collect();
+        let (xs, ys): (Vec<f64>, Vec<f64>) = points.into_iter().unzip();
+        let Some(prediction) = extrapolate(&xs, &ys, config.max_resource) else { return RungDecision::Continue };
+        let probability = prediction.probability_to_beat(incumbent, self.maximize);
+        if probability < config.stop_probability {
+            RungDecision::Extrapolated { resource, prediction, incumbent, probability }
+        } else {
+            RungDecision::Continue
+        }
     }
 
     /// The value reported at each rung of `bracket`: the first report whose resource reached the rung.
@@ -78,6 +116,9 @@ impl RungTable {
         })?;
         if !last.contains_key(&self.metric) {
             return Err(format!("the scheduler compares `{}`, which an intermediate result lacks", self.metric));
+        }
+        if self.config.kind == SchedulerKind::Curve {
+            return Ok(self.extrapolation_decision(curve, resource));
         }
         let bracket = self.config.bracket_of(seed);
         let previous = curve.len().checked_sub(2).and_then(|i| curve[i].get(&self.config.resource).copied());
@@ -109,7 +150,6 @@ impl RungTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheduler::SchedulerKind;
 
     fn asha(min: f64, max: f64, eta: f64) -> SchedulerConfig {
         SchedulerConfig {
@@ -118,6 +158,7 @@ mod tests {
             min_resource: min,
             max_resource: max,
             eta,
+            stop_probability: 0.05,
         }
     }
 
@@ -171,5 +212,44 @@ mod tests {
         assert_eq!(table.decide(1, 0, &curve(&[0.2])).unwrap(), RungDecision::Continue, "lower is better here");
         let no_resource = vec![Metrics::from([("acc".to_string(), 1.0)])];
         assert!(table.decide(2, 0, &no_resource).unwrap_err().contains("`epoch`"));
+    }
+
+    #[test]
+    fn extrapolation_stops_a_curve_that_cannot_catch_the_best_finished_trial() {
+        let config = SchedulerConfig { kind: SchedulerKind::Curve, ..asha(3.0, 30.0, 3.0) };
+        let mut table = RungTable::new(config, "acc", true);
+        let power =
+            |level: f64, n: usize| -> Vec<f64> { (1..=n).map(|x| level - 0.4 * (x as f64).powf(-0.7)).collect() };
+        // Without a finished trial there is nothing to beat.
+        assert_eq!(table.decide(0, 0, &curve(&power(0.6, 5))).unwrap(), RungDecision::Continue);
+        let finished = TrialRecord {
+            id: 1,
+            arch: String::new(),
+            arch_json: String::new(),
+            canonical: String::new(),
+            state: TrialState::Complete,
+            metrics: Metrics::from([("acc".to_string(), 0.85)]),
+            intermediate: curve(&power(0.86, 30)),
+            cached_from: None,
+            seed: 0,
+            error: None,
+            started_at: 0.0,
+            finished_at: None,
+            attempts: 1,
+            worker: None,
+        };
+        table.record(&finished);
+        // Heading for 0.6: stopped at epoch 3, the first decision point, with its prediction.
+        match table.decide(2, 0, &curve(&power(0.6, 3))).unwrap() {
+            RungDecision::Extrapolated { resource, prediction, incumbent, probability } => {
+                assert_eq!((resource, incumbent), (3.0, 0.85));
+                let truth = power(0.6, 30)[29];
+                assert!((prediction.mean - truth).abs() < 0.05 && probability < 0.05, "{prediction:?} {probability}");
+            }
+            other => panic!("expected a stop, got {other:?}"),
+        }
+        // Heading for 0.95: goes on; before the first decision point nothing is decided.
+        assert_eq!(table.decide(3, 0, &curve(&power(0.95, 5))).unwrap(), RungDecision::Continue);
+        assert_eq!(table.decide(4, 0, &curve(&power(0.5, 2))).unwrap(), RungDecision::Continue);
     }
 }

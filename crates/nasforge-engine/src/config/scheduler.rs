@@ -14,6 +14,7 @@ pub struct SchedulerFlags {
     pub min_resource: Option<f64>,
     pub max_resource: Option<f64>,
     pub eta: Option<f64>,
+    pub stop_probability: Option<f64>,
 }
 
 impl SchedulerFlags {
@@ -23,6 +24,7 @@ impl SchedulerFlags {
             && self.min_resource.is_none()
             && self.max_resource.is_none()
             && self.eta.is_none()
+            && self.stop_probability.is_none()
     }
 }
 
@@ -62,6 +64,7 @@ pub fn resolve_scheduler(
         min_resource: flags.min_resource.or(from_file.map(|s| s.min_resource)).unwrap_or(1.0),
         max_resource,
         eta: flags.eta.or(from_file.map(|s| s.eta)).unwrap_or(3.0),
+        stop_probability: flags.stop_probability.or(from_file.map(|s| s.stop_probability)).unwrap_or(0.05),
     };
     config.check().map_err(crate::error::EngineError::Invalid)?;
     if let Some(epochs) = epochs {
