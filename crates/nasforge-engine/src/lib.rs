@@ -28,6 +28,7 @@ pub mod registry;
 mod results;
 mod run;
 mod study;
+mod warm_start;
 
 pub use config::{
     ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags, ZeroCostConfig,
@@ -39,5 +40,6 @@ pub use registry::{SpaceConfig, SpaceKind, SpaceTask, StrategyKind, with_space};
 pub use results::{FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
 pub use run::{ObserverFactory, RunOptions, RunReport};
 pub use study::{StudyHandle, list_studies};
+pub use warm_start::warm_start_cells;
 
 pub use nasforge_train::DeviceChoice;

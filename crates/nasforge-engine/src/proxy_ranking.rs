@@ -55,7 +55,7 @@ pub struct ProxyRanking {
 }
 
 /// Ranks of `values` (1 = smallest; ties share their mean rank).
-fn ranks(values: &[f64]) -> Vec<f64> {
+pub(crate) fn ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
     let mut ranks = vec![0.0; values.len()];

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use nasforge_core::strategy::WarmStart;
 use nasforge_core::study::{Lease, RunLimits};
 use nasforge_core::{Evaluator, StopReason, Study, StudyError, StudyObserver};
 use nasforge_train::{Buildable, DeviceChoice};
@@ -13,6 +14,7 @@ use crate::evaluators::build_evaluator;
 use crate::registry::{SpaceTask, with_space};
 use crate::results::StudyResults;
 use crate::study::StudyHandle;
+use crate::warm_start::warm_start_cells;
 
 /// How a run works: threads, lease, training device.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +94,10 @@ impl SpaceTask for Launch<'_, '_> {
         let evaluator = build_evaluator(study.config(), &space, study.name(), options.device)?;
         let config = study.config().clone();
         config.strategy.build(&space, config.objectives.len()).map_err(EngineError::Invalid)?;
+        let warm_start = match &config.warm_start {
+            Some(warm_start) => Some(warm_start_cells(&space, warm_start, config.seed, options.device)?),
+            None => None,
+        };
         study.store_config(S::NAME)?;
         let Some((stop, observers)) = run else { return Ok(None) };
         let limits = RunLimits {
@@ -105,10 +111,12 @@ impl SpaceTask for Launch<'_, '_> {
             let workers: Vec<_> = (0..options.workers)
                 .map(|thread| {
                     let (space, evaluator, limits) = (space.clone(), evaluator.as_ref(), &limits);
+                    let first = warm_start.clone();
                     scope.spawn(move || {
                         let lease = Lease::for_this_process(thread, options.lease);
                         let mut observer = observers(thread);
-                        let reason = work(space, evaluator, study, limits, &lease, observer.as_mut(), stop);
+                        let worker = Worker { study, limits, lease: &lease, stop, first };
+                        let reason = worker.work(space, evaluator, observer.as_mut());
                         if reason.is_err() {
                             // One worker's fatal error ends the others after their current trial.
                             stop.store(true, Ordering::SeqCst);
@@ -130,21 +138,32 @@ impl SpaceTask for Launch<'_, '_> {
 }
 
 /// One worker: its own store connection, strategy and view of the study.
-fn work<S: Buildable>(
-    space: S,
-    evaluator: &dyn Evaluator<S>,
-    study: &StudyHandle,
-    limits: &RunLimits,
-    lease: &Lease,
-    observer: &mut dyn StudyObserver,
-    stop: &AtomicBool,
-) -> Result<StopReason> {
-    let config = study.config();
-    let mut store = study.trial_store()?;
-    let strategy = config.strategy.build(&space, config.objectives.len()).map_err(StudyError::Strategy)?;
-    let mut run = Study::open(space, strategy, config.objectives.clone(), config.seed, &mut store)?;
-    if let Some(scheduler) = &config.scheduler {
-        run = run.with_scheduler(scheduler.clone());
+struct Worker<'a, A> {
+    study: &'a StudyHandle,
+    limits: &'a RunLimits,
+    lease: &'a Lease,
+    stop: &'a AtomicBool,
+    /// The warm start's architectures, evaluated before the strategy proposes.
+    first: Option<Vec<A>>,
+}
+
+impl<A> Worker<'_, A> {
+    fn work<S: Buildable<Arch = A>>(
+        self,
+        space: S,
+        evaluator: &dyn Evaluator<S>,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<StopReason> {
+        let config = self.study.config();
+        let mut store = self.study.trial_store()?;
+        let mut strategy = config.strategy.build(&space, config.objectives.len()).map_err(StudyError::Strategy)?;
+        if let Some(first) = self.first {
+            strategy = Box::new(WarmStart::new(space.clone(), first, strategy));
+        }
+        let mut run = Study::open(space, strategy, config.objectives.clone(), config.seed, &mut store)?;
+        if let Some(scheduler) = &config.scheduler {
+            run = run.with_scheduler(scheduler.clone());
+        }
+        Ok(run.run(evaluator, &mut store, self.limits, self.lease, observer, self.stop)?)
     }
-    Ok(run.run(evaluator, &mut store, limits, lease, observer, stop)?)
 }

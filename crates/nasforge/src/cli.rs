@@ -177,6 +177,17 @@ pub struct SearchArgs {
     /// Images in the zero-cost proxies' minibatch [default: 64].
     #[arg(long, value_parser = at_least_two())]
     pub proxy_batch_size: Option<usize>,
+    /// Warm start: evaluate first the best architectures of a seeded pool ranked by these zero-cost proxies
+    /// (comma-separated; several: by mean rank), then let the strategy propose. Data-dependent proxies use the
+    /// training evaluator's dataset.
+    #[arg(long)]
+    pub warm_start: Option<String>,
+    /// Architectures in the warm start's pool [default: 500].
+    #[arg(long, value_parser = at_least_one())]
+    pub warm_start_pool: Option<usize>,
+    /// How many of the pool's best are evaluated first [default: 10].
+    #[arg(long, value_parser = at_least_one())]
+    pub warm_start_top: Option<usize>,
     /// Multi-fidelity scheduler: asha (asynchronous successive halving), hyperband (asynchronous, brackets of
     /// ASHA) or curve (learning-curve extrapolation); trials that fall behind stop early as `pruned`. Needs the
     /// train or command evaluator.

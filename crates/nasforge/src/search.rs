@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use nasforge_core::StopReason;
-use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY, SchedulerFlags, parse_duration};
+use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY, SchedulerFlags, WarmStartFlags, parse_duration};
 use nasforge_engine::{ConfigFile, RunOptions, RunReport, StudyHandle, StudyRequest, TrainingFlags, trial_json};
 
 use crate::cli::{SearchArgs, TrainingArgs, WorkerArgs};
@@ -82,6 +82,11 @@ fn study_request(args: &SearchArgs) -> StudyRequest {
             max_resource: args.max_resource,
             eta: args.eta,
             stop_probability: args.stop_probability,
+        },
+        warm_start: WarmStartFlags {
+            proxies: args.warm_start.clone(),
+            pool: args.warm_start_pool,
+            top: args.warm_start_top,
         },
     }
 }

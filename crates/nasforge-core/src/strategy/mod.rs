@@ -13,6 +13,7 @@ mod nsga2;
 mod random;
 mod reinforce;
 mod tpe;
+mod warm_start;
 
 use std::collections::HashSet;
 
@@ -31,6 +32,7 @@ pub use nsga2::{Nsga2, Nsga2Config};
 pub use random::RandomSearch;
 pub use reinforce::{Controller, Reinforce, ReinforceConfig};
 pub use tpe::{Tpe, TpeConfig};
+pub use warm_start::WarmStart;
 
 /// Writes `over` onto `base`: tables key by key (recursively), anything else replaced.
 fn overlay(base: &mut serde_json::Value, over: serde_json::Value) {

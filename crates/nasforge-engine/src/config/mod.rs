@@ -4,6 +4,7 @@
 mod evaluator;
 mod request;
 mod scheduler;
+mod warm_start;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ pub use evaluator::{
 };
 pub use request::{ConfigFile, StudyRequest, continued_study_config, new_study_config};
 pub use scheduler::{SchedulerFlags, resolve_scheduler};
+pub use warm_start::{WarmStartConfig, WarmStartFlags, resolve_warm_start};
 
 /// Where studies are stored when no URL is given.
 pub const DEFAULT_STORAGE: &str = "sqlite:nasforge.db";
@@ -69,6 +71,9 @@ pub struct StudyConfig {
     /// The multi-fidelity scheduler, when trials are stopped early at rungs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<SchedulerConfig>,
+    /// Architectures evaluated first, the best of a pool by zero-cost proxies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<WarmStartConfig>,
 }
 
 impl StudyConfig {

@@ -14,6 +14,7 @@ use super::evaluator::{
     EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
 };
 use super::scheduler::{SchedulerFlags, resolve_scheduler};
+use super::warm_start::{WarmStartConfig, WarmStartFlags, resolve_warm_start};
 use super::{Budget, DEFAULT_TRIALS, StudyConfig};
 use crate::error::{EngineError, Result, invalid};
 use crate::registry::{SpaceConfig, SpaceKind, StrategyKind};
@@ -37,6 +38,8 @@ pub struct ConfigFile {
     pub evaluator: Option<EvaluatorConfig>,
     /// A `[scheduler]` table.
     pub scheduler: Option<SchedulerConfig>,
+    /// A `[warm_start]` table.
+    pub warm_start: Option<WarmStartConfig>,
 }
 
 /// A `[strategy]` table whose missing settings, nested ones included, are the strategy's defaults.
@@ -77,6 +80,8 @@ pub struct StudyRequest {
     pub proxy_batch_size: Option<usize>,
     /// The multi-fidelity scheduler's settings.
     pub scheduler: SchedulerFlags,
+    /// The warm start by zero-cost proxies.
+    pub warm_start: WarmStartFlags,
 }
 
 /// The study configuration asked for by a file and a request, with `None` where neither says anything.
@@ -95,6 +100,8 @@ struct Partial {
     proxy_batch_size: Option<usize>,
     scheduler_file: Option<SchedulerConfig>,
     scheduler: SchedulerFlags,
+    warm_start_file: Option<WarmStartConfig>,
+    warm_start: WarmStartFlags,
     objectives: Option<Objectives>,
     trials: Option<u64>,
     time_budget: Option<String>,
@@ -157,6 +164,8 @@ impl Partial {
             proxy_batch_size: request.proxy_batch_size,
             scheduler_file: file.scheduler.clone(),
             scheduler: request.scheduler.clone(),
+            warm_start_file: file.warm_start.clone(),
+            warm_start: request.warm_start.clone(),
             objectives: request_objectives.or(file_objectives),
             trials: request.trials.or(file.trials),
             time_budget,
@@ -256,6 +265,7 @@ pub fn new_study_config(
     let partial = Partial::new(file, request)?;
     let evaluator = partial.evaluator()?;
     let scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &evaluator)?;
+    let warm_start = resolve_warm_start(partial.warm_start_file.as_ref(), &partial.warm_start, &evaluator)?;
     let objectives = match partial.objectives {
         Some(objectives) => objectives,
         None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![])
@@ -269,6 +279,7 @@ pub fn new_study_config(
         budget: Budget { trials: Some(partial.trials.unwrap_or(DEFAULT_TRIALS)), time_budget: partial.time_budget },
         seed: partial.seed.unwrap_or(0),
         scheduler,
+        warm_start,
     })
 }
 
@@ -319,6 +330,10 @@ pub fn continued_study_config(
     if partial.scheduler_file.is_some() || partial.scheduler.kind.is_some() {
         let asked_scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &asked)?;
         check(study, "scheduler", &stored.scheduler, Some(&asked_scheduler))?;
+    }
+    if partial.warm_start_file.is_some() || partial.warm_start.proxies.is_some() {
+        let asked_start = resolve_warm_start(partial.warm_start_file.as_ref(), &partial.warm_start, &asked)?;
+        check(study, "warm start", &stored.warm_start, Some(&asked_start))?;
     }
     config.evaluator = asked;
     if let Some(trials) = partial.trials {
