@@ -86,7 +86,7 @@ impl SpaceTask for ProxiesRun {
     fn run<S: Buildable>(self, space: S) -> Result<ProxyRanking> {
         let terminal = std::io::stderr().is_terminal();
         let mut progress = |done: usize, total: usize| {
-            if terminal && (done == total || done % 10 == 0) {
+            if terminal && (done == total || done.is_multiple_of(10)) {
                 eprint!("\rscored {done}/{total} networks");
                 if done == total {
                     eprintln!();

@@ -131,7 +131,7 @@ impl RungTable {
                 resource >= **level * (1.0 - 1e-9) && previous.is_none_or(|p| p < **level * (1.0 - 1e-9))
             })
             .map(|(index, level)| (index, *level))
-            .last();
+            .next_back();
         let values = self.rung_values(bracket, curve);
         self.trials.insert(id, (bracket, values.clone()));
         let Some((index, level)) = reached else { return Ok(RungDecision::Continue) };

@@ -51,7 +51,7 @@ mod tests {
         let space = Nb201Space;
         let mut rng = StrategyRng::seed_from_u64(1);
         let first: Vec<_> = (0..3).map(|_| space.sample(&mut rng)).collect();
-        let mut warm = WarmStart::new(space.clone(), first.clone(), Box::new(RandomSearch::new(space.clone())));
+        let mut warm = WarmStart::new(space, first.clone(), Box::new(RandomSearch::new(space)));
         // One is pending with another worker: the next one is handed out instead.
         assert_eq!(warm.ask(&mut rng, &first[..1]), first[1]);
         for arch in &first {

@@ -196,13 +196,13 @@ impl ZeroCostConfig {
         if self.scale.channels == Some(0) || self.scale.cells == Some(0) {
             invalid!("channels and cells must be at least 1");
         }
-        if self.dataset.is_none() {
-            if let Some(proxy) = self.proxies.iter().find(|p| p.needs_data()) {
-                invalid!(
-                    "zero-cost proxy `{}` needs images: name a dataset with --dataset (data-free: synflow, params, flops)",
-                    proxy.name()
-                );
-            }
+        if self.dataset.is_none()
+            && let Some(proxy) = self.proxies.iter().find(|p| p.needs_data())
+        {
+            invalid!(
+                "zero-cost proxy `{}` needs images: name a dataset with --dataset (data-free: synflow, params, flops)",
+                proxy.name()
+            );
         }
         Ok(())
     }

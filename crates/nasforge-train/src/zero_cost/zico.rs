@@ -18,8 +18,8 @@ pub(super) fn zico<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBat
         per_batch.push(weight_gradients(model, &loss.backward()));
     }
     let mut score = 0f64;
-    for layer in 0..per_batch[0].len() {
-        let (a, b) = (&per_batch[0][layer].grad, &per_batch[1][layer].grad);
+    for (first, second) in per_batch[0].iter().zip(&per_batch[1]) {
+        let (a, b) = (&first.grad, &second.grad);
         let ratio: f64 = a
             .iter()
             .zip(b)
