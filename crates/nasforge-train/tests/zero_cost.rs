@@ -49,6 +49,18 @@ fn synflow_of_a_two_layer_linear_network_is_computed_by_hand() {
 }
 
 #[test]
+fn synflow_overflowing_f32_is_computed_in_f64() {
+    let device = Device::flex().autodiff();
+    // R = Σ_k |W2_k| Σ_i |W1_ik| = 3 · 1e20 · 2e20 = 6e40, beyond f32's 3.4e38; SynFlow = 2R.
+    let model = TwoLinear {
+        first: linear_with(vec![1e20; 6], [2, 3], &device),
+        second: linear_with(vec![1e20; 3], [3, 1], &device),
+    };
+    let score = score_network(Proxy::Synflow, model, &device, [1, 1, 1, 2], None).unwrap();
+    assert!((score / 1.2e41 - 1.0).abs() < 1e-6, "synflow {score:e}");
+}
+
+#[test]
 fn naswot_kernel_counts_agreeing_activation_codes() {
     let device = Device::flex();
     // Two images, one ReLU layer of three units: codes 1 0 1 and 0 0 1 agree on two units; a second layer

@@ -16,12 +16,12 @@ pub(super) fn symmetric_eigenvalues(m: &[f64], n: usize) -> Vec<f64> {
 
 /// The Pearson correlation matrix of the rows of `rows` (`n` rows of `d` values), row-major `n × n`. A row
 /// without variance gives NaN entries, as numpy's `corrcoef` does.
-pub(super) fn row_correlations(rows: &[f32], n: usize, d: usize) -> Vec<f64> {
+pub(super) fn row_correlations(rows: &[f64], n: usize, d: usize) -> Vec<f64> {
     let centred: Vec<Vec<f64>> = rows
         .chunks_exact(d)
         .map(|row| {
-            let mean = row.iter().map(|v| f64::from(*v)).sum::<f64>() / d as f64;
-            row.iter().map(|v| f64::from(*v) - mean).collect()
+            let mean = row.iter().sum::<f64>() / d as f64;
+            row.iter().map(|v| v - mean).collect()
         })
         .collect();
     let norms: Vec<f64> = centred.iter().map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt()).collect();

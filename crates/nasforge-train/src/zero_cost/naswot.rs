@@ -31,7 +31,7 @@ pub fn relu_code_kernel(relu_inputs: &[Tensor<2>], n: usize) -> Vec<f64> {
         let flipped = codes.clone().neg().add_scalar(1.0);
         let agree = codes.clone().matmul(codes.transpose()) + flipped.clone().matmul(flipped.transpose());
         for (k, v) in kernel.iter_mut().zip(values(agree)) {
-            *k += f64::from(v);
+            *k += v;
         }
     }
     kernel

@@ -36,14 +36,14 @@ pub(super) fn snip<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBat
     let score = layers
         .iter()
         .flat_map(|l| l.weight.iter().zip(&l.grad))
-        .map(|(w, g)| (f64::from(*w) * f64::from(*g)).abs())
+        .map(|(w, g)| (w * g).abs())
         .sum();
     ProxyError::finite("snip", score)
 }
 
 pub(super) fn grad_norm<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBatch) -> Result<f64, ProxyError> {
     let layers = layer_gradients(model, device, batch)?;
-    let score = layers.iter().map(|l| l.grad.iter().map(|g| f64::from(*g).powi(2)).sum::<f64>().sqrt()).sum();
+    let score = layers.iter().map(|l| l.grad.iter().map(|g| g.powi(2)).sum::<f64>().sqrt()).sum();
     ProxyError::finite("grad_norm", score)
 }
 
@@ -58,7 +58,7 @@ pub(super) fn fisher<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyB
         let [n, _, _, _] = gate.dims();
         let Some(grad) = gate.grad(&grads) else { continue };
         // ∂L/∂gate[i, c] = Σ_hw a · ∂L/∂a of image i, channel c.
-        let sum_of_squares: f64 = values(grad).iter().map(|g| f64::from(*g).powi(2)).sum();
+        let sum_of_squares: f64 = values(grad).iter().map(|g| g.powi(2)).sum();
         score += 0.5 * sum_of_squares / n as f64;
     }
     ProxyError::finite("fisher", score)

@@ -2,14 +2,14 @@
 //! (not biases, not normalisation parameters), as the zero-cost proxies' reference code does.
 
 use burn::module::{Flag, Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::{Gradients, Tensor};
+use burn::tensor::{FloatDType, Gradients, Tensor};
 
 use super::ProxyNetwork;
 
 /// One layer's weights and their gradient, flattened.
 pub(super) struct LayerGradient {
-    pub(super) weight: Vec<f32>,
-    pub(super) grad: Vec<f32>,
+    pub(super) weight: Vec<f64>,
+    pub(super) grad: Vec<f64>,
 }
 
 /// Whether the parameter being visited is the `weight` of a convolution or linear layer.
@@ -45,9 +45,9 @@ impl ModuleVisitor for WeightGradients<'_> {
     }
 }
 
-/// A tensor's values as f32, row-major.
-pub(super) fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 values")
+/// A tensor's values as f64 (whatever its float type), row-major.
+pub(super) fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
+    tensor.into_data().convert::<f64>().try_into_vec::<f64>().expect("f64 values")
 }
 
 /// The scored weights of `model` with their gradients in `grads`.
@@ -59,11 +59,14 @@ pub(super) fn weight_gradients<M: ProxyNetwork>(model: &M, grads: &Gradients) ->
 
 /// Replaces every float parameter by its absolute value (still a tracked leaf) and switches every layer to
 /// inference behaviour (batch norm with its running statistics, no dropout): SynFlow's linearised network.
-struct Linearise;
+struct Linearise {
+    dtype: FloatDType,
+}
 
 impl ModuleMapper for Linearise {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|t| t.abs().detach().require_grad())
+        let dtype = self.dtype;
+        param.map(|t| t.abs().cast(dtype).detach().require_grad())
     }
 
     fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {
@@ -71,6 +74,6 @@ impl ModuleMapper for Linearise {
     }
 }
 
-pub(super) fn linearise<M: Module>(model: M) -> M {
-    model.map(&mut Linearise)
+pub(super) fn linearise<M: Module>(model: M, dtype: FloatDType) -> M {
+    model.map(&mut Linearise { dtype })
 }

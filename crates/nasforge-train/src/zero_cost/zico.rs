@@ -24,7 +24,6 @@ pub(super) fn zico<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBat
             .iter()
             .zip(b)
             .filter_map(|(&a, &b)| {
-                let (a, b) = (f64::from(a), f64::from(b));
                 let std = (a - b).abs() / 2.0;
                 (std > 0.0).then(|| (a.abs() + b.abs()) / 2.0 / std)
             })
