@@ -1,6 +1,7 @@
 //! How well learning-curve extrapolation predicts real curves: for every complete trial of a study with a
 //! learning curve, the final value of `--metric` predicted from the first third of the curve against the
-//! value the trial reached, as mean absolute error; and how often the truth fell within the predicted 2σ.
+//! best value the trial reached, as mean absolute error (beside that of the best value of the first third);
+//! and how often the truth fell within the predicted 2σ. Larger is taken as better.
 //!
 //! ```text
 //! cargo run --release -p nasforge-engine --example curve_extrapolation -- \
@@ -36,13 +37,15 @@ fn main() -> Result<(), String> {
         }
         let (xs, ys): (Vec<f64>, Vec<f64>) = points.into_iter().unzip();
         let third = xs.len() / 3;
-        let (final_x, final_y) = (xs[xs.len() - 1], ys[ys.len() - 1]);
-        let Some(prediction) = extrapolate(&xs[..third], &ys[..third], final_x) else { continue };
+        // What the trial reports: the best value of its curve.
+        let (final_x, final_y) = (xs[xs.len() - 1], ys.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        let Some(prediction) = extrapolate(&xs[..third], &ys[..third], final_x, true) else { continue };
         let error = (prediction.mean - final_y).abs();
         errors.push(error);
         within += usize::from(error <= 2.0 * prediction.std);
-        // The baseline: the last observed point as the prediction.
-        last_point_errors.push((ys[third - 1] - final_y).abs());
+        // The baseline: the best value observed so far as the prediction.
+        let best_so_far = ys[..third].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        last_point_errors.push((best_so_far - final_y).abs());
     }
     if errors.is_empty() {
         return Err(format!("no complete trial with at least 9 points of `{resource}` and `{metric}`"));
@@ -50,7 +53,7 @@ fn main() -> Result<(), String> {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     println!("curves\t{}", errors.len());
     println!("mae_extrapolated\t{:.4}", mean(&errors));
-    println!("mae_last_observed\t{:.4}", mean(&last_point_errors));
+    println!("mae_best_so_far\t{:.4}", mean(&last_point_errors));
     println!("within_2_sigma\t{:.2}", within as f64 / errors.len() as f64);
     Ok(())
 }

@@ -82,7 +82,9 @@ impl RungTable {
         let points: Vec<(f64, f64)> =
             curve.iter().filter_map(|m| Some((*m.get(&config.resource)?, *m.get(metric)?))).collect();
         let (xs, ys): (Vec<f64>, Vec<f64>) = points.into_iter().unzip();
-        let Some(prediction) = extrapolate(&xs, &ys, config.max_resource) else { return RungDecision::Continue };
+        let Some(prediction) = extrapolate(&xs, &ys, config.max_resource, self.maximize) else {
+            return RungDecision::Continue;
+        };
         let probability = prediction.probability_to_beat(incumbent, self.maximize);
         if probability < config.stop_probability {
             RungDecision::Extrapolated { resource, prediction, incumbent, probability }

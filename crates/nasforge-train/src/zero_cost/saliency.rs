@@ -33,11 +33,7 @@ fn layer_gradients<M: ProxyNetwork>(
 
 pub(super) fn snip<M: ProxyNetwork>(model: &M, device: &Device, batch: &ProxyBatch) -> Result<f64, ProxyError> {
     let layers = layer_gradients(model, device, batch)?;
-    let score = layers
-        .iter()
-        .flat_map(|l| l.weight.iter().zip(&l.grad))
-        .map(|(w, g)| (w * g).abs())
-        .sum();
+    let score = layers.iter().flat_map(|l| l.weight.iter().zip(&l.grad)).map(|(w, g)| (w * g).abs()).sum();
     ProxyError::finite("snip", score)
 }
 
