@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use nasforge_core::predictor::{kendall_tau, spearman_rho};
+use nasforge_core::predictor::{kendall_tau, ranks, spearman_rho};
 use nasforge_core::study::EvalError;
 use nasforge_eval::Table;
 use nasforge_train::zero_cost::Proxy;
@@ -52,26 +52,6 @@ pub struct ProxyRanking {
     /// Architectures the proxies could not score (a cell that computes nothing…): ranked last by every proxy.
     pub unscorable: usize,
     pub proxies: Vec<ProxyCorrelation>,
-}
-
-/// Ranks of `values` (1 = smallest; ties share their mean rank).
-pub(crate) fn ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        let mean = (start + end + 1) as f64 / 2.0;
-        for &i in &order[start..end] {
-            ranks[i] = mean;
-        }
-        start = end;
-    }
-    ranks
 }
 
 /// Scores the table's architectures with every proxy of `request.zero_cost` (networks initialised with
@@ -156,14 +136,4 @@ pub fn rank_proxies<S: Buildable>(
         unscorable,
         proxies: correlations,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ranks;
-
-    #[test]
-    fn ties_share_their_mean_rank() {
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, f64::NEG_INFINITY]), vec![3.5, 2.0, 3.5, 1.0]);
-    }
 }

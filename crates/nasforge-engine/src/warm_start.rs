@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use nasforge_core::predictor::ranks;
 use nasforge_core::strategy::StrategyRng;
 use nasforge_core::study::EvalError;
 use nasforge_train::{Buildable, DeviceChoice};
@@ -11,7 +12,6 @@ use rand::SeedableRng;
 use crate::config::WarmStartConfig;
 use crate::error::{Result, invalid};
 use crate::evaluators::zero_cost_evaluator;
-use crate::proxy_ranking::ranks;
 
 /// The best `config.top` architectures of a pool drawn with `seed`, best first.
 pub fn warm_start_cells<S: Buildable>(

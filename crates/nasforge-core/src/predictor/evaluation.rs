@@ -120,7 +120,7 @@ pub fn kendall_tau(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Ranks from 1, ties sharing their average rank.
-pub(crate) fn ranks(values: &[f64]) -> Vec<f64> {
+pub fn ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
     let mut ranks = vec![0.0; values.len()];
@@ -157,6 +157,11 @@ pub fn spearman_rho(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ties_share_their_mean_rank() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, f64::NEG_INFINITY]), vec![3.5, 2.0, 3.5, 1.0]);
+    }
 
     #[test]
     fn rank_correlations_of_known_rankings() {

@@ -15,7 +15,7 @@ mod transform;
 
 use serde::{Deserialize, Serialize};
 
-pub use evaluation::{EvaluationRow, EvaluationSettings, evaluate, kendall_tau, spearman_rho};
+pub use evaluation::{EvaluationRow, EvaluationSettings, evaluate, kendall_tau, ranks, spearman_rho};
 pub use gp::{GaussianProcess, GpHyper, GpModel};
 pub use mlp::{MlpEnsemble, MlpModel};
 pub use ridge::{Ridge, RidgeModel};
