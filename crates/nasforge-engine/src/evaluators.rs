@@ -25,6 +25,7 @@ pub fn default_metric(evaluator: &EvaluatorConfig) -> Result<String> {
         }
         EvaluatorConfig::Train(_) => Ok(TrainEvaluator::METRICS[0].to_string()),
         EvaluatorConfig::ZeroCost(config) => Ok(config.metrics()[0].clone()),
+        EvaluatorConfig::Caller => Ok(TrainEvaluator::METRICS[0].to_string()),
     }
 }
 
@@ -43,7 +44,7 @@ pub fn build_evaluator<S: Buildable>(
     space: &S,
     study: &str,
     device: DeviceChoice,
-) -> Result<Box<dyn Evaluator<S>>> {
+) -> Result<Box<dyn Evaluator<S> + Send>> {
     let metrics = config.metrics();
     match &config.evaluator {
         EvaluatorConfig::Command { command, workdir, timeout, fidelity } => {
@@ -96,6 +97,10 @@ pub fn build_evaluator<S: Buildable>(
             }
             Ok(Box::new(zero_cost_evaluator(zero_cost, device)?))
         }
+        EvaluatorConfig::Caller => invalid!(
+            "study '{study}' is evaluated by the program that asks for its trials (ask and tell): continue it \
+             with nasforge.load_study(storage=…, study_name=\"{study}\") in Python"
+        ),
     }
 }
 

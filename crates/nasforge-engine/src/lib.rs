@@ -19,6 +19,8 @@
 //! # }
 //! ```
 
+mod arch_evaluator;
+mod ask_tell;
 pub mod config;
 mod error;
 pub mod evaluators;
@@ -30,6 +32,8 @@ mod run;
 mod study;
 mod warm_start;
 
+pub use arch_evaluator::ArchEvaluator;
+pub use ask_tell::{AskTellSession, AskedTrial};
 pub use config::{
     ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags, ZeroCostConfig,
 };
@@ -42,4 +46,5 @@ pub use run::{ObserverFactory, RunOptions, RunReport};
 pub use study::{StudyHandle, list_studies};
 pub use warm_start::warm_start_cells;
 
+pub use nasforge_core::Told;
 pub use nasforge_train::DeviceChoice;

@@ -131,12 +131,14 @@ impl StudyResults {
     }
 }
 
-/// A trial as every JSON output gives it: `{"id", "arch", "state", "metrics", "intermediate",
-/// "cached_from", "error", "attempts", "worker"}`.
+/// A trial as every JSON output gives it: `{"id", "arch", "arch_json", "state", "metrics", "intermediate",
+/// "cached_from", "error", "attempts", "worker", "seed", "started_at", "finished_at"}` (`arch_json` is the
+/// architecture's JSON form as an object; times are seconds since the Unix epoch).
 pub fn trial_json(trial: &TrialRecord) -> Value {
     json!({
         "id": trial.id,
         "arch": trial.arch,
+        "arch_json": serde_json::from_str::<Value>(&trial.arch_json).unwrap_or(Value::Null),
         "state": trial.state.as_str(),
         "metrics": trial.metrics,
         "intermediate": trial.intermediate,
@@ -144,5 +146,8 @@ pub fn trial_json(trial: &TrialRecord) -> Value {
         "error": trial.error,
         "attempts": trial.attempts,
         "worker": trial.worker,
+        "seed": trial.seed,
+        "started_at": trial.started_at,
+        "finished_at": trial.finished_at,
     })
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nasforge_core::strategy::WarmStart;
-use nasforge_core::study::{Lease, RunLimits};
+use nasforge_core::study::{Lease, RunLimits, TrialStore};
 use nasforge_core::{Evaluator, StopReason, Study, StudyError, StudyObserver};
 use nasforge_train::{Buildable, DeviceChoice};
 
@@ -90,15 +90,9 @@ impl SpaceTask for Launch<'_, '_> {
 
     fn run<S: Buildable>(self, space: S) -> Self::Output {
         let Launch { study, options, run } = self;
-        // Everything is checked before anything is stored.
         let evaluator = build_evaluator(study.config(), &space, study.name(), options.device)?;
+        let warm_start = prepare(study, &space, options.device)?;
         let config = study.config().clone();
-        config.strategy.build(&space, config.objectives.len()).map_err(EngineError::Invalid)?;
-        let warm_start = match &config.warm_start {
-            Some(warm_start) => Some(warm_start_cells(&space, warm_start, config.seed, options.device)?),
-            None => None,
-        };
-        study.store_config(S::NAME)?;
         let Some((stop, observers)) = run else { return Ok(None) };
         let limits = RunLimits {
             max_paid_trials: config.budget.trials,
@@ -137,6 +131,44 @@ impl SpaceTask for Launch<'_, '_> {
     }
 }
 
+/// Checks that the study's strategy builds and draws its warm start (the architectures evaluated first),
+/// then stores the study's configuration: run after the evaluator was built, so that nothing is stored
+/// for a study that cannot run.
+pub(crate) fn prepare<S: Buildable>(
+    study: &mut StudyHandle,
+    space: &S,
+    device: DeviceChoice,
+) -> Result<Option<Vec<S::Arch>>> {
+    let config = study.config();
+    config.strategy.build(space, config.objectives.len()).map_err(EngineError::Invalid)?;
+    let warm_start = match &config.warm_start {
+        Some(warm_start) => Some(warm_start_cells(space, warm_start, config.seed, device)?),
+        None => None,
+    };
+    study.store_config(S::NAME)?;
+    Ok(warm_start)
+}
+
+/// A worker's view of the study in `store`: its strategy (after the warm start's architectures, when
+/// there are any) rebuilt from the stored trials, with the study's scheduler.
+pub(crate) fn open_view<S: Buildable>(
+    study: &StudyHandle,
+    space: S,
+    first: Option<Vec<S::Arch>>,
+    store: &mut dyn TrialStore,
+) -> Result<Study<S>> {
+    let config = study.config();
+    let mut strategy = config.strategy.build(&space, config.objectives.len()).map_err(StudyError::Strategy)?;
+    if let Some(first) = first {
+        strategy = Box::new(WarmStart::new(space.clone(), first, strategy));
+    }
+    let mut view = Study::open(space, strategy, config.objectives.clone(), config.seed, store)?;
+    if let Some(scheduler) = &config.scheduler {
+        view = view.with_scheduler(scheduler.clone());
+    }
+    Ok(view)
+}
+
 /// One worker: its own store connection, strategy and view of the study.
 struct Worker<'a, A> {
     study: &'a StudyHandle,
@@ -154,16 +186,8 @@ impl<A> Worker<'_, A> {
         evaluator: &dyn Evaluator<S>,
         observer: &mut dyn StudyObserver,
     ) -> Result<StopReason> {
-        let config = self.study.config();
         let mut store = self.study.trial_store()?;
-        let mut strategy = config.strategy.build(&space, config.objectives.len()).map_err(StudyError::Strategy)?;
-        if let Some(first) = self.first {
-            strategy = Box::new(WarmStart::new(space.clone(), first, strategy));
-        }
-        let mut run = Study::open(space, strategy, config.objectives.clone(), config.seed, &mut store)?;
-        if let Some(scheduler) = &config.scheduler {
-            run = run.with_scheduler(scheduler.clone());
-        }
-        Ok(run.run(evaluator, &mut store, self.limits, self.lease, observer, self.stop)?)
+        let mut view = open_view(self.study, space, self.first, &mut store)?;
+        Ok(view.run(evaluator, &mut store, self.limits, self.lease, observer, self.stop)?)
     }
 }

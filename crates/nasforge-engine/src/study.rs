@@ -1,6 +1,8 @@
 //! A study in a store, found by its storage URL and name: opened as stored, created from a file and a
 //! request, or continued with a new budget; and its results read back.
 
+use std::path::Path;
+
 use nasforge_core::study::TrialStore;
 use nasforge_core::{StudyError, TrialRecord};
 use nasforge_store::{FinalResultRecord, Storage, StudyRecord, StudyStore};
@@ -135,9 +137,14 @@ impl StudyHandle {
         }
     }
 
-    /// The study's trials, as a store the study loop works on (each worker opens its own).
+    /// The study's trials, as a store the study loop works on: each worker opens its own connection, but
+    /// to an in-memory store, which lives in the one connection this handle holds.
     pub fn trial_store(&self) -> Result<StudyStore> {
-        Ok(Storage::open(&self.url)?.trial_store(&self.name)?)
+        let storage = match &self.storage {
+            Some(storage) if storage.path() == Some(Path::new(":memory:")) => storage.clone(),
+            _ => Storage::open(&self.url)?,
+        };
+        Ok(storage.trial_store(&self.name)?)
     }
 
     /// Every trial of the study, by id (none for a study not yet stored).

@@ -2,6 +2,7 @@
 //! ones to the evaluator, records every trial in a store and tells the strategy. It rebuilds itself from a
 //! store's history, so a stopped or killed study continues the same search.
 
+mod ask_tell;
 mod evaluator;
 mod lease;
 mod store;
@@ -17,6 +18,7 @@ use crate::space::SearchSpace;
 use crate::strategy::{Strategy, StrategyRng};
 use crate::trial::{Metrics, TrialRecord, TrialState};
 
+pub use ask_tell::{Asked, Told};
 pub use evaluator::{EvalError, EvalRequest, Evaluator, Reporter};
 pub use lease::{Lease, LeaseKeeper, now_seconds, this_host};
 pub use store::{Claim, MemoryStore, StoreError, TrialStore, with_own_metrics};
@@ -32,6 +34,9 @@ pub enum StudyError {
     History { id: u64, message: String },
     #[error("trial {id} ({arch}): {message}")]
     Evaluation { id: u64, arch: String, message: String },
+    /// What the caller told of an asked trial was refused (nothing was recorded).
+    #[error("trial {id} cannot be told so: {message}")]
+    Told { id: u64, message: String },
 }
 
 /// When a run stops: after a number of paid evaluations in the whole study, after a time, or when the
@@ -146,6 +151,10 @@ impl<S: SearchSpace> Study<S> {
         self.trials.iter().for_each(|trial| rungs.record(trial));
         self.rungs = Some(rungs);
         self
+    }
+
+    pub fn space(&self) -> &S {
+        &self.space
     }
 
     /// Every trial known to this worker, by id.
@@ -273,7 +282,7 @@ impl<S: SearchSpace> Study<S> {
                 std::thread::sleep(POLL_INTERVAL);
                 continue;
             }
-            match self.propose(evaluator, store, limits.max_paid_trials, lease, consecutive_repeats)? {
+            match self.propose(&|space, arch| evaluator.size_metrics(space, arch), store, limits.max_paid_trials, lease, consecutive_repeats)? {
                 Claim::Claimed(trial) => {
                     consecutive_repeats = 0;
                     self.evaluate(trial, evaluator, store, lease)?;
@@ -304,7 +313,7 @@ impl<S: SearchSpace> Study<S> {
             let exhausted = consecutive_repeats >= limits.max_consecutive_cache_hits;
             let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
             if in_flight.len() < workers.max(1) && !exhausted && budget_left {
-                match self.propose(evaluator, store, limits.max_paid_trials, lease, consecutive_repeats)? {
+                match self.propose(&|space, arch| evaluator.size_metrics(space, arch), store, limits.max_paid_trials, lease, consecutive_repeats)? {
                     Claim::Claimed(trial) => {
                         consecutive_repeats = 0;
                         in_flight.push_back(trial);
@@ -318,7 +327,9 @@ impl<S: SearchSpace> Study<S> {
                 }
             }
             match in_flight.pop_front() {
-                Some(trial) => self.evaluate(trial, evaluator, store, lease)?,
+                Some(trial) => {
+                    self.evaluate(trial, evaluator, store, lease)?;
+                }
                 None if exhausted => return Ok(StopReason::Exhausted),
                 None => return Ok(StopReason::Budget),
             }
@@ -330,7 +341,7 @@ impl<S: SearchSpace> Study<S> {
     /// evaluating, the number of such repeats), so one worker's proposals depend only on the history.
     fn propose(
         &mut self,
-        evaluator: &dyn Evaluator<S>,
+        size_metrics: &dyn Fn(&S, &S::Arch) -> Metrics,
         store: &mut dyn TrialStore,
         budget: Option<u64>,
         lease: &Lease,
@@ -353,7 +364,7 @@ impl<S: SearchSpace> Study<S> {
             arch_json: self.space.to_json(&arch),
             canonical: self.space.canonical(&arch),
             state: TrialState::Running,
-            metrics: evaluator.size_metrics(&self.space, &arch),
+            metrics: size_metrics(&self.space, &arch),
             intermediate: Vec::new(),
             cached_from: None,
             seed,
@@ -367,14 +378,15 @@ impl<S: SearchSpace> Study<S> {
         store.claim_new(&trial, budget, lease).map_err(StudyError::Store)
     }
 
-    /// Evaluates a claimed trial under its lease and records the result (if the lease still holds).
+    /// Evaluates a claimed trial under its lease and records the result (if the lease still holds); returns
+    /// the trial as recorded.
     fn evaluate(
         &mut self,
         mut trial: TrialRecord,
         evaluator: &dyn Evaluator<S>,
         store: &mut dyn TrialStore,
         lease: &Lease,
-    ) -> Result<(), StudyError> {
+    ) -> Result<TrialRecord, StudyError> {
         let arch =
             self.space.parse(&trial.arch).map_err(|e| StudyError::History { id: trial.id, message: e.message })?;
         let keeper = store.keep_alive(trial.id, lease).map_err(StudyError::Store)?;
@@ -391,6 +403,21 @@ impl<S: SearchSpace> Study<S> {
         let result = evaluator.evaluate(&request, &mut reporter);
         let store = reporter.store;
         trial.intermediate = reporter.curve;
+        let recorded = self.record(trial, result, store, lease)?;
+        drop(keeper);
+        Ok(recorded)
+    }
+
+    /// Records how a running trial ended (if `lease` still holds it): complete with its metrics, failed, or
+    /// pruned with the metrics it reported last. A fatal evaluation error, or metrics without an objective,
+    /// stays recorded as a failed trial and is returned. Returns the trial as recorded.
+    fn record(
+        &mut self,
+        mut trial: TrialRecord,
+        result: Result<Metrics, EvalError>,
+        store: &mut dyn TrialStore,
+        lease: &Lease,
+    ) -> Result<TrialRecord, StudyError> {
         trial.finished_at = Some(now_seconds());
         trial.worker = Some(lease.owner.clone());
         let mut fatal = None;
@@ -418,11 +445,10 @@ impl<S: SearchSpace> Study<S> {
             }
         }
         store.finish(&trial, lease).map_err(StudyError::Store)?;
-        drop(keeper);
         match fatal {
             // The trial stays recorded as failed; the study stops.
             Some(message) => Err(StudyError::Evaluation { id: trial.id, arch: trial.arch, message }),
-            None => Ok(()),
+            None => Ok(trial),
         }
     }
 }
@@ -430,17 +456,17 @@ impl<S: SearchSpace> Study<S> {
 /// Writes intermediate results to the store as they arrive and keeps them for the trial record; with a
 /// scheduler, reads what the other trials reported since (other workers' too) and stops this trial when it
 /// falls behind at a rung.
-struct StoreReporter<'a> {
+struct StoreReporter<'a, 'r> {
     store: &'a mut dyn TrialStore,
     id: u64,
     seed: u64,
     curve: Vec<Metrics>,
-    rungs: Option<&'a mut RungTable>,
+    rungs: Option<&'r mut RungTable>,
     /// The store version the rung table has seen up to.
     version: u64,
 }
 
-impl Reporter for StoreReporter<'_> {
+impl Reporter for StoreReporter<'_, '_> {
     fn report(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
         self.store
             .append_intermediate(self.id, metrics)

@@ -24,6 +24,8 @@ pub enum EvaluatorKind {
     Train,
     /// Score every architecture at initialisation, without training, by zero-cost proxies.
     ZeroCost,
+    /// Results come from the program that asks for trials and tells their metrics (ask and tell, Python).
+    Caller,
 }
 
 impl EvaluatorKind {
@@ -33,6 +35,7 @@ impl EvaluatorKind {
             EvaluatorKind::Command => "command",
             EvaluatorKind::Train => "train",
             EvaluatorKind::ZeroCost => "zero-cost",
+            EvaluatorKind::Caller => "caller",
         }
     }
 }
@@ -78,6 +81,8 @@ pub enum EvaluatorConfig {
     /// Score every architecture at initialisation by zero-cost proxies.
     #[serde(rename = "zero-cost")]
     ZeroCost(ZeroCostConfig),
+    /// The program that asks for trials evaluates them and tells their metrics (ask and tell).
+    Caller,
 }
 
 fn cifar10() -> TaskShape {
@@ -91,6 +96,7 @@ impl EvaluatorConfig {
             EvaluatorConfig::Command { .. } => EvaluatorKind::Command,
             EvaluatorConfig::Train(_) => EvaluatorKind::Train,
             EvaluatorConfig::ZeroCost(_) => EvaluatorKind::ZeroCost,
+            EvaluatorConfig::Caller => EvaluatorKind::Caller,
         }
     }
 }

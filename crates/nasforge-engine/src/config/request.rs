@@ -251,6 +251,7 @@ impl Partial {
                 };
                 EvaluatorConfig::Command { command, workdir, timeout: self.trial_timeout.clone().or(timeout), fidelity }
             }
+            EvaluatorKind::Caller => EvaluatorConfig::Caller,
         })
     }
 }
@@ -266,6 +267,8 @@ pub fn new_study_config(
     let evaluator = partial.evaluator()?;
     let scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &evaluator)?;
     let warm_start = resolve_warm_start(partial.warm_start_file.as_ref(), &partial.warm_start, &evaluator)?;
+    // A caller asks for trials as long as it likes unless it sets a budget; a search needs one.
+    let default_trials = (evaluator != EvaluatorConfig::Caller).then_some(DEFAULT_TRIALS);
     let objectives = match partial.objectives {
         Some(objectives) => objectives,
         None => Objectives::new(vec![Objective::maximize(default_metric(&evaluator)?)], vec![])
@@ -276,7 +279,7 @@ pub fn new_study_config(
         strategy: partial.strategy.unwrap_or_else(|| StrategyKind::Evolution.default_spec()),
         evaluator,
         objectives,
-        budget: Budget { trials: Some(partial.trials.unwrap_or(DEFAULT_TRIALS)), time_budget: partial.time_budget },
+        budget: Budget { trials: partial.trials.or(default_trials), time_budget: partial.time_budget },
         seed: partial.seed.unwrap_or(0),
         scheduler,
         warm_start,

@@ -55,7 +55,7 @@ pub fn resolve_warm_start(
         },
         (None, EvaluatorConfig::ZeroCost(config)) => config.clone(),
         (None, EvaluatorConfig::Table { task, .. }) => ZeroCostConfig { task: *task, ..ZeroCostConfig::default() },
-        (None, EvaluatorConfig::Command { .. }) => ZeroCostConfig::default(),
+        (None, EvaluatorConfig::Command { .. } | EvaluatorConfig::Caller) => ZeroCostConfig::default(),
     };
     zero_cost.proxies = proxies;
     zero_cost.check()?;
