@@ -16,7 +16,7 @@ pub use objective::{Comparison, Constraint, Direction, Objective, Objectives, Ou
 pub use space::{ParseError, SearchSpace};
 pub use strategy::{Strategy, StrategySpec};
 pub use study::{
-    Asked, EvalError, EvalRequest, Evaluator, Progress, Reporter, RunLimits, StopReason, Study, StudyError, StudyObserver,
-    Told, TrialStore,
+    Asked, EvalError, EvalRequest, Evaluator, Progress, Reporter, RunLimits, StopReason, Study, StudyError,
+    StudyObserver, Told, TrialStore,
 };
 pub use trial::{Metrics, TrialRecord, TrialState};

@@ -116,7 +116,14 @@ impl SpaceTask for OpenSession<'_> {
         let mut store = study.trial_store()?;
         let view = open_view(study, space, warm_start, &mut store)?;
         let lease = Lease::for_this_process(NEXT_SESSION.fetch_add(1, Ordering::Relaxed), LEASE);
-        Ok(Box::new(Session { view, store, lease, budget: study.config().budget.trials, evaluator, asked: BTreeMap::new() }))
+        Ok(Box::new(Session {
+            view,
+            store,
+            lease,
+            budget: study.config().budget.trials,
+            evaluator,
+            asked: BTreeMap::new(),
+        }))
     }
 }
 
@@ -140,7 +147,9 @@ impl<S: Buildable> Session<S> {
     fn pending_trial(&mut self, id: u64) -> Result<Pending> {
         match self.asked.remove(&id) {
             Some(pending) => Ok(pending),
-            None => invalid!("trial {id} is not waiting for a result in this session (told already, or never asked here)"),
+            None => {
+                invalid!("trial {id} is not waiting for a result in this session (told already, or never asked here)")
+            }
         }
     }
 }
@@ -157,7 +166,7 @@ impl<S: Buildable> SessionOps for Session<S> {
             None => Metrics::new(),
         };
         let trial = match self.view.ask(&size_metrics, &mut self.store, &limits, &self.lease)? {
-            Asked::Trial(trial) => trial,
+            Asked::Trial(trial) => *trial,
             Asked::BudgetReached | Asked::Exhausted => return Ok(None),
         };
         let space = self.view.space();

@@ -11,7 +11,7 @@ use crate::trial::{Metrics, TrialRecord, TrialState};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Asked {
     /// A trial to evaluate, running under the caller's lease: a new proposal or one whose worker died.
-    Trial(TrialRecord),
+    Trial(Box<TrialRecord>),
     /// The study's paid trials (running ones included) reached the budget.
     BudgetReached,
     /// The strategy proposed only architectures evaluated already, `max_consecutive_cache_hits` times.
@@ -45,7 +45,7 @@ impl<S: SearchSpace> Study<S> {
         loop {
             self.sync(store, &mut ())?;
             if let Some(trial) = store.claim_abandoned(lease).map_err(StudyError::Store)? {
-                return Ok(Asked::Trial(trial));
+                return Ok(Asked::Trial(Box::new(trial)));
             }
             if consecutive_repeats >= limits.max_consecutive_cache_hits {
                 return Ok(Asked::Exhausted);
@@ -54,7 +54,7 @@ impl<S: SearchSpace> Study<S> {
                 return Ok(Asked::BudgetReached);
             }
             match self.propose(size_metrics, store, limits.max_paid_trials, lease, consecutive_repeats)? {
-                Claim::Claimed(trial) => return Ok(Asked::Trial(trial)),
+                Claim::Claimed(trial) => return Ok(Asked::Trial(Box::new(trial))),
                 Claim::CacheHit(_) | Claim::Busy => consecutive_repeats += 1,
                 Claim::BudgetReached => return Ok(Asked::BudgetReached),
             }
@@ -182,7 +182,7 @@ mod tests {
         let mut asked = study(&mut asked_store, "tpe");
         while let Asked::Trial(trial) = asked.ask(&no_size, &mut asked_store, &limits, &lease()).unwrap() {
             let metrics = Metrics::from([("acc".to_string(), score(&trial.arch))]);
-            asked.tell(trial, Told::Complete(metrics), &mut asked_store, &lease()).unwrap();
+            asked.tell(*trial, Told::Complete(metrics), &mut asked_store, &lease()).unwrap();
         }
         assert_eq!(asked.progress().paid, 12);
 
@@ -211,14 +211,14 @@ mod tests {
             panic!("a new study has trials to ask")
         };
         let missing = Told::Complete(Metrics::from([("loss".to_string(), 1.0)]));
-        let e = study.tell(trial.clone(), missing, &mut store, &lease()).unwrap_err().to_string();
+        let e = study.tell(*trial.clone(), missing, &mut store, &lease()).unwrap_err().to_string();
         assert!(e.contains("metric 'acc' is not among"), "{e}");
         let nan = Told::Complete(Metrics::from([("acc".to_string(), f64::NAN)]));
-        let e = study.tell(trial.clone(), nan, &mut store, &lease()).unwrap_err().to_string();
+        let e = study.tell(*trial.clone(), nan, &mut store, &lease()).unwrap_err().to_string();
         assert!(e.contains("metric 'acc' is NaN"), "{e}");
         assert_eq!(store.trials[0].state, TrialState::Running);
 
-        study.tell(trial.clone(), Told::Failed("out of memory".into()), &mut store, &lease()).unwrap();
+        study.tell(*trial.clone(), Told::Failed("out of memory".into()), &mut store, &lease()).unwrap();
         assert_eq!(store.trials[0].state, TrialState::Failed);
         assert_eq!(store.trials[0].error.as_deref(), Some("out of memory"));
         let finished = store.trials[0].clone();
@@ -237,7 +237,7 @@ mod tests {
             let metrics = Metrics::from([("epoch".to_string(), epoch as f64), ("acc".to_string(), 0.1 * epoch as f64)]);
             assert_eq!(study.report(&mut trial, &metrics, &mut store).unwrap(), None, "no scheduler, no stop");
         }
-        study.tell(trial, Told::Pruned("stopped by the caller".into()), &mut store, &lease()).unwrap();
+        study.tell(*trial, Told::Pruned("stopped by the caller".into()), &mut store, &lease()).unwrap();
         let stored = &store.trials[0];
         assert_eq!(stored.state, TrialState::Pruned);
         assert_eq!(stored.intermediate.len(), 3);

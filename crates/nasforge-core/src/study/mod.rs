@@ -282,7 +282,13 @@ impl<S: SearchSpace> Study<S> {
                 std::thread::sleep(POLL_INTERVAL);
                 continue;
             }
-            match self.propose(&|space, arch| evaluator.size_metrics(space, arch), store, limits.max_paid_trials, lease, consecutive_repeats)? {
+            match self.propose(
+                &|space, arch| evaluator.size_metrics(space, arch),
+                store,
+                limits.max_paid_trials,
+                lease,
+                consecutive_repeats,
+            )? {
                 Claim::Claimed(trial) => {
                     consecutive_repeats = 0;
                     self.evaluate(trial, evaluator, store, lease)?;
@@ -313,7 +319,13 @@ impl<S: SearchSpace> Study<S> {
             let exhausted = consecutive_repeats >= limits.max_consecutive_cache_hits;
             let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
             if in_flight.len() < workers.max(1) && !exhausted && budget_left {
-                match self.propose(&|space, arch| evaluator.size_metrics(space, arch), store, limits.max_paid_trials, lease, consecutive_repeats)? {
+                match self.propose(
+                    &|space, arch| evaluator.size_metrics(space, arch),
+                    store,
+                    limits.max_paid_trials,
+                    lease,
+                    consecutive_repeats,
+                )? {
                     Claim::Claimed(trial) => {
                         consecutive_repeats = 0;
                         in_flight.push_back(trial);
