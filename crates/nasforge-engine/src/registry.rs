@@ -87,6 +87,35 @@ pub fn with_space<T: SpaceTask>(config: &SpaceConfig, task: T) -> T::Output {
     }
 }
 
+/// An architecture in the forms a front end shows: printed, JSON, and one choice per decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchForms {
+    pub printed: String,
+    pub json: String,
+    pub decisions: Vec<usize>,
+}
+
+/// The forms of the architecture `text` of the space `config`: its printed form or its JSON form.
+pub fn arch_forms(config: &SpaceConfig, text: &str) -> Result<ArchForms> {
+    struct Forms<'a>(&'a str);
+    impl SpaceTask for Forms<'_> {
+        type Output = Result<ArchForms>;
+        fn run<S: Buildable>(self, space: S) -> Self::Output {
+            let text = self.0.trim();
+            let parsed = match text.starts_with(['{', '[']) {
+                true => space.from_json(text),
+                false => space.parse(text),
+            };
+            let arch = match parsed {
+                Ok(arch) => arch,
+                Err(e) => invalid!("not an architecture of the {} space: {} ('{text}')", S::NAME, e.message),
+            };
+            Ok(ArchForms { printed: space.print(&arch), json: space.to_json(&arch), decisions: space.to_decisions(&arch) })
+        }
+    }
+    with_space(config, Forms(text))
+}
+
 /// The search strategies, by name (their settings are [`StrategySpec`]'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]

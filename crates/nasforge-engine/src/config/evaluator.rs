@@ -29,6 +29,24 @@ pub enum EvaluatorKind {
 }
 
 impl EvaluatorKind {
+    pub const ALL: [EvaluatorKind; 5] = [
+        EvaluatorKind::Table,
+        EvaluatorKind::Command,
+        EvaluatorKind::Train,
+        EvaluatorKind::ZeroCost,
+        EvaluatorKind::Caller,
+    ];
+
+    pub fn from_name(name: &str) -> Result<EvaluatorKind> {
+        match Self::ALL.into_iter().find(|kind| kind.name() == name) {
+            Some(kind) => Ok(kind),
+            None => {
+                let names: Vec<&str> = Self::ALL.iter().map(|kind| kind.name()).collect();
+                invalid!("unknown evaluator '{name}' (expected one of {})", names.join(", "))
+            }
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EvaluatorKind::Table => "table",
