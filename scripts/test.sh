@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs what the tests need (the Debian packages
 # dataset-fashion-mnist and postgresql), starts a throw-away PostgreSQL cluster on 127.0.0.1 for the
-# distributed-worker tests, runs cargo test, lints the workspace with the `cuda` and `wgpu` features (clippy,
+# distributed-worker tests, runs cargo test, builds the Python package into a virtual environment and runs
+# its tests (pytest), lints the workspace with the `cuda` and `wgpu` features (clippy,
 # warnings as errors), and removes the cluster. The NAS-Bench-201 table is read from
 # ../shared/benchmarks/nb201/ (or $NASFORGE_NB201_TABLE); under CI=true the tests that need the table, the
 # dataset or PostgreSQL fail when it is missing instead of skipping.
@@ -30,6 +31,16 @@ trap 'bash scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR" >/dev/n
 if [[ ${CI:-} == true ]]; then export CARGO_INCREMENTAL=0; fi
 
 cargo test --workspace --locked "$@"
+
+# The Python package (python/): a virtual environment in the target directory with maturin, pytest, pandas
+# and PyTorch; the extension built by maturin into the same target directory with the test profile, so it
+# reuses what cargo test built; then pytest, with the CLI binary cargo test built.
+venv=target/python-venv
+[[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy torch
+PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" MATURIN_PEP517_ARGS="--profile dev" \
+    "$venv/bin/pip" install -q --no-cache-dir --no-build-isolation --force-reinstall --no-deps ./python
+NASFORGE_BIN="$PWD/target/debug/nasforge" "$venv/bin/python" -m pytest python/tests -q
 
 # The `cuda` feature compiles on a machine without a GPU, but burn 0.22.1's CUDA runtime (cubecl-cuda ->
 # cubecl-llvm -> tracel-llvm-bundler) downloads an LLVM bundle from GitHub in a build script, which needs

@@ -119,11 +119,11 @@ impl<S: SearchSpace> Tpe<S> {
     /// The value that ranks each told result (higher is better; NaN for failed ones): the first objective's
     /// score, or for several objectives a random augmented Chebyshev scalarisation drawn from `rng`.
     fn values(&self, rng: &mut StrategyRng) -> Vec<f64> {
-        let outcomes: Vec<Outcome> = self.observations.iter().filter_map(|o| o.outcome.clone()).collect();
-        let objectives = outcomes.first().map_or(1, |o| o.scores.len());
+        let objectives = self.observations.iter().find_map(|o| o.outcome.as_ref()).map_or(1, |o| o.scores.len());
         if objectives <= 1 {
             return self.observations.iter().map(|o| o.outcome.as_ref().map_or(f64::NAN, |o| o.scores[0])).collect();
         }
+        let outcomes: Vec<Outcome> = self.observations.iter().filter_map(|o| o.outcome.clone()).collect();
         let weights = random_weights(objectives, rng);
         let scale = Scale::of(&outcomes);
         self.observations.iter().map(|o| o.outcome.as_ref().map_or(f64::NAN, |o| scale.scalar(o, &weights))).collect()
