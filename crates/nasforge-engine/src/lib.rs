@@ -40,7 +40,7 @@ pub use config::{
 pub use error::{EngineError, Result};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
-pub use registry::{ArchForms, SpaceConfig, arch_forms, SpaceKind, SpaceTask, StrategyKind, with_space};
+pub use registry::{ArchForms, SpaceConfig, SpaceKind, SpaceTask, StrategyKind, arch_forms, with_space};
 pub use results::{FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
 pub use run::{ObserverFactory, RunOptions, RunReport};
 pub use study::{StudyHandle, list_studies};

@@ -110,7 +110,11 @@ pub fn arch_forms(config: &SpaceConfig, text: &str) -> Result<ArchForms> {
                 Ok(arch) => arch,
                 Err(e) => invalid!("not an architecture of the {} space: {} ('{text}')", S::NAME, e.message),
             };
-            Ok(ArchForms { printed: space.print(&arch), json: space.to_json(&arch), decisions: space.to_decisions(&arch) })
+            Ok(ArchForms {
+                printed: space.print(&arch),
+                json: space.to_json(&arch),
+                decisions: space.to_decisions(&arch),
+            })
         }
     }
     with_space(config, Forms(text))

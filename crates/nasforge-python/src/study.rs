@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
-use nasforge_engine::{
-    ConfigFile, EvaluatorKind, RunOptions, StudyHandle, StudyRequest, StudyResults, trial_json,
-};
+use nasforge_engine::{ConfigFile, EvaluatorKind, RunOptions, StudyHandle, StudyRequest, StudyResults, trial_json};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
 
@@ -38,6 +36,7 @@ impl Study {
     /// what a TOML file holds, as JSON), stored at once. Without an evaluator it is evaluated by its caller
     /// (ask and tell).
     #[staticmethod]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments, each optional
     #[pyo3(signature = (storage, name, config_json, evaluator=None, table=None, load_if_exists=false, device_name="cpu"))]
     fn create(
         py: Python<'_>,
