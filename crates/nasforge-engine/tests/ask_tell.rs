@@ -68,20 +68,11 @@ fn a_caller_study_continues_in_another_session_and_refuses_a_search() {
 /// A table of every NB201 cell whose `acc` is [`accuracy`].
 fn write_table(path: &Path) {
     use nasforge_core::SearchSpace;
-    let space = nasforge_core::space::Nb201Space;
+    use nasforge_core::space::Nb201Space;
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(file, "arch,acc").unwrap();
-    let sizes = space.decision_sizes();
-    for mut index in 0..sizes.iter().product::<usize>() {
-        let decisions: Vec<usize> = sizes
-            .iter()
-            .map(|size| {
-                let choice = index % size;
-                index /= size;
-                choice
-            })
-            .collect();
-        let printed = space.print(&space.from_decisions(&decisions));
+    for arch in Nb201Space::all() {
+        let printed = Nb201Space.print(&arch);
         writeln!(file, "{printed},{}", accuracy(&printed)).unwrap();
     }
 }

@@ -256,6 +256,7 @@ impl<S: SearchSpace> Study<S> {
         stop: &AtomicBool,
     ) -> Result<StopReason, StudyError> {
         let started = Instant::now();
+        let size_metrics = |space: &S, arch: &S::Arch| evaluator.size_metrics(space, arch);
         let mut consecutive_repeats = 0;
         loop {
             self.sync(store, observer)?;
@@ -282,13 +283,7 @@ impl<S: SearchSpace> Study<S> {
                 std::thread::sleep(POLL_INTERVAL);
                 continue;
             }
-            match self.propose(
-                &|space, arch| evaluator.size_metrics(space, arch),
-                store,
-                limits.max_paid_trials,
-                lease,
-                consecutive_repeats,
-            )? {
+            match self.propose(&size_metrics, store, limits.max_paid_trials, lease, consecutive_repeats)? {
                 Claim::Claimed(trial) => {
                     consecutive_repeats = 0;
                     self.evaluate(trial, evaluator, store, lease)?;
@@ -313,19 +308,14 @@ impl<S: SearchSpace> Study<S> {
         workers: usize,
     ) -> Result<StopReason, StudyError> {
         let mut in_flight = std::collections::VecDeque::new();
+        let size_metrics = |space: &S, arch: &S::Arch| evaluator.size_metrics(space, arch);
         let mut consecutive_repeats = 0;
         loop {
             self.sync(store, observer)?;
             let exhausted = consecutive_repeats >= limits.max_consecutive_cache_hits;
             let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
             if in_flight.len() < workers.max(1) && !exhausted && budget_left {
-                match self.propose(
-                    &|space, arch| evaluator.size_metrics(space, arch),
-                    store,
-                    limits.max_paid_trials,
-                    lease,
-                    consecutive_repeats,
-                )? {
+                match self.propose(&size_metrics, store, limits.max_paid_trials, lease, consecutive_repeats)? {
                     Claim::Claimed(trial) => {
                         consecutive_repeats = 0;
                         in_flight.push_back(trial);
