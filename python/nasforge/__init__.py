@@ -333,6 +333,12 @@ class Study:
     best_trial = best
 
     @property
+    def best_value(self) -> float | None:
+        """The first objective's value of the best trial, or None."""
+        best = self.best
+        return None if best is None else best.metrics[self.objectives[0][0]]
+
+    @property
     def pareto(self) -> ParetoFront:
         """The Pareto front of the study's objectives and its hypervolume."""
         front = json.loads(self._core.pareto_json())

@@ -31,6 +31,7 @@ def test_ask_and_tell_in_memory():
     assert sum(t.cached_from is None for t in trials) == 15
     best = study.best
     assert best.metrics["acc"] == max(t.metrics["acc"] for t in trials if t.state == "complete")
+    assert study.best_value == best.metrics["acc"]
     assert best.arch in {t.arch for t in trials}
 
 
