@@ -22,8 +22,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import arch_forms
-
 __all__ = ["SPACES", "build_model", "count_parameters"]
 
 SPACES = ("nb201", "darts", "chain")
@@ -525,7 +523,12 @@ def build_model(space, arch, *, input_shape=(1, 28, 28), classes=10, channels=No
     table, space = space, space if isinstance(space, str) else space.get("name")
     check_name("space", space, SPACES)
     if isinstance(arch, str):
-        arch = json.loads(arch) if arch.lstrip().startswith(("{", "[")) else arch_forms(table, arch)[1]
+        if arch.lstrip().startswith(("{", "[")):
+            arch = json.loads(arch)
+        else:
+            from . import arch_forms  # the Rust parsers; `nasforge export` files pass the JSON form only
+
+            arch = arch_forms(table, arch)[1]
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
     for name, value in (("channels", channels), ("cells", cells)):

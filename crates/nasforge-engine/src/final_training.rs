@@ -2,13 +2,14 @@
 //! scratch at full fidelity, scored once on the test set (the only place the test set is used).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nasforge_train::{Buildable, DeviceChoice, EpochStats, FinalResult, TrainConfig, train_final};
 
+use crate::chosen_arch::{ChosenArch, choose_arch};
 use crate::config::{EvaluatorConfig, TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
-use crate::registry::{SpaceConfig, SpaceKind, SpaceTask, with_space};
+use crate::registry::{SpaceKind, SpaceTask, with_space};
 use crate::study::StudyHandle;
 
 /// What to train and how.
@@ -78,39 +79,7 @@ pub fn train_final_architecture(
         None => None,
     };
     let study = handle.as_ref().map(StudyHandle::results).transpose()?;
-    let space = match (request.space, &study) {
-        (Some(kind), Some(study)) if kind != study.config.space.kind() => {
-            invalid!(
-                "--space {} differs from the space of study '{}' ({})",
-                kind.name(),
-                study.name,
-                study.config.space.name()
-            )
-        }
-        (_, Some(study)) => study.config.space.clone(),
-        (Some(kind), None) => kind.default_config(),
-        (None, None) => SpaceConfig::Nb201,
-    };
-    let (arch, trial_id) = match &study {
-        Some(study) => {
-            let trial = if request.arch == "best" {
-                study
-                    .best()
-                    .ok_or_else(|| EngineError::invalid(format!("study '{}' has no complete trial yet", study.name)))?
-            } else if let Ok(id) = request.arch.parse::<u64>() {
-                study
-                    .trial(id)
-                    .ok_or_else(|| EngineError::invalid(format!("study '{}' has no trial {id}", study.name)))?
-            } else {
-                invalid!("with --study, --arch is `best` or a trial id (not '{}')", request.arch);
-            };
-            (trial.arch.clone(), Some(trial.id))
-        }
-        None if request.arch == "best" || request.arch.parse::<u64>().is_ok() => {
-            invalid!("--arch {} names a trial: add --storage and --study", request.arch)
-        }
-        None => (arch_text(&request.arch)?, None),
-    };
+    let ChosenArch { space, arch, trial_id } = choose_arch(study.as_ref(), request.space, &request.arch)?;
     let base = match study.as_ref().map(|s| &s.config.evaluator) {
         Some(EvaluatorConfig::Train(settings)) => settings.clone(),
         _ => TrainSettings::default(),
@@ -137,17 +106,6 @@ fn study_weights_path(study: &str, trial: u64) -> PathBuf {
     let safe: String =
         study.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     PathBuf::from("nasforge-weights").join(format!("{safe}-trial{trial}.bpk"))
-}
-
-/// `text` itself, or the contents of the file it names.
-fn arch_text(text: &str) -> Result<String> {
-    let path = Path::new(text);
-    if path.is_file() {
-        let contents = std::fs::read_to_string(path)
-            .map_err(|e| EngineError::File { path: path.to_path_buf(), message: format!("cannot read: {e}") })?;
-        return Ok(contents.trim().to_string());
-    }
-    Ok(text.to_string())
 }
 
 struct Training<'a> {

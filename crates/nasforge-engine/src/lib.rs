@@ -3,8 +3,10 @@
 //! study what it was ([`config`]), the registry of spaces and strategies ([`registry`]), the evaluator
 //! factory ([`evaluators`]), studies opened, created and continued from a storage URL ([`StudyHandle`]),
 //! worker threads ([`RunOptions`], [`StudyHandle::run`]), results as typed values ([`StudyResults`]: best
-//! trial, Pareto front, hypervolume, counts), final training ([`train_final_architecture`]) and the zero-cost
-//! proxies' rank correlations with a ground truth ([`rank_proxies`]).
+//! trial, Pareto front, hypervolume, counts), final training ([`train_final_architecture`]), the zero-cost
+//! proxies' rank correlations with a ground truth ([`rank_proxies`]), ask-and-tell sessions for front ends
+//! that evaluate trials themselves ([`AskTellSession`]) and architectures exported as JSON or PyTorch
+//! source ([`export_arch`]).
 //!
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
@@ -21,9 +23,11 @@
 
 mod arch_evaluator;
 mod ask_tell;
+mod chosen_arch;
 pub mod config;
 mod error;
 pub mod evaluators;
+mod export;
 mod final_training;
 mod proxy_ranking;
 pub mod registry;
@@ -38,6 +42,7 @@ pub use config::{
     ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags, ZeroCostConfig,
 };
 pub use error::{EngineError, Result};
+pub use export::{ArchExport, ExportRequest, export_arch, export_architecture, study_network};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use registry::{ArchForms, SpaceConfig, SpaceKind, SpaceTask, StrategyKind, arch_forms, with_space};
@@ -47,4 +52,4 @@ pub use study::{StudyHandle, list_studies};
 pub use warm_start::warm_start_cells;
 
 pub use nasforge_core::Told;
-pub use nasforge_train::DeviceChoice;
+pub use nasforge_train::{DeviceChoice, NetworkScale};

@@ -16,5 +16,5 @@ pub use data::{Augmentation, Batcher, DataError, DataSource, Dataset, Normalizat
 pub use network::{Buildable, Network, NetworkScale, Probe, trainable_params};
 pub use train::{
     DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
-    load_weights, measure_latency, train_final, train_network,
+    load_weights, measure_latency, task_of, train_final, train_network,
 };

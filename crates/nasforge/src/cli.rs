@@ -66,6 +66,8 @@ pub enum Command {
     Proxies(ProxiesArgs),
     /// Train one architecture from scratch on the whole training set, report its test accuracy, save weights.
     Train(TrainArgs),
+    /// Write an architecture and its network as JSON, or as a PyTorch source file that builds the network.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -482,4 +484,59 @@ pub struct TrainArgs {
     /// Print one JSON object instead of lines.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The formats of `nasforge export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The space, the architecture in every form, the network's input, classes, scale, parameters and FLOPs.
+    Json,
+    /// A standalone Python file whose `build()` makes the network with PyTorch (same parameter count).
+    Pytorch,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The architecture: its string, a file holding its string or JSON, or `best` / a trial id of --study.
+    #[arg(long)]
+    pub arch: String,
+    /// The search space of --arch [default: the study's, else nb201].
+    #[arg(long, value_enum)]
+    pub space: Option<SpaceKind>,
+    /// A store whose study gives the architecture (`--arch best` or `--arch ID`) and the network.
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// The study of --storage.
+    #[arg(long)]
+    pub study: Option<String>,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: ExportFormat,
+    /// The input, CHANNELSxSIZExSIZE [default: the study's data, else 3x32x32].
+    #[arg(long, value_parser = parse_input)]
+    pub input: Option<(usize, usize)>,
+    /// The classifier's outputs [default: the study's data, else 10].
+    #[arg(long, value_parser = at_least_one())]
+    pub classes: Option<usize>,
+    /// Network width (nb201, darts: C; chain: stem channels) [default: the study's, else the space's].
+    #[arg(long, value_parser = at_least_one())]
+    pub channels: Option<usize>,
+    /// Cells (nb201: per stage; darts: in all) [default: the study's, else the space's].
+    #[arg(long, value_parser = at_least_one())]
+    pub cells: Option<usize>,
+    /// Where to write [default: standard output].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `CxHxW` with H = W, each at least 1: `3x32x32`.
+fn parse_input(text: &str) -> Result<(usize, usize), String> {
+    let parts: Vec<usize> = text
+        .split(['x', 'X', '×'])
+        .map(|part| part.trim().parse::<usize>().map_err(|_| format!("'{text}' is not CHANNELSxSIZExSIZE")))
+        .collect::<Result<_, _>>()?;
+    match parts[..] {
+        [channels, height, width] if height == width && channels > 0 && height > 0 => Ok((channels, height)),
+        [_, height, width] if height != width => Err(format!("'{text}': only square inputs ({height} ≠ {width})")),
+        _ => Err(format!("'{text}' is not CHANNELSxSIZExSIZE with positive numbers (e.g. 3x32x32)")),
+    }
 }

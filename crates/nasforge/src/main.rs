@@ -3,6 +3,7 @@
 
 mod cli;
 mod compare;
+mod export;
 mod predictors;
 mod progress;
 mod proxies;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Predictors(args) => predictors::run(&args),
         cli::Command::Proxies(args) => proxies::run(&args),
         cli::Command::Train(args) => train::run(&args),
+        cli::Command::Export(args) => export::run(&args),
     };
     match result {
         Ok(code) => code,
