@@ -25,6 +25,7 @@ mod arch_evaluator;
 mod ask_tell;
 mod chosen_arch;
 pub mod config;
+mod cost;
 mod error;
 pub mod evaluators;
 mod export;
@@ -41,6 +42,7 @@ pub use ask_tell::{AskTellSession, AskedTrial};
 pub use config::{
     ConfigFile, EvaluatorConfig, EvaluatorKind, StudyConfig, StudyRequest, TrainSettings, TrainingFlags, ZeroCostConfig,
 };
+pub use cost::{Calibration, CostEstimate, CostRequest, estimate_by_timing, estimate_from_study};
 pub use error::{EngineError, Result};
 pub use export::{ArchExport, ExportRequest, export_arch, export_architecture, study_network};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};

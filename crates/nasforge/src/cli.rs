@@ -68,6 +68,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Write an architecture and its network as JSON, or as a PyTorch source file that builds the network.
     Export(ExportArgs),
+    /// Predict a search's wall time, device-hours, energy and money from a measured rate of trials.
+    Cost(CostArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -539,4 +541,24 @@ fn parse_input(text: &str) -> Result<(usize, usize), String> {
         [_, height, width] if height != width => Err(format!("'{text}': only square inputs ({height} ≠ {width})")),
         _ => Err(format!("'{text}' is not CHANNELSxSIZExSIZE with positive numbers (e.g. 3x32x32)")),
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CostArgs {
+    /// The search, as `search` takes it (its budget: --trials, --time-budget; its --workers and --device).
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// Calibrate from the stored study's own finished trials instead of timing new ones.
+    #[arg(long)]
+    pub from_study: bool,
+    /// Trials timed here to calibrate, in a throw-away study in memory [default: twice the workers, at least 3].
+    #[arg(long, value_parser = at_least_one())]
+    pub calibration_trials: Option<usize>,
+    /// Price of one device-hour (the machine's, or the GPU's).
+    #[arg(long, default_value_t = 0.0)]
+    pub price: f64,
+    /// Power the device draws while it works, in watts (a measured figure of yours; the default is a
+    /// typical desktop CPU package under load, not a measurement).
+    #[arg(long, default_value_t = 65.0)]
+    pub watts: f64,
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod compare;
+mod cost;
 mod export;
 mod predictors;
 mod progress;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         cli::Command::Proxies(args) => proxies::run(&args),
         cli::Command::Train(args) => train::run(&args),
         cli::Command::Export(args) => export::run(&args),
+        cli::Command::Cost(args) => cost::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -48,7 +48,7 @@ pub fn worker(args: &WorkerArgs) -> Result<ExitCode> {
 }
 
 /// The configuration file, storage URL and study name of a `search` or `study create`.
-fn file_and_place(args: &SearchArgs) -> Result<(ConfigFile, String, String)> {
+pub fn file_and_place(args: &SearchArgs) -> Result<(ConfigFile, String, String)> {
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
@@ -58,7 +58,7 @@ fn file_and_place(args: &SearchArgs) -> Result<(ConfigFile, String, String)> {
     Ok((file, url, name))
 }
 
-fn study_request(args: &SearchArgs) -> StudyRequest {
+pub fn study_request(args: &SearchArgs) -> StudyRequest {
     StudyRequest {
         space: args.space,
         strategy: args.strategy,
