@@ -90,8 +90,9 @@ impl<S: SearchSpace> Study<S> {
     }
 
     /// Records how an asked trial ended (its `intermediate` is the learning curve reported), if `lease`
-    /// still holds it. Metrics without every objective and constraint, or with a NaN, are refused and
-    /// nothing is recorded: the trial is still running and may be told again.
+    /// still holds it; the strategy learns it at the next ask. Metrics without every objective and
+    /// constraint, or with a NaN, are refused and nothing is recorded: the trial is still running and may be
+    /// told again.
     pub fn tell(
         &mut self,
         trial: TrialRecord,
@@ -112,11 +113,11 @@ impl<S: SearchSpace> Study<S> {
             Told::Pruned(reason) => Err(EvalError::Stopped(reason)),
         };
         self.record(trial, result, store, lease)?;
-        self.sync(store, &mut ())
+        Ok(())
     }
 
-    /// Evaluates an asked trial with `evaluator`, as [`Study::run`] would, and records how it ended:
-    /// returns its metrics, or why it failed or was stopped.
+    /// Evaluates an asked trial with `evaluator`, as [`Study::run`] would, and records how it ended (the
+    /// strategy learns it at the next ask): returns its metrics, or why it failed or was stopped.
     pub fn evaluate_asked(
         &mut self,
         trial: TrialRecord,
@@ -125,7 +126,6 @@ impl<S: SearchSpace> Study<S> {
         lease: &Lease,
     ) -> Result<Result<Metrics, String>, StudyError> {
         let recorded = self.evaluate(trial, evaluator, store, lease)?;
-        self.sync(store, &mut ())?;
         Ok(match recorded.state {
             TrialState::Complete => Ok(recorded.metrics),
             _ => Err(recorded.error.unwrap_or_else(|| format!("the trial ended {}", recorded.state))),
