@@ -460,18 +460,8 @@ pub struct TrainingArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// The architecture: its string, a file holding its string or JSON, or `best` / a trial id of --study.
-    #[arg(long)]
-    pub arch: String,
-    /// The search space of --arch [default: the study's, else nb201].
-    #[arg(long, value_enum)]
-    pub space: Option<SpaceKind>,
-    /// A store whose study gives the architecture (`--arch best` or `--arch ID`) and the training settings.
-    #[arg(long)]
-    pub storage: Option<String>,
-    /// The study of --storage.
-    #[arg(long)]
-    pub study: Option<String>,
+    #[command(flatten)]
+    pub chosen: ChosenArchArgs,
     #[command(flatten)]
     pub training: TrainingArgs,
     /// Where to train: cpu, cuda, cuda:N, wgpu.
@@ -499,18 +489,8 @@ pub enum ExportFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// The architecture: its string, a file holding its string or JSON, or `best` / a trial id of --study.
-    #[arg(long)]
-    pub arch: String,
-    /// The search space of --arch [default: the study's, else nb201].
-    #[arg(long, value_enum)]
-    pub space: Option<SpaceKind>,
-    /// A store whose study gives the architecture (`--arch best` or `--arch ID`) and the network.
-    #[arg(long)]
-    pub storage: Option<String>,
-    /// The study of --storage.
-    #[arg(long)]
-    pub study: Option<String>,
+    #[command(flatten)]
+    pub chosen: ChosenArchArgs,
     #[arg(long, value_enum, default_value = "json")]
     pub format: ExportFormat,
     /// The input, CHANNELSxSIZExSIZE [default: the study's data, else 3x32x32].
@@ -561,4 +541,32 @@ pub struct CostArgs {
     /// typical desktop CPU package under load, not a measurement).
     #[arg(long, default_value_t = 65.0)]
     pub watts: f64,
+}
+
+/// The architecture a command works on: given, or a trial of a study (`train`, `export`).
+#[derive(Debug, Clone, Args)]
+pub struct ChosenArchArgs {
+    /// The architecture: its string, a file holding its string or JSON, or `best` / a trial id of --study.
+    #[arg(long)]
+    pub arch: String,
+    /// The search space of --arch [default: the study's, else nb201].
+    #[arg(long, value_enum)]
+    pub space: Option<SpaceKind>,
+    /// A store whose study gives the architecture (`--arch best` or `--arch ID`) and its settings.
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// The study of --storage.
+    #[arg(long)]
+    pub study: Option<String>,
+}
+
+impl ChosenArchArgs {
+    /// The study (storage URL, name) named, if any; `what` says what the command does with its architecture.
+    pub fn study(&self, what: &str) -> anyhow::Result<Option<(String, String)>> {
+        match (&self.storage, &self.study) {
+            (Some(url), Some(name)) => Ok(Some((url.clone(), name.clone()))),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("--storage and --study go together (they name the study whose architecture is {what})"),
+        }
+    }
 }

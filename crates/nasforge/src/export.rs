@@ -4,21 +4,16 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use nasforge_engine::{ExportRequest, NetworkScale, export_architecture};
 
 use crate::cli::{ExportArgs, ExportFormat};
 
 pub fn run(args: &ExportArgs) -> Result<ExitCode> {
-    let study = match (&args.storage, &args.study) {
-        (Some(storage), Some(study)) => Some((storage.clone(), study.clone())),
-        (None, None) => None,
-        _ => bail!("--storage and --study go together (they name the study whose architecture is exported)"),
-    };
     let request = ExportRequest {
-        arch: args.arch.clone(),
-        space: args.space,
-        study,
+        arch: args.chosen.arch.clone(),
+        space: args.chosen.space,
+        study: args.chosen.study("exported")?,
         input: args.input,
         classes: args.classes,
         scale: NetworkScale { channels: args.channels, cells: args.cells },

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use nasforge_engine::{FinalTrainingRequest, train_final_architecture};
 use nasforge_train::EpochStats;
 
@@ -13,15 +13,10 @@ use crate::cli::TrainArgs;
 use crate::search::training_flags;
 
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
-    let study = match (&args.storage, &args.study) {
-        (Some(url), Some(name)) => Some((url.clone(), name.clone())),
-        (None, None) => None,
-        _ => bail!("--storage and --study go together (they name the study whose architecture is trained)"),
-    };
     let request = FinalTrainingRequest {
-        arch: args.arch.clone(),
-        space: args.space,
-        study,
+        arch: args.chosen.arch.clone(),
+        space: args.chosen.space,
+        study: args.chosen.study("trained")?,
         training: training_flags(&args.training),
         device: args.device,
         seed: args.seed,
