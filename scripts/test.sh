@@ -37,7 +37,7 @@ cargo test --workspace --locked "$@"
 # reuses what cargo test built; then pytest, with the CLI binary cargo test built.
 venv=target/python-venv
 [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy torch
+"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy torch onnx onnxruntime
 PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" MATURIN_PEP517_ARGS="--profile dev" \
     "$venv/bin/pip" install -q --no-cache-dir --no-build-isolation --force-reinstall --no-deps ./python
 NASFORGE_BIN="$PWD/target/debug/nasforge" "$venv/bin/python" -m pytest python/tests -q

@@ -1,14 +1,17 @@
 //! Getting a network out of a search: an architecture with the network around it (input shape, classes,
-//! scale) as JSON, or as a standalone PyTorch source file that builds the same network (the builder of the
-//! Python package's `nasforge.torch`, whose parameter counts are checked against ours).
+//! scale) as JSON, as a standalone PyTorch source file that builds the same network (the builder of the
+//! Python package's `nasforge.torch`, whose parameter counts are checked against ours), or as an ONNX model
+//! with fresh or trained weights and burn's outputs on a seeded batch to check a runtime against.
+
+use std::path::Path;
 
 use nasforge_core::space::TaskShape;
-use nasforge_train::{Buildable, NetworkScale};
+use nasforge_train::{Buildable, NetworkScale, OnnxExport, export_onnx};
 use serde_json::{Value, json};
 
 use crate::chosen_arch::choose_arch;
 use crate::config::{EvaluatorConfig, StudyConfig};
-use crate::error::{Result, invalid};
+use crate::error::{EngineError, Result, invalid};
 use crate::registry::{ArchForms, SpaceConfig, SpaceKind, SpaceTask, arch_forms, with_space};
 use crate::study::StudyHandle;
 
@@ -125,6 +128,30 @@ impl ArchExport {
             "scale": self.scale,
             "params": self.params,
             "flops": self.flops,
+        })
+    }
+
+    /// The network as an ONNX model, with the weights `nasforge train` saved (same architecture, input shape
+    /// and scale) or freshly initialised ones, and burn's logits on a seeded batch.
+    pub fn onnx(&self, weights: Option<&Path>) -> Result<OnnxExport> {
+        struct Export<'a>(&'a ArchExport, Option<&'a Path>);
+        impl SpaceTask for Export<'_> {
+            type Output = std::result::Result<OnnxExport, String>;
+            fn run<S: Buildable>(self, space: S) -> Self::Output {
+                let Export(export, weights) = self;
+                let arch = space.parse(&export.arch.printed).expect("the printed form of a parsed architecture parses");
+                let metadata = [
+                    ("space".to_string(), export.space.name().to_string()),
+                    ("arch".to_string(), export.arch.printed.clone()),
+                ];
+                export_onnx(&space, &arch, &export.task, &export.scale, weights, &metadata)
+            }
+        }
+        with_space(&self.space, Export(self, weights)).map_err(|message| {
+            EngineError::Invalid(format!(
+                "{message} (weights must come from `nasforge train` of this architecture with the same input shape, \
+                 classes, --channels and --cells)"
+            ))
         })
     }
 

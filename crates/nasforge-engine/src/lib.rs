@@ -54,4 +54,4 @@ pub use study::{StudyHandle, list_studies};
 pub use warm_start::warm_start_cells;
 
 pub use nasforge_core::Told;
-pub use nasforge_train::{DeviceChoice, NetworkScale};
+pub use nasforge_train::{DeviceChoice, NetworkScale, OnnxExport, ReferenceBatch};

@@ -8,12 +8,14 @@ pub mod allocator;
 pub mod data;
 pub mod kernels;
 pub mod network;
+mod onnx;
 pub mod train;
 pub mod zero_cost;
 
 pub use allocator::reuse_freed_memory;
 pub use data::{Augmentation, Batcher, DataError, DataSource, Dataset, Normalization, SyntheticConfig};
 pub use network::{Buildable, Network, NetworkScale, Probe, trainable_params};
+pub use onnx::{ONNX_OPSET, OnnxExport, ReferenceBatch, export_onnx, onnx_model};
 pub use train::{
     DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
     load_weights, measure_latency, task_of, train_final, train_network,

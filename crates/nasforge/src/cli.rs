@@ -485,6 +485,8 @@ pub enum ExportFormat {
     Json,
     /// A standalone Python file whose `build()` makes the network with PyTorch (same parameter count).
     Pytorch,
+    /// An ONNX model (opset 17, batch axis free) with fresh weights or those of --weights; needs -o.
+    Onnx,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -505,6 +507,14 @@ pub struct ExportArgs {
     /// Cells (nb201: per stage; darts: in all) [default: the study's, else the space's].
     #[arg(long, value_parser = at_least_one())]
     pub cells: Option<usize>,
+    /// The weights `nasforge train` saved for this architecture (same input, classes, --channels, --cells),
+    /// for --format onnx [default: freshly initialised].
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// With --format onnx, also write burn's logits on a seeded input batch as JSON (`input_shape`, `input`,
+    /// `logits`), to check a runtime against.
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
     /// Where to write [default: standard output].
     #[arg(short, long)]
     pub output: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! `nasforge export` through the binary: an architecture given or a study's best, as JSON with the network's
-//! analytic size, as a PyTorch source file, and the refusals. (The PyTorch file is built and counted with
-//! PyTorch by the Python package's tests.)
+//! analytic size, as a PyTorch source file, as an ONNX model, and the refusals. (The PyTorch file is built and
+//! counted with PyTorch, and the ONNX model run by onnxruntime against burn, by the Python package's tests.)
 
 mod common;
 
@@ -79,4 +79,44 @@ fn bad_exports_are_refused() {
     let missing = dir.path().join("no-such-dir").join("net.py");
     let e = fails(dir.path(), &["export", "--arch", EMPTY, "-o", missing.to_str().unwrap()]);
     assert!(e.contains("writing") && e.contains("net.py"), "{e}");
+    let e = fails(dir.path(), &["export", "--arch", EMPTY, "--format", "onnx"]);
+    assert!(e.contains("give the file with -o FILE"), "{e}");
+    let e = fails(dir.path(), &["export", "--arch", EMPTY, "--weights", "w.bpk"]);
+    assert!(e.contains("--weights and --reference go with --format onnx"), "{e}");
+    let model = dir.path().join("m.onnx");
+    let e = fails(
+        dir.path(),
+        &["export", "--arch", EMPTY, "--format", "onnx", "--weights", "no-such.bpk", "-o", model.to_str().unwrap()],
+    );
+    assert!(e.contains("no-such.bpk"), "{e}");
+    assert!(!model.exists(), "a failed export wrote its output");
+}
+
+#[test]
+fn an_onnx_export_holds_the_network_and_burns_reference_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, reference) = (dir.path().join("m.onnx"), dir.path().join("r.json"));
+    let network = ["--input", "1x16x16", "--classes", "3", "--channels", "4", "--cells", "1"];
+    ok(
+        dir.path(),
+        &[
+            &["export", "--arch", EMPTY, "--format", "onnx"],
+            &network[..],
+            &["-o", model.to_str().unwrap(), "--reference", reference.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    let bytes = std::fs::read(&model).unwrap();
+    let params =
+        json(&ok(dir.path(), &[&["export", "--arch", EMPTY], &network[..]].concat()))["params"].as_u64().unwrap();
+    // Every trainable parameter is in the file as a float32 (plus running statistics and the graph).
+    assert!(bytes.len() as u64 > 4 * params, "{} bytes for {params} parameters", bytes.len());
+    let text = String::from_utf8_lossy(&bytes);
+    for op in ["Conv", "BatchNormalization", "GlobalAveragePool", "Gemm", "logits", "nasforge", EMPTY] {
+        assert!(text.contains(op), "no {op} in the model");
+    }
+    let reference = json(&std::fs::read_to_string(&reference).unwrap());
+    assert_eq!(reference["input_shape"], serde_json::json!([2, 1, 16, 16]));
+    assert_eq!(reference["input"].as_array().unwrap().len(), 2 * 16 * 16);
+    assert_eq!(reference["logits"].as_array().unwrap().len(), 2 * 3);
 }

@@ -13,6 +13,7 @@ use nasforge_core::space::{ChainArch, ChainNetwork, ChainSpace, NetworkCost, Tas
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
 use super::{Buildable, Network, NetworkScale};
 use crate::kernels;
+use crate::onnx::{OnnxGraph, Value};
 
 #[derive(Module, Debug)]
 pub enum ChainBody {
@@ -143,6 +144,42 @@ impl ChainNet {
         let x = nodes.pop().expect("at least the stem");
         self.classifier.forward(global_pool(x))
     }
+
+    /// As `forward`, dropout being the identity at inference.
+    pub(crate) fn onnx(&self, g: &mut OnnxGraph, x: Value, input_size: usize) -> Value {
+        let mut nodes = vec![(self.stem.onnx(g, x), input_size)];
+        for layer in &self.layers {
+            let (input, size) = nodes.last().expect("the stem's output").clone();
+            let (mut y, size) = match &layer.body {
+                ChainBody::Identity(_) => (input, size),
+                ChainBody::MaxPool(pool) => (g.max_pool(pool, &input), pooled_size(size)),
+                ChainBody::AvgPool(pool) => (g.avg_pool(pool, &input), pooled_size(size)),
+                ChainBody::Convs(units) => {
+                    let stride: usize = units.iter().map(|unit| unit.conv.stride[0]).product();
+                    (units.iter().fold(input, |x, unit| unit.onnx(g, x)), size.div_ceil(stride))
+                }
+            };
+            if let Some(skip) = &layer.skip {
+                let (mut s, from_size) = nodes[skip.from_node].clone();
+                if skip.pool_to > 0 {
+                    s = g.adaptive_avg_pool(&s, from_size, skip.pool_to);
+                }
+                if let Some(project) = &skip.project {
+                    s = project.onnx(g, s);
+                }
+                y = g.add(&y, &s);
+            }
+            nodes.push((y, size));
+        }
+        let (x, _) = nodes.pop().expect("at least the stem");
+        let pooled = g.global_pool(&x);
+        g.linear(&self.classifier, &pooled)
+    }
+}
+
+/// The side after the chain's 3×3, stride-2, padding-1 pools.
+fn pooled_size(size: usize) -> usize {
+    (size + 2 - 3) / 2 + 1
 }
 
 impl Buildable for ChainSpace {

@@ -13,6 +13,7 @@ use nasforge_core::space::{DartsArch, DartsNetwork, DartsSpace, NetworkCost, Tas
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
 use super::{Buildable, Network, NetworkScale, probe};
 use crate::kernels;
+use crate::onnx::{OnnxGraph, Value};
 
 /// FactorizedReduce: ReLU, two 1×1 stride-2 convolutions (the second on the input shifted by one pixel),
 /// concatenated, BN. Odd sizes are padded at the bottom/right so both halves have `ceil(size / 2)`.
@@ -41,6 +42,16 @@ impl FactorizedReduce {
         let shifted = shifted.pad([(0, 1), (0, 1)], burn::tensor::ops::PadMode::Constant(0.0));
         let b = probe::conv2d(&self.conv_2, shifted);
         kernels::batch_norm(&self.norm, Tensor::cat(vec![a, b], 1))
+    }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let x = g.relu(&x);
+        let a = g.conv(&self.conv_1, &x);
+        let cropped = g.crop_top_left(&x, 1);
+        let shifted = g.pad_bottom_right(&cropped, 1);
+        let b = g.conv(&self.conv_2, &shifted);
+        let both = g.concat_channels(&[a, b]);
+        g.batch_norm(&self.norm, &both)
     }
 }
 
@@ -117,6 +128,17 @@ impl DartsEdge {
             DartsEdge::Convs(units) => units.iter().fold(x, |x, unit| unit.forward(x)),
         })
     }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Option<Value> {
+        Some(match self {
+            DartsEdge::Zero(_) => return None,
+            DartsEdge::Identity(_) => x,
+            DartsEdge::Reduce(r) => r.onnx(g, x),
+            DartsEdge::MaxPool(p) => g.max_pool(p, &x),
+            DartsEdge::AvgPool(p) => g.avg_pool(p, &x),
+            DartsEdge::Convs(units) => units.iter().fold(x, |x, unit| unit.onnx(g, x)),
+        })
+    }
 }
 
 #[derive(Module, Debug)]
@@ -130,6 +152,13 @@ impl DartsPre {
         match self {
             DartsPre::Conv(u) => u.forward(x),
             DartsPre::Reduce(r) => r.forward(x),
+        }
+    }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        match self {
+            DartsPre::Conv(u) => u.onnx(g, x),
+            DartsPre::Reduce(r) => r.onnx(g, x),
         }
     }
 }
@@ -171,6 +200,27 @@ impl DartsCellNet {
             states.push(value);
         }
         Tensor::cat(states.split_off(2), 1)
+    }
+
+    fn onnx(&self, g: &mut OnnxGraph, s0: Value, s1: Value) -> Value {
+        let mut states = vec![self.pre0.onnx(g, s0), self.pre1.onnx(g, s1)];
+        for node in 0..self.edges.len() / 2 {
+            let mut sum: Option<Value> = None;
+            for e in 2 * node..2 * node + 2 {
+                if let Some(term) = self.edges[e].onnx(g, states[self.inputs[e]].clone()) {
+                    sum = Some(match sum {
+                        Some(s) => g.add(&s, &term),
+                        None => term,
+                    });
+                }
+            }
+            let value = sum.unwrap_or_else(|| {
+                let reference = if self.reduction { g.subsample(&states[1]) } else { states[1].clone() };
+                g.zeros_like(&reference)
+            });
+            states.push(value);
+        }
+        g.concat_channels(&states.split_off(2))
     }
 }
 
@@ -229,6 +279,17 @@ impl DartsNet {
             (s0, s1) = (s1, out);
         }
         self.classifier.forward(global_pool(s1))
+    }
+
+    pub(crate) fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let s = self.stem.onnx(g, x);
+        let (mut s0, mut s1) = (s.clone(), s);
+        for cell in &self.cells {
+            let out = cell.onnx(g, s0, s1.clone());
+            (s0, s1) = (s1, out);
+        }
+        let pooled = g.global_pool(&s1);
+        g.linear(&self.classifier, &pooled)
     }
 }
 

@@ -11,6 +11,7 @@ use nasforge_core::space::chain;
 
 use super::probe;
 use crate::kernels;
+use crate::onnx::{OnnxGraph, Value, onnx_float, onnx_int, onnx_ints};
 
 /// An activation function (no weights).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,29 @@ impl Act {
             Act::Swish => activation::silu(x),
             Act::Hardswish => activation::hard_swish(x),
             Act::Gelu => activation::gelu(x),
+        }
+    }
+
+    pub(super) fn onnx(self, g: &mut OnnxGraph, x: Value) -> Value {
+        match self {
+            Act::Identity => x,
+            Act::Relu => g.relu(&x),
+            Act::Swish => {
+                let gate = g.node("Sigmoid", &[&x], Vec::new());
+                g.mul(&x, &gate)
+            }
+            Act::Hardswish => g.node("HardSwish", &[&x], Vec::new()),
+            Act::Gelu => {
+                // x · ½ (1 + erf(x / √2)), burn's exact GELU.
+                let inverse_sqrt2 = g.constant("inverse_sqrt2", &[], &[std::f32::consts::FRAC_1_SQRT_2]);
+                let scaled = g.mul(&x, &inverse_sqrt2);
+                let erf = g.node("Erf", &[&scaled], Vec::new());
+                let one = g.constant("one", &[], &[1.0]);
+                let half = g.constant("half", &[], &[0.5]);
+                let shifted = g.add(&erf, &one);
+                let gate = g.mul(&shifted, &half);
+                g.mul(&x, &gate)
+            }
         }
     }
 }
@@ -72,6 +96,44 @@ impl Norm2d {
             Norm2d::Batch(n) => kernels::batch_norm(n, x),
             Norm2d::Layer(n) => n.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]),
             Norm2d::Group(n) => n.forward(x),
+        }
+    }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        match self {
+            Norm2d::Batch(n) => g.batch_norm(n, &x),
+            Norm2d::Layer(n) => {
+                let channels_last = g.node("Transpose", &[&x], vec![onnx_ints("perm", &[0, 2, 3, 1])]);
+                let scale = g.weights("ln_scale", n.gamma.val());
+                let mut inputs = vec![&channels_last, &scale];
+                let bias = n.beta.as_ref().map(|beta| g.weights("ln_bias", beta.val()));
+                inputs.extend(bias.as_ref());
+                // burn's LayerNorm keeps its epsilon private; ours are built with the default.
+                let epsilon = onnx_float("epsilon", LayerNormConfig::new(1).epsilon);
+                let normed = g.node("LayerNormalization", &inputs, vec![onnx_int("axis", -1), epsilon]);
+                g.node("Transpose", &[&normed], vec![onnx_ints("perm", &[0, 3, 1, 2])])
+            }
+            Norm2d::Group(n) => {
+                // Instance norm over [n, groups, rest] is group norm without its per-channel affine.
+                let grouped_shape = g.int64s("grouped_shape", &[0, n.num_groups as i64, -1]);
+                let grouped = g.node("Reshape", &[&x, &grouped_shape], Vec::new());
+                let ones = g.constant("ones", &[n.num_groups], &vec![1.0; n.num_groups]);
+                let zeros = g.constant("zeros", &[n.num_groups], &vec![0.0; n.num_groups]);
+                let epsilon = onnx_float("epsilon", n.epsilon);
+                let normed = g.node("InstanceNormalization", &[&grouped, &ones, &zeros], vec![epsilon]);
+                let shape = g.node("Shape", &[&x], Vec::new());
+                let mut y = g.node("Reshape", &[&normed, &shape], Vec::new());
+                let per_channel = [n.num_channels, 1, 1];
+                if let Some(gamma) = &n.gamma {
+                    let gamma = g.weights("gn_scale", gamma.val().reshape(per_channel));
+                    y = g.mul(&y, &gamma);
+                }
+                if let Some(beta) = &n.beta {
+                    let beta = g.weights("gn_bias", beta.val().reshape(per_channel));
+                    y = g.add(&y, &beta);
+                }
+                y
+            }
         }
     }
 }
@@ -154,6 +216,16 @@ impl ConvUnit {
             None => x,
         };
         self.act.apply(x)
+    }
+
+    pub(super) fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let x = if self.pre_relu { g.relu(&x) } else { x };
+        let x = g.conv(&self.conv, &x);
+        let x = match &self.norm {
+            Some(norm) => norm.onnx(g, x),
+            None => x,
+        };
+        self.act.onnx(g, x)
     }
 }
 

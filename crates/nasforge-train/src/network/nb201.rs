@@ -12,6 +12,7 @@ use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, Network
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
 use super::{Buildable, Network, NetworkScale, probe};
 use crate::kernels;
+use crate::onnx::{OnnxGraph, Value};
 
 /// One edge of a NAS-Bench-201 cell.
 #[derive(Module, Debug)]
@@ -69,6 +70,28 @@ impl Nb201Cell {
         }
         nodes.pop().expect("four nodes")
     }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let mut nodes = vec![x];
+        for to in 1..=3 {
+            let mut sum: Option<Value> = None;
+            for (from, node) in nodes.iter().enumerate() {
+                let term = match &self.edges[to * (to - 1) / 2 + from] {
+                    Nb201Edge::Zero(_) => continue,
+                    Nb201Edge::Identity(_) => node.clone(),
+                    Nb201Edge::Conv(unit) => unit.onnx(g, node.clone()),
+                    Nb201Edge::Pool(pool) => g.avg_pool(pool, node),
+                };
+                sum = Some(match sum {
+                    Some(s) => g.add(&s, &term),
+                    None => term,
+                });
+            }
+            let value = sum.unwrap_or_else(|| g.zeros_like(&nodes[0]));
+            nodes.push(value);
+        }
+        nodes.pop().expect("four nodes")
+    }
 }
 
 /// NAS-Bench-201's residual reduction block: ReLU-Conv(stride 2)-BN, ReLU-Conv-BN, plus a shortcut of 2×2
@@ -94,6 +117,14 @@ impl ResidualReduction {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let shortcut = probe::conv2d(&self.shortcut, kernels::avg_pool2d(&self.pool, x.clone()));
         self.conv_b.forward(self.conv_a.forward(x)) + shortcut
+    }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let pooled = g.avg_pool(&self.pool, &x);
+        let shortcut = g.conv(&self.shortcut, &pooled);
+        let a = self.conv_a.onnx(g, x);
+        let b = self.conv_b.onnx(g, a);
+        g.add(&b, &shortcut)
     }
 }
 
@@ -150,6 +181,20 @@ impl Nb201Net {
         }
         let x = probe::relu(kernels::batch_norm(&self.last_norm, x));
         self.classifier.forward(global_pool(x))
+    }
+
+    pub(crate) fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let mut x = self.stem.onnx(g, x);
+        for block in &self.blocks {
+            x = match block {
+                Nb201Block::Cell(cell) => cell.onnx(g, x),
+                Nb201Block::Reduction(r) => r.onnx(g, x),
+            };
+        }
+        let normed = g.batch_norm(&self.last_norm, &x);
+        let x = g.relu(&normed);
+        let pooled = g.global_pool(&x);
+        g.linear(&self.classifier, &pooled)
     }
 }
 
