@@ -48,7 +48,9 @@ pub use export::{ArchExport, ExportRequest, export_arch, export_architecture, st
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use registry::{ArchForms, SpaceConfig, SpaceKind, SpaceTask, StrategyKind, arch_forms, with_space};
-pub use results::{FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, trial_json};
+pub use results::{
+    FinalTrainingRecord, Hypervolume, ParetoFront, StudyResults, TrialCounts, scored_trials, trial_json,
+};
 pub use run::{ObserverFactory, RunOptions, RunReport};
 pub use study::{StudyHandle, list_studies};
 pub use warm_start::warm_start_cells;

@@ -88,14 +88,8 @@ impl StudyResults {
         self.trials.iter().find(|t| t.id == id)
     }
 
-    /// Paid, complete trials with their outcomes (cache hits repeat a paid trial and are left out).
     fn scored(&self) -> Vec<(&TrialRecord, Outcome)> {
-        let objectives = self.objectives();
-        self.trials
-            .iter()
-            .filter(|t| t.is_paid() && t.state == TrialState::Complete)
-            .filter_map(|t| objectives.outcome(&t.metrics).ok().map(|o| (t, o)))
-            .collect()
+        scored_trials(&self.trials, self.objectives())
     }
 
     /// The best paid, complete trial on the first objective (feasible trials first, Deb's rules).
@@ -129,6 +123,16 @@ impl StudyResults {
         });
         ParetoFront { trials: front.into_iter().map(|(t, _)| *t).collect(), hypervolume }
     }
+}
+
+/// Paid, complete trials with their outcomes, in the order given (cache hits repeat a paid trial and are
+/// left out; so are trials without a metric of `objectives`).
+pub fn scored_trials<'a>(trials: &'a [TrialRecord], objectives: &Objectives) -> Vec<(&'a TrialRecord, Outcome)> {
+    trials
+        .iter()
+        .filter(|t| t.is_paid() && t.state == TrialState::Complete)
+        .filter_map(|t| objectives.outcome(&t.metrics).ok().map(|o| (t, o)))
+        .collect()
 }
 
 /// A trial as every JSON output gives it: `{"id", "arch", "arch_json", "state", "metrics", "intermediate",

@@ -58,6 +58,9 @@ pub enum Command {
     Pareto(StudyArgs),
     /// List the studies of a store.
     Studies(StorageArgs),
+    /// Write a study's report as one self-contained HTML file: plots, choices of the best trials, the best
+    /// architecture drawn, the table of trials.
+    Report(ReportArgs),
     /// Compare strategies on a benchmark table over many seeds: mean best and regret after N paid queries.
     Compare(CompareArgs),
     /// Evaluate performance predictors on a benchmark table: rank correlation on held-out architectures.
@@ -113,6 +116,29 @@ pub struct StudyArgs {
     pub study: String,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The study's name.
+    #[arg(long, default_value = DEFAULT_STUDY)]
+    pub study: String,
+    /// The HTML file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The share of complete trials whose choices count as the best trials', in (0, 1].
+    #[arg(long, default_value_t = 0.1, value_parser = parse_share)]
+    pub top: f64,
+}
+
+/// A share in (0, 1].
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!("'{text}' is not a share in (0, 1] (e.g. 0.1 for the best tenth)")),
+    }
 }
 
 /// How a listing is printed.
@@ -335,6 +361,10 @@ pub struct CompareArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also write the regret against queries (and simulated time), with 95% confidence bands, as a
+    /// self-contained HTML file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

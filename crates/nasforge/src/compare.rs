@@ -10,10 +10,12 @@ use nasforge_core::space::TaskShape;
 use nasforge_core::{Objective, StrategySpec};
 use nasforge_eval::table::{ReportJoin, TableNoise, report_metric_name};
 use nasforge_eval::{Table, TableEvaluator};
+use nasforge_report::render_compare_page;
 use nasforge_train::Buildable;
 use serde_json::json;
 
 use crate::cli::CompareArgs;
+use crate::html_report::write_html;
 use crate::report::plain_table;
 use nasforge_engine::config::{default_nb201_table, parse_duration};
 use nasforge_engine::{SpaceTask, with_space};
@@ -27,6 +29,9 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     }
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
+    }
+    if let Some(path) = &args.html {
+        check_writable_folder(path)?;
     }
     if args.reevaluate > 0 && args.reevaluate >= queries[0] {
         bail!("--reevaluate {} leaves no search before the checkpoint of {} queries", args.reevaluate, queries[0]);
@@ -112,6 +117,9 @@ impl SpaceTask for CompareRun<'_> {
         } else {
             self.print_text(&settings, &results, floor.as_ref());
         }
+        if let Some(path) = &self.args.html {
+            write_html(path, &render_compare_page(&self.description(&settings), &results))?;
+        }
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -126,6 +134,15 @@ fn best_cells(table: &Table, column: usize, objective: &Objective, count: usize)
 
 fn show(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Refuses, before a long comparison runs, an output file whose folder does not exist.
+fn check_writable_folder(path: &Path) -> Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        bail!("--html {}: the folder {} does not exist", show(path), show(folder));
+    }
+    Ok(())
 }
 
 impl CompareRun<'_> {
@@ -147,8 +164,9 @@ impl CompareRun<'_> {
         println!("{report}");
     }
 
-    fn print_text(&self, settings: &CompareSettings, results: &[StrategyComparison], floor: Option<&NoiseFloor>) {
-        println!(
+    /// What was compared, in one line.
+    fn description(&self, settings: &CompareSettings) -> String {
+        format!(
             "search {} on {}  report {} on {} (optimum {})  noise {}  seeds {}  workers {}{}",
             settings.objective,
             show(&self.table),
@@ -163,7 +181,11 @@ impl CompareRun<'_> {
             } else {
                 String::new()
             }
-        );
+        )
+    }
+
+    fn print_text(&self, settings: &CompareSettings, results: &[StrategyComparison], floor: Option<&NoiseFloor>) {
+        println!("{}", self.description(settings));
         if let Some(floor) = floor {
             println!(
                 "noise floor (best draw of the {} best cells by {}): regret {:.4} ±{:.4}",

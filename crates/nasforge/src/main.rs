@@ -5,6 +5,7 @@ mod cli;
 mod compare;
 mod cost;
 mod export;
+mod html_report;
 mod predictors;
 mod progress;
 mod proxies;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Best(args) => report::best(&args),
         cli::Command::Pareto(args) => report::pareto(&args),
         cli::Command::Studies(args) => report::studies(&args),
+        cli::Command::Report(args) => html_report::run(&args),
         cli::Command::Compare(args) => compare::run(&args),
         cli::Command::Predictors(args) => predictors::run(&args),
         cli::Command::Proxies(args) => proxies::run(&args),
