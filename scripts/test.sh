@@ -23,6 +23,8 @@ apt_install() {
 
 bash scripts/install_fashion_mnist.sh
 command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+# The dashboard's browser test drives headless Chromium through Selenium.
+command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || apt_install chromium chromium-driver
 
 eval "$(bash scripts/pg_test_cluster.sh start)"
 trap 'bash scripts/pg_test_cluster.sh stop "$NASFORGE_TEST_POSTGRES_DIR" >/dev/null 2>&1 || true' EXIT
@@ -32,12 +34,12 @@ if [[ ${CI:-} == true ]]; then export CARGO_INCREMENTAL=0; fi
 
 cargo test --workspace --locked "$@"
 
-# The Python package (python/): a virtual environment in the target directory with maturin, pytest, pandas
-# and PyTorch; the extension built by maturin into the same target directory with the test profile, so it
+# The Python package (python/): a virtual environment in the target directory with maturin, pytest, pandas,
+# PyTorch, ONNX with onnxruntime and Selenium; the extension built by maturin into the same target directory with the test profile, so it
 # reuses what cargo test built; then pytest, with the CLI binary cargo test built.
 venv=target/python-venv
 [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy torch onnx onnxruntime
+"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy torch onnx onnxruntime selenium
 PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" MATURIN_PEP517_ARGS="--profile dev" \
     "$venv/bin/pip" install -q --no-cache-dir --no-build-isolation --force-reinstall --no-deps ./python
 NASFORGE_BIN="$PWD/target/debug/nasforge" "$venv/bin/python" -m pytest python/tests -q

@@ -30,6 +30,7 @@ mod error;
 pub mod evaluators;
 mod export;
 mod final_training;
+mod follow;
 mod proxy_ranking;
 pub mod registry;
 mod results;
@@ -46,6 +47,7 @@ pub use cost::{Calibration, CostEstimate, CostRequest, estimate_by_timing, estim
 pub use error::{EngineError, Result};
 pub use export::{ArchExport, ExportRequest, export_arch, export_architecture, study_network};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
+pub use follow::StudyFollower;
 pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use registry::{ArchForms, SpaceConfig, SpaceKind, SpaceTask, StrategyKind, arch_forms, with_space};
 pub use results::{

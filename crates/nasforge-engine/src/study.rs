@@ -158,11 +158,21 @@ impl StudyHandle {
 
     /// The study's configuration, trials and final trainings as they are now.
     pub fn results(&self) -> Result<StudyResults> {
+        Ok(StudyResults {
+            name: self.name.clone(),
+            config: self.config.clone(),
+            trials: self.trials()?,
+            final_trainings: self.final_trainings()?,
+        })
+    }
+
+    /// The final trainings recorded with the study, in the order they ran.
+    pub(crate) fn final_trainings(&self) -> Result<Vec<FinalTrainingRecord>> {
         let final_results = match self.stored {
             true => self.stored_storage()?.final_results(&self.name)?,
             false => Vec::new(),
         };
-        let final_trainings = final_results
+        final_results
             .into_iter()
             .map(|record| {
                 let result = serde_json::from_str(&record.payload_json).map_err(|e| {
@@ -170,13 +180,7 @@ impl StudyHandle {
                 })?;
                 Ok(FinalTrainingRecord { trial_id: record.trial_id, created_at: record.created_at, result })
             })
-            .collect::<Result<_>>()?;
-        Ok(StudyResults {
-            name: self.name.clone(),
-            config: self.config.clone(),
-            trials: self.trials()?,
-            final_trainings,
-        })
+            .collect()
     }
 
     /// Records the final training of trial `trial_id` with the study.

@@ -68,9 +68,10 @@ pub fn trials_table_html(trials: &[TrialRecord], metrics: &[String], page: Table
 }
 
 /// Sorts a `table.sortable` by the clicked column, numerically where cells carry `data-sort`; a second click
-/// reverses the order.
-pub const SORT_SCRIPT: &str = r#"document.querySelectorAll('table.sortable th').forEach(function (th) {
-  th.addEventListener('click', function () {
+/// reverses the order. One listener on the document, so tables redrawn by a live page sort too.
+pub const SORT_SCRIPT: &str = r#"document.addEventListener('click', function (event) {
+    var th = event.target.closest('table.sortable th');
+    if (!th) return;
     var table = th.closest('table'), body = table.tBodies[0], column = th.cellIndex;
     var ascending = th.dataset.order !== 'ascending';
     th.dataset.order = ascending ? 'ascending' : 'descending';
@@ -85,7 +86,6 @@ pub const SORT_SCRIPT: &str = r#"document.querySelectorAll('table.sortable th').
       return ascending ? order : -order;
     });
     rows.forEach(function (row) { body.appendChild(row); });
-  });
 });"#;
 
 #[cfg(test)]

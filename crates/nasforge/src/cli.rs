@@ -69,10 +69,14 @@ pub enum Command {
     Proxies(ProxiesArgs),
     /// Train one architecture from scratch on the whole training set, report its test accuracy, save weights.
     Train(TrainArgs),
-    /// Write an architecture and its network as JSON, or as a PyTorch source file that builds the network.
+    /// Write an architecture and its network as JSON, as a PyTorch source file that builds the network, or as
+    /// an ONNX model with fresh or trained weights.
     Export(ExportArgs),
     /// Predict a search's wall time, device-hours, energy and money from a measured rate of trials.
     Cost(CostArgs),
+    /// Serve a live, read-only web dashboard of a store's studies (the report's views, refreshed as trials
+    /// arrive).
+    Dashboard(DashboardArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -506,6 +510,20 @@ pub struct TrainArgs {
     /// Print one JSON object instead of lines.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    /// The store whose studies to show (it must exist).
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The port to listen on (0: any free one; the address is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// The address to bind. The default serves this machine only; 0.0.0.0 opens the (unauthenticated,
+    /// read-only) dashboard to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
 }
 
 /// The formats of `nasforge export`.

@@ -4,6 +4,7 @@
 mod cli;
 mod compare;
 mod cost;
+mod dashboard;
 mod export;
 mod html_report;
 mod predictors;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         cli::Command::Train(args) => train::run(&args),
         cli::Command::Export(args) => export::run(&args),
         cli::Command::Cost(args) => cost::run(&args),
+        cli::Command::Dashboard(args) => dashboard::run(&args),
     };
     match result {
         Ok(code) => code,
