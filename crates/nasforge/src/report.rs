@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use comfy_table::Table as TextTable;
 use nasforge_core::TrialRecord;
 use nasforge_engine::{StudyHandle, StudyResults, list_studies, trial_json};
+use nasforge_report::rounded;
 use serde_json::Value;
 
 use crate::cli::{OutputArgs, OutputFormat, StorageArgs, StudyArgs};
@@ -64,11 +65,6 @@ fn columns(asked: &[String], study: &StudyResults, trials: &[&TrialRecord]) -> R
 
 /// The columns of a trial that are not metrics.
 const TRIAL_FIELDS: [&str; 7] = ["id", "state", "arch", "cached_from", "worker", "attempts", "error"];
-
-/// A metric for people: whole numbers as such, others with four decimals.
-fn rounded(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 { format!("{value:.0}") } else { format!("{value:.4}") }
-}
 
 /// One cell of a trial's row; `exact` keeps every digit (machine formats).
 fn cell(trial: &TrialRecord, column: &str, exact: bool) -> String {

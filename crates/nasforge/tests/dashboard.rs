@@ -9,7 +9,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::{json, nb201_table, ok};
+use common::{TestDatabase, json, nb201_table, ok};
+use nasforge_testkit::{Postgres, require};
 
 /// A dashboard process, stopped when dropped.
 struct Dashboard {
@@ -108,21 +109,34 @@ fn the_dashboard_shows_every_study_and_each_studys_views() {
     assert_eq!(status, 404);
 }
 
-#[test]
-fn the_dashboard_follows_trials_as_they_arrive() {
+/// A dashboard of `store` sees the trials a search adds after it started.
+fn dashboard_follows_trials_as_they_arrive(dir: &Path, store: &str) {
     let Some(table) = nb201_table() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let store = format!("sqlite:{}", dir.path().join("s.db").display());
-    let search = ["search", "--storage", &store, "--study", "t", "--table", table.to_str().unwrap()];
-    ok(dir.path(), &[&search[..], &["--trials", "10"]].concat());
-    let dashboard = Dashboard::start(dir.path(), &store);
+    let search = ["search", "--storage", store, "--study", "t", "--table", table.to_str().unwrap()];
+    ok(dir, &[&search[..], &["--trials", "10"]].concat());
+    let dashboard = Dashboard::start(dir, store);
     let before = json(&dashboard.get("/api/study/t").1);
     assert_eq!(before["trials"], 10);
-    ok(dir.path(), &[&search[..], &["--trials", "25"]].concat());
+    ok(dir, &[&search[..], &["--trials", "25"]].concat());
     let after = json(&dashboard.get("/api/study/t").1);
     assert_eq!(after["trials"], 25);
     assert!(after["version"].as_u64() > before["version"].as_u64());
     assert!(dashboard.get("/study/t").1.contains("id=\"trial-count\">25<"));
+}
+
+#[test]
+fn the_dashboard_follows_trials_as_they_arrive_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    dashboard_follows_trials_as_they_arrive(dir.path(), &store);
+}
+
+#[test]
+fn the_dashboard_follows_trials_as_they_arrive_on_postgres() {
+    let Some(url) = require(Postgres) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new(&url, "dashboard");
+    dashboard_follows_trials_as_they_arrive(dir.path(), &database.url);
 }
 
 #[test]

@@ -49,3 +49,37 @@ pub fn trials(dir: &Path, store: &str, study: &str) -> Vec<Value> {
 pub fn nb201_table() -> Option<PathBuf> {
     nasforge_testkit::require(nasforge_testkit::Nb201Table)
 }
+
+/// A new, empty database on the test server for one test (its storage URL), dropped when the test ends.
+pub struct TestDatabase {
+    server: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn new(url: &str, test: &str) -> TestDatabase {
+        let server = url.rsplit_once('/').map_or(url, |(base, _)| base).to_string();
+        let name = format!("nasforge_{test}_{}", std::process::id());
+        let sql = [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")];
+        assert!(psql(&server, &sql), "creating database {name} failed");
+        TestDatabase { url: format!("{server}/{name}"), server, name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        psql(&self.server, &[format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)]);
+    }
+}
+
+/// Runs SQL statements (each outside a transaction) in the server's `postgres` database; whether all succeeded.
+fn psql(server: &str, statements: &[String]) -> bool {
+    let mut command = Command::new("psql");
+    command.arg(format!("{server}/postgres")).args(["-v", "ON_ERROR_STOP=1", "-q", "-o", "/dev/null"]);
+    for sql in statements {
+        command.args(["-c", sql]);
+    }
+    // Without the notice that a database to drop does not exist.
+    command.env("PGOPTIONS", "-c client_min_messages=warning").status().unwrap().success()
+}
