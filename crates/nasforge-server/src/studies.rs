@@ -18,8 +18,23 @@ pub(crate) struct Studies {
 
 struct Followed {
     follower: StudyFollower,
-    /// The report of the version it was made from.
+    /// The summary and the report, each with the version it was made from (both read every trial).
+    summary: Option<(u64, Value)>,
     report: Option<(u64, Arc<StudyReport>)>,
+}
+
+impl Followed {
+    fn summary(&mut self) -> Value {
+        let version = self.follower.version();
+        match &self.summary {
+            Some((made_at, summary)) if *made_at == version => summary.clone(),
+            _ => {
+                let summary = summary(self.follower.results(), version);
+                self.summary = Some((version, summary.clone()));
+                summary
+            }
+        }
+    }
 }
 
 /// A study's report as of a change version.
@@ -49,7 +64,7 @@ impl Studies {
                     return Ok(None);
                 }
                 let followed =
-                    Arc::new(Mutex::new(Followed { follower: StudyFollower::new(&self.url, name)?, report: None }));
+                    Arc::new(Mutex::new(Followed { follower: StudyFollower::new(&self.url, name)?, summary: None, report: None }));
                 let mut all = self.followed.lock().unwrap_or_else(PoisonError::into_inner);
                 all.entry(name.to_string()).or_insert(followed).clone()
             }
@@ -63,8 +78,7 @@ impl Studies {
         let mut summaries = Vec::new();
         for study in list_studies(&self.url)? {
             if let Some(followed) = self.follow(&study.name)? {
-                let followed = followed.lock().unwrap_or_else(PoisonError::into_inner);
-                summaries.push(summary(followed.follower.results(), followed.follower.version()));
+                summaries.push(followed.lock().unwrap_or_else(PoisonError::into_inner).summary());
             }
         }
         Ok(summaries)
@@ -72,10 +86,7 @@ impl Studies {
 
     /// The summary of study `name`; `None` when there is no such study.
     pub(crate) fn summary(&self, name: &str) -> Result<Option<Value>, ServerError> {
-        Ok(self.follow(name)?.map(|followed| {
-            let followed = followed.lock().unwrap_or_else(PoisonError::into_inner);
-            summary(followed.follower.results(), followed.follower.version())
-        }))
+        Ok(self.follow(name)?.map(|followed| followed.lock().unwrap_or_else(PoisonError::into_inner).summary()))
     }
 
     /// The report of study `name` as it is now; `None` when there is no such study.
