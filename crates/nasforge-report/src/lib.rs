@@ -44,7 +44,7 @@ pub use downsample::min_max_downsample;
 pub use drawing::architecture_svg;
 pub use error::ReportError;
 pub use history::{History, HistorySeries, history_svg};
-pub use markup::rounded;
+pub use markup::{escape, rounded};
 pub use page::{html_document, render_page, report_body, summary_html};
 pub use pareto::{HypervolumePoint, ParetoPair, ParetoView, hypervolume_svg, pareto_svg};
 pub use study_report::{BestTrial, ReportOptions, StudyReport};

@@ -3,17 +3,13 @@
 
 use std::fmt::Write;
 
-use nasforge_report::{StudyReport, TablePage, html_document, report_body};
+use nasforge_report::{StudyReport, TablePage, escape, html_document, report_body};
 use serde_json::Value;
 
 /// Trial-table rows per page.
 pub(crate) const ROWS_PER_PAGE: usize = 100;
 /// How often a page asks whether its study changed, in milliseconds.
 const POLL_MS: u32 = 1000;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 /// A path segment for a study name.
 fn encoded(name: &str) -> String {

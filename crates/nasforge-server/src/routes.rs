@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::error::ServerError;
 use crate::pages;
-use crate::studies::Studies;
+use crate::studies::{Studies, VersionedReport};
 
 /// `?page=N` of a study's trial table (from 0).
 #[derive(Debug, Default, serde::Deserialize)]
@@ -83,12 +83,7 @@ async fn study_page(
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let asked = name.clone();
-    match reading(studies.clone(), move |studies| studies.report(&asked)).await {
-        Ok(Some(now)) => Html(pages::study_page(&now.report, now.version, query.page)).into_response(),
-        Ok(None) => no_such_study(&studies, &name),
-        Err(response) => response,
-    }
+    with_report(studies, name, move |now| pages::study_page(&now.report, now.version, query.page)).await
 }
 
 async fn study_views(
@@ -96,9 +91,14 @@ async fn study_views(
     Path(name): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Response {
+    with_report(studies, name, move |now| pages::study_views(&now.report, query.page)).await
+}
+
+/// The HTML `render` makes of study `name`'s report as it is now, or a 404 page.
+async fn with_report(studies: Arc<Studies>, name: String, render: impl FnOnce(&VersionedReport) -> String) -> Response {
     let asked = name.clone();
     match reading(studies.clone(), move |studies| studies.report(&asked)).await {
-        Ok(Some(now)) => Html(pages::study_views(&now.report, query.page)).into_response(),
+        Ok(Some(now)) => Html(render(&now)).into_response(),
         Ok(None) => no_such_study(&studies, &name),
         Err(response) => response,
     }

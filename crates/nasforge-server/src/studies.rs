@@ -63,8 +63,11 @@ impl Studies {
                 if !list_studies(&self.url)?.iter().any(|study| study.name == name) {
                     return Ok(None);
                 }
-                let followed =
-                    Arc::new(Mutex::new(Followed { follower: StudyFollower::new(&self.url, name)?, summary: None, report: None }));
+                let followed = Arc::new(Mutex::new(Followed {
+                    follower: StudyFollower::new(&self.url, name)?,
+                    summary: None,
+                    report: None,
+                }));
                 let mut all = self.followed.lock().unwrap_or_else(PoisonError::into_inner);
                 all.entry(name.to_string()).or_insert(followed).clone()
             }
