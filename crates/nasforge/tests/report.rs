@@ -133,3 +133,20 @@ fn compare_writes_regret_against_queries_with_bands() {
     let e = fails(dir.path(), &bad);
     assert!(e.contains("no-such-dir"), "{e}");
 }
+
+#[test]
+fn a_trained_studys_report_draws_its_learning_curves_with_the_pruned_ones_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let training = ["--dataset", "synthetic", "--channels", "4", "--cells", "1", "--epochs", "4"];
+    let asha = ["--scheduler", "asha", "--eta", "2", "--strategy", "random", "--trials", "8", "--seed", "4"];
+    ok(dir.path(), &[&["search", "--storage", &store, "--study", "asha"][..], &training, &asha].concat());
+    let stored = trials(dir.path(), &store, "asha");
+    assert!(stored.iter().any(|t| t["state"] == "pruned"), "with η = 2 some trials stop at a rung");
+    let html = report(dir.path(), &store, "asha");
+    let curves = section(&html, "curves");
+    assert!(curves.contains("<svg") && curves.contains("learning curves (val_accuracy)"), "{curves}");
+    // The legend names both kinds, and pruned curves are dashed.
+    assert!(curves.contains(">complete</text>") && curves.contains(">pruned</text>"), "{curves}");
+    assert!(curves.contains("stroke-dasharray"), "no dashed (pruned) curve in {curves}");
+}
