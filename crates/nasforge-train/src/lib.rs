@@ -9,6 +9,7 @@ pub mod data;
 pub mod kernels;
 pub mod network;
 mod onnx;
+pub mod spos;
 pub mod train;
 pub mod zero_cost;
 

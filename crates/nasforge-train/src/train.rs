@@ -229,7 +229,7 @@ pub fn evaluate(model: &Network, data: &Dataset, batcher: &Batcher, device: &Dev
     (correct as f64 / n, loss_sum / n)
 }
 
-fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+pub(crate) fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     match config.optimizer {
         OptimizerKind::Sgd { momentum, nesterov } => {
             let mut sgd = SgdConfig::new();
@@ -248,6 +248,15 @@ fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
             .with_beta_2(beta2)
             .with_weight_decay(config.weight_decay as f32)
             .init(),
+    }
+}
+
+/// The learning rate of optimisation step `step` of `total_steps`: constant, or cosine-annealed to zero.
+pub(crate) fn learning_rate(config: &TrainConfig, step: usize, total_steps: f64) -> f64 {
+    if config.cosine {
+        config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos())
+    } else {
+        config.learning_rate
     }
 }
 
@@ -292,11 +301,7 @@ pub fn train_network(
         let mut epoch_loss = 0f64;
         let mut lr = config.learning_rate;
         for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
-            lr = if config.cosine {
-                config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps).cos())
-            } else {
-                config.learning_rate
-            };
+            lr = learning_rate(config, step, total_steps);
             let batch = batcher.batch(train, chunk, &mut rng);
             let n = batch.labels.len();
             let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);

@@ -105,7 +105,7 @@ pub struct ResidualReduction {
 }
 
 impl ResidualReduction {
-    fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
+    pub(super) fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
         ResidualReduction {
             conv_a: ConvUnit::relu_conv_bn(ConvSpec::new(c_in, c_out, 3).stride(2), device),
             conv_b: ConvUnit::relu_conv_bn(ConvSpec::new(c_out, c_out, 3), device),
@@ -114,7 +114,7 @@ impl ResidualReduction {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let shortcut = probe::conv2d(&self.shortcut, kernels::avg_pool2d(&self.pool, x.clone()));
         self.conv_b.forward(self.conv_a.forward(x)) + shortcut
     }

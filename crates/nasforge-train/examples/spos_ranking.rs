@@ -1,0 +1,124 @@
+//! How well a SPOS supernet ranks NAS-Bench-201 cells on Fashion-MNIST: trains the supernet of the ground
+//! truth's network (8 channels, 1 cell per stage) one uniformly sampled path per step, scores each cell of
+//! `benchmarks/nb201-fashion-mnist/nb201_fashion_mnist.csv` on the same validation split with its inherited
+//! weights, and prints the rank correlations (Kendall τ, Spearman ρ) with the cells' stand-alone validation
+//! accuracy, the supernet's top cell and where it stands, and the times.
+//!
+//! ```text
+//! cargo run --release -p nasforge-train --example spos_ranking -- [--epochs 10] [--data-fraction 0.5] [--seed 0]
+//! ```
+
+use std::path::Path;
+use std::time::Instant;
+
+use nasforge_core::SearchSpace;
+use nasforge_core::predictor::{kendall_tau, spearman_rho};
+use nasforge_core::space::{Nb201Network, Nb201Space};
+use nasforge_train::data::load_fashion_mnist;
+use nasforge_train::network::Nb201Supernet;
+use nasforge_train::spos::{inherited_accuracy, train_supernet};
+use nasforge_train::{Batcher, OptimizerKind, TrainConfig};
+
+/// The ground truth's split and network (see its README).
+const VALIDATION_FRACTION: f64 = 0.1;
+const SPLIT_SEED: u64 = 0;
+const GROUND_TRUTH: &str = "benchmarks/nb201-fashion-mnist/nb201_fashion_mnist.csv";
+
+struct Args {
+    epochs: usize,
+    data_fraction: f64,
+    seed: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { epochs: 10, data_fraction: 0.5, seed: 0 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--epochs" => args.epochs = value.parse().map_err(|e| format!("--epochs {value}: {e}"))?,
+            "--data-fraction" => {
+                args.data_fraction = value.parse().map_err(|e| format!("--data-fraction {value}: {e}"))?
+            }
+            "--seed" => args.seed = value.parse().map_err(|e| format!("--seed {value}: {e}"))?,
+            _ => return Err(format!("unknown flag {flag} (flags: --epochs N --data-fraction F --seed S)")),
+        }
+    }
+    Ok(args)
+}
+
+/// The ground truth's cells and their validation accuracy.
+fn ground_truth() -> Result<Vec<(String, f64)>, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(GROUND_TRUTH);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .map(|(line, row)| {
+            let mut fields = row.split(',');
+            let (Some(arch), Some(accuracy)) = (fields.next(), fields.next()) else {
+                return Err(format!("{}:{}: expected arch,val_accuracy,…", path.display(), line + 1));
+            };
+            let accuracy = accuracy
+                .parse()
+                .map_err(|e| format!("{}:{}: val_accuracy {accuracy}: {e}", path.display(), line + 1))?;
+            Ok((arch.to_string(), accuracy))
+        })
+        .collect()
+}
+
+fn main() -> Result<(), String> {
+    let args = parse_args()?;
+    let truth = ground_truth()?;
+    let (train_all, _) = load_fashion_mnist(None).map_err(|e| e.to_string())?;
+    let (train_split, val) = train_all.split(VALIDATION_FRACTION, SPLIT_SEED);
+    let train = train_split.subset(args.data_fraction, args.seed);
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: 64,
+        optimizer: OptimizerKind::Sgd { momentum: 0.9, nesterov: true },
+        learning_rate: 0.05,
+        weight_decay: 5e-4,
+        cosine: true,
+        ..TrainConfig::default()
+    };
+    let batcher =
+        Batcher { normalization: train_split.channel_stats(), augmentation: config.augmentation, resolution: None };
+    let network = Nb201Network { channels: 8, cells_per_stage: 1, input_channels: 1, input_size: 28, classes: 10 };
+    let device = config.device.device()?;
+    device.seed(args.seed);
+    let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
+    let run = train_supernet(supernet, &train, &batcher, &config, &device, args.seed).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let space = Nb201Space;
+    let mut scores = Vec::with_capacity(truth.len());
+    for (arch, _) in &truth {
+        let parsed = space.parse(arch).map_err(|e| e.to_string())?;
+        scores.push(inherited_accuracy(&run.supernet, &parsed, &val, &batcher, val.len(), &device));
+    }
+    let scoring_seconds = started.elapsed().as_secs_f64();
+    let accuracies: Vec<f64> = truth.iter().map(|(_, a)| *a).collect();
+    let top = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).ok_or("an empty ground truth")?;
+    let rank_of_top = accuracies.iter().filter(|&&a| a > accuracies[top]).count() + 1;
+    let best = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    println!(
+        "{}",
+        serde_json::json!({
+            "cells": truth.len(),
+            "epochs": args.epochs,
+            "data_fraction": args.data_fraction,
+            "seed": args.seed,
+            "supernet_steps": run.steps,
+            "supernet_train_seconds": run.train_seconds,
+            "loss": [run.first_loss, run.last_loss],
+            "scoring_seconds": scoring_seconds,
+            "kendall_tau": kendall_tau(&scores, &accuracies),
+            "spearman_rho": spearman_rho(&scores, &accuracies),
+            "top_cell": truth[top].0,
+            "top_cell_val_accuracy": accuracies[top],
+            "top_cell_rank": rank_of_top,
+            "best_val_accuracy": best,
+        })
+    );
+    Ok(())
+}

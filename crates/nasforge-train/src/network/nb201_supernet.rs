@@ -1,0 +1,133 @@
+//! The NAS-Bench-201 supernet: every operation of every edge of every cell with weights of its own, shared by
+//! every architecture of the space. An architecture is one path through it: each edge runs the operation the
+//! architecture picks. The stem, the residual reductions, the last batch norm and the classifier are shared
+//! by all paths. One-shot search (SPOS) trains it one sampled path per step and then scores architectures
+//! with the weights they inherit.
+
+use burn::module::Module;
+use burn::nn::pool::AvgPool2d;
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+
+use nasforge_core::space::nb201::EDGES;
+use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op};
+
+use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
+use super::nb201::ResidualReduction;
+use super::probe;
+use crate::kernels;
+
+/// Every candidate operation of one edge; the parameter-free ones (zero, identity) need no field.
+#[derive(Module, Debug)]
+pub struct SupernetEdge {
+    conv_1x1: ConvUnit,
+    conv_3x3: ConvUnit,
+    pool: AvgPool2d,
+}
+
+impl SupernetEdge {
+    fn new(channels: usize, device: &Device) -> Self {
+        SupernetEdge {
+            conv_1x1: ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, 1), device),
+            conv_3x3: ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, 3), device),
+            pool: avg_pool(3, 1, 1, false),
+        }
+    }
+
+    /// The edge's output under `op` (`None` for the zero operation).
+    fn forward(&self, op: Nb201Op, x: Tensor<4>) -> Option<Tensor<4>> {
+        match op {
+            Nb201Op::None => None,
+            Nb201Op::SkipConnect => Some(x),
+            Nb201Op::NorConv1x1 => Some(self.conv_1x1.forward(x)),
+            Nb201Op::NorConv3x3 => Some(self.conv_3x3.forward(x)),
+            Nb201Op::AvgPool3x3 => Some(kernels::avg_pool2d(&self.pool, x)),
+        }
+    }
+}
+
+/// A cell of six edges over four nodes, each edge with every operation.
+#[derive(Module, Debug)]
+pub struct SupernetCell {
+    /// In `EDGE_NODES` order, as `Nb201Cell`'s.
+    edges: Vec<SupernetEdge>,
+}
+
+impl SupernetCell {
+    fn forward(&self, arch: &Nb201Arch, x: Tensor<4>) -> Tensor<4> {
+        let mut nodes = vec![x];
+        for to in 1..=3 {
+            let mut sum: Option<Tensor<4>> = None;
+            for (from, node) in nodes.iter().enumerate() {
+                let edge = to * (to - 1) / 2 + from;
+                if let Some(term) = self.edges[edge].forward(arch.ops[edge], node.clone()) {
+                    sum = Some(match sum {
+                        Some(s) => s + term,
+                        None => term,
+                    });
+                }
+            }
+            let value = sum.unwrap_or_else(|| nodes[0].zeros_like());
+            nodes.push(value);
+        }
+        nodes.pop().expect("four nodes")
+    }
+}
+
+#[derive(Module, Debug)]
+pub enum SupernetBlock {
+    Cell(SupernetCell),
+    Reduction(ResidualReduction),
+}
+
+/// The supernet of the NAS-Bench-201 network (see the module's documentation).
+#[derive(Module, Debug)]
+pub struct Nb201Supernet {
+    stem: ConvUnit,
+    blocks: Vec<SupernetBlock>,
+    last_norm: BatchNorm,
+    classifier: Linear,
+}
+
+impl Nb201Supernet {
+    /// The supernet of `network`'s skeleton (channels, cells per stage, input, classes).
+    pub fn new(network: &Nb201Network, device: &Device) -> Self {
+        let mut c = network.channels;
+        let stem = ConvUnit::new(
+            ConvSpec::new(network.input_channels, c, 3),
+            Some(Norm2d::batch(c, device)),
+            Act::Identity,
+            device,
+        );
+        let mut blocks = Vec::new();
+        for stage in 0..3 {
+            if stage > 0 {
+                blocks.push(SupernetBlock::Reduction(ResidualReduction::new(c, 2 * c, device)));
+                c *= 2;
+            }
+            for _ in 0..network.cells_per_stage {
+                let edges = (0..EDGES).map(|_| SupernetEdge::new(c, device)).collect();
+                blocks.push(SupernetBlock::Cell(SupernetCell { edges }));
+            }
+        }
+        Nb201Supernet {
+            stem,
+            blocks,
+            last_norm: BatchNormConfig::new(c).init(device),
+            classifier: LinearConfig::new(c, network.classes).init(device),
+        }
+    }
+
+    /// Logits `[n, classes]` of a batch through the path of `arch`.
+    pub fn forward(&self, arch: &Nb201Arch, x: Tensor<4>) -> Tensor<2> {
+        let mut x = self.stem.forward(x);
+        for block in &self.blocks {
+            x = match block {
+                SupernetBlock::Cell(cell) => cell.forward(arch, x),
+                SupernetBlock::Reduction(r) => r.forward(x),
+            };
+        }
+        let x = probe::relu(kernels::batch_norm(&self.last_norm, x));
+        self.classifier.forward(global_pool(x))
+    }
+}

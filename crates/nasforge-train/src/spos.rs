@@ -1,0 +1,127 @@
+//! Single-path one-shot search (SPOS, Guo et al. 2020) on the NAS-Bench-201 supernet: the supernet trained
+//! on one uniformly sampled path per step (each step updates only the weights of the operations its path
+//! runs), then any architecture scored in milliseconds with the weights it inherits.
+//!
+//! Batch norm: one running mean per layer would mix the statistics of every path, so a candidate is scored
+//! with the statistics of each batch it sees, as NAS-Bench-201's own supernets do (no running statistics).
+
+use std::time::Instant;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use nasforge_core::space::nb201::EDGES;
+use nasforge_core::space::{Nb201Arch, Nb201Op};
+use nasforge_core::study::EvalError;
+
+use crate::data::{Augmentation, Batcher, Dataset, SplitMix64};
+use crate::network::Nb201Supernet;
+use crate::train::{TrainConfig, learning_rate, optimizer};
+
+/// A trained supernet and how its training went.
+#[derive(Debug)]
+pub struct SposRun {
+    pub supernet: Nb201Supernet,
+    pub steps: usize,
+    /// Mean training loss of the first and the last tenth of the steps.
+    pub first_loss: f64,
+    pub last_loss: f64,
+    pub train_seconds: f64,
+}
+
+/// A uniformly random architecture: each edge's operation drawn from all five.
+pub fn uniform_path(rng: &mut SplitMix64) -> Nb201Arch {
+    let mut arch = Nb201Arch { ops: [Nb201Op::None; EDGES] };
+    for op in &mut arch.ops {
+        *op = Nb201Op::ALL[rng.below(Nb201Op::ALL.len())];
+    }
+    arch
+}
+
+/// Trains `supernet` (built on the autodiff version of `device`) on `train` for `config.epochs`, each step on
+/// one path drawn by [`uniform_path`], with `config`'s optimiser, batch size and learning-rate schedule. A
+/// NaN or infinite loss ends the run as [`EvalError::Failed`].
+pub fn train_supernet(
+    supernet: Nb201Supernet,
+    train: &Dataset,
+    batcher: &Batcher,
+    config: &TrainConfig,
+    device: &Device,
+    seed: u64,
+) -> Result<SposRun, EvalError> {
+    if train.is_empty() {
+        return Err(EvalError::Fatal("the training set is empty".into()));
+    }
+    let ad_device = device.clone().autodiff();
+    let started = Instant::now();
+    let mut supernet = supernet;
+    let mut optim = optimizer(config);
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad_device);
+    let batch_size = config.batch_size.max(1).min(train.len());
+    let steps_per_epoch = (train.len() / batch_size).max(1);
+    let total_steps = (steps_per_epoch * config.epochs.max(1)) as f64;
+    let mut rng = SplitMix64::new(seed ^ 0x5E05);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut losses = Vec::new();
+    for _ in 0..config.epochs.max(1) {
+        rng.shuffle(&mut order);
+        for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
+            let path = uniform_path(&mut rng);
+            let batch = batcher.batch(train, chunk, &mut rng);
+            let n = batch.labels.len();
+            let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
+            let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels, [n]), &ad_device);
+            let loss = loss_fn.forward(supernet.forward(&path, x), y);
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                return Err(EvalError::Failed(format!(
+                    "supernet training diverged: loss {value} at step {}",
+                    losses.len() + 1
+                )));
+            }
+            let lr = learning_rate(config, losses.len(), total_steps);
+            losses.push(value);
+            let grads = GradientsParams::from_grads(loss.backward(), &supernet);
+            supernet = optim.step(lr, supernet, grads);
+        }
+    }
+    let tenth = (losses.len() / 10).max(1);
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    Ok(SposRun {
+        supernet,
+        steps: losses.len(),
+        first_loss: mean(&losses[..tenth]),
+        last_loss: mean(&losses[losses.len() - tenth..]),
+        train_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The accuracy of `arch` on the first `images` images of `data` with the weights it inherits from
+/// `supernet` (on the autodiff version of `device`, as training left it), batch norm using each batch's
+/// statistics.
+pub fn inherited_accuracy(
+    supernet: &Nb201Supernet,
+    arch: &Nb201Arch,
+    data: &Dataset,
+    batcher: &Batcher,
+    images: usize,
+    device: &Device,
+) -> f64 {
+    let ad_device = device.clone().autodiff();
+    let batcher = Batcher { augmentation: Augmentation::NONE, ..batcher.clone() };
+    let mut rng = SplitMix64::new(0);
+    let indices: Vec<usize> = (0..data.len().min(images)).collect();
+    let mut correct = 0usize;
+    for chunk in indices.chunks(256) {
+        let batch = batcher.batch(data, chunk, &mut rng);
+        let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
+        let logits: Vec<f32> =
+            supernet.forward(arch, x).detach().into_data().try_into_vec::<f32>().expect("f32 logits");
+        let classes = logits.len() / chunk.len();
+        for (row, &label) in logits.chunks_exact(classes).zip(&batch.labels) {
+            let predicted = row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best });
+            correct += usize::from(predicted == label as usize);
+        }
+    }
+    correct as f64 / indices.len().max(1) as f64
+}
