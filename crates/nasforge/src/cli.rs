@@ -74,6 +74,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Predict a search's wall time, device-hours, energy and money from a measured rate of trials.
     Cost(CostArgs),
+    /// One-shot search: train a supernet once, score candidates with inherited weights, retrain the best
+    /// stand-alone and report its test accuracy.
+    Oneshot(OneshotArgs),
     /// Serve a live, read-only web dashboard of a store's studies (the report's views, refreshed as trials
     /// arrive).
     Dashboard(DashboardArgs),
@@ -507,6 +510,49 @@ pub struct TrainArgs {
     /// Where to save the trained weights (burn's record format) [default: nasforge-weights/ARCH-HASH.bpk].
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The one-shot methods of `nasforge oneshot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OneShotMethod {
+    /// Single-path one-shot (Guo et al. 2020): the supernet trained on one uniformly drawn path per step.
+    Spos,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OneshotArgs {
+    #[arg(long, value_enum, default_value = "spos")]
+    pub method: OneShotMethod,
+    /// The space (only nb201 has a supernet so far).
+    #[arg(long, value_enum, default_value = "nb201")]
+    pub space: SpaceKind,
+    /// The supernet's data, training and network (--channels, --cells).
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// Distinct architectures drawn uniformly and scored with the weights they inherit.
+    #[arg(long, default_value_t = 200, value_parser = at_least_one())]
+    pub candidates: usize,
+    /// Validation images each candidate is scored on.
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
+    pub validation_images: usize,
+    /// Epochs of the chosen architecture's stand-alone training (on all training images) [default: 10].
+    #[arg(long, value_parser = at_least_one())]
+    pub final_epochs: Option<usize>,
+    /// Width of the stand-alone network [default: the supernet's].
+    #[arg(long, value_parser = at_least_one())]
+    pub final_channels: Option<usize>,
+    /// Cells per stage of the stand-alone network [default: the supernet's].
+    #[arg(long, value_parser = at_least_one())]
+    pub final_cells: Option<usize>,
+    /// Where to train: cpu, cuda, cuda:N, wgpu.
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
+    /// Seed of the supernet, the candidates, the validation split and the final training.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print one JSON object instead of lines.
     #[arg(long)]
     pub json: bool,

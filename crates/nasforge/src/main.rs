@@ -7,6 +7,7 @@ mod cost;
 mod dashboard;
 mod export;
 mod html_report;
+mod oneshot;
 mod predictors;
 mod progress;
 mod proxies;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         cli::Command::Train(args) => train::run(&args),
         cli::Command::Export(args) => export::run(&args),
         cli::Command::Cost(args) => cost::run(&args),
+        cli::Command::Oneshot(args) => oneshot::run(&args),
         cli::Command::Dashboard(args) => dashboard::run(&args),
     };
     match result {

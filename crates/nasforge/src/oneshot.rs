@@ -1,0 +1,60 @@
+//! `nasforge oneshot`: a one-shot search through the engine ([`one_shot_search`]): the supernet trained, the
+//! candidates scored with inherited weights, the best retrained stand-alone; prints the chosen cell, the
+//! times and its test accuracy.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use nasforge_engine::config::TrainingFlags;
+use nasforge_engine::{OneShotRequest, SpaceKind, one_shot_search};
+use nasforge_train::EpochStats;
+
+use crate::cli::OneshotArgs;
+use crate::search::training_flags;
+
+/// Epochs of the stand-alone training when --final-epochs is not given.
+const FINAL_EPOCHS: usize = 10;
+
+pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
+    if args.space != SpaceKind::Nb201 {
+        bail!("--space {}: only nb201 has a supernet so far", args.space.name());
+    }
+    let training = training_flags(&args.training);
+    let request = OneShotRequest {
+        final_training: TrainingFlags {
+            epochs: Some(args.final_epochs.unwrap_or(FINAL_EPOCHS)),
+            channels: args.final_channels.or(training.channels),
+            cells: args.final_cells.or(training.cells),
+            batch_size: training.batch_size,
+            learning_rate: training.learning_rate,
+            resolution: training.resolution,
+            augment: training.augment,
+            ..TrainingFlags::default()
+        },
+        training,
+        candidates: args.candidates,
+        validation_images: args.validation_images,
+        device: args.device,
+        seed: args.seed,
+    };
+    let show = std::io::stderr().is_terminal() || !args.json;
+    let mut on_epoch = |stats: &EpochStats, epochs: usize| {
+        if show {
+            eprintln!("final training, epoch {}/{epochs}: test accuracy {:.4}", stats.epoch, stats.val_accuracy);
+        }
+    };
+    let search = one_shot_search(&request, &mut on_epoch)?;
+    if args.json {
+        println!("{}", search.to_json());
+    } else {
+        println!("method\tspos");
+        println!("arch\t{}", search.arch);
+        println!("inherited_accuracy\t{:.4}", search.inherited_accuracy);
+        println!("candidates\t{}", search.candidates);
+        println!("search_seconds\t{:.1}", search.search_seconds);
+        println!("test_accuracy\t{:.4}", search.final_training.result.test_accuracy);
+        println!("final_train_seconds\t{:.1}", search.final_training.result.train_seconds);
+    }
+    Ok(ExitCode::SUCCESS)
+}
