@@ -49,7 +49,7 @@ pub use error::{EngineError, Result};
 pub use export::{ArchExport, ExportRequest, export_arch, export_architecture, study_network};
 pub use final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 pub use follow::StudyFollower;
-pub use oneshot::{OneShotRequest, OneShotSearch, one_shot_search};
+pub use oneshot::{OneShotMethod, OneShotRequest, OneShotSearch, one_shot_search};
 pub use proxy_ranking::{ProxyCorrelation, ProxyRanking, ProxyRankingRequest, rank_proxies};
 pub use registry::{ArchForms, SpaceConfig, SpaceKind, SpaceTask, StrategyKind, arch_forms, with_space};
 pub use results::{

@@ -1,14 +1,16 @@
-//! One-shot search (`nasforge oneshot`): a supernet trained once, candidate architectures scored with the
-//! weights they inherit from it (milliseconds each instead of a training each), and the best candidate
-//! retrained stand-alone and scored once on the test set, as the main job ends. SPOS on NAS-Bench-201 cells
-//! is the method built so far (`nasforge_train::spos`).
+//! One-shot search (`nasforge oneshot`): a supernet trained once, the architecture chosen with the weights it
+//! shares instead of a training per candidate, and the chosen cell retrained stand-alone and scored once on
+//! the test set, as the main job ends. On NAS-Bench-201 cells: SPOS (`nasforge_train::spos`: uniform paths,
+//! then the best of many candidates scored with inherited weights), and DARTS and GDAS
+//! (`nasforge_train::differentiable`: α trained with the weights, the cell derived from α).
 
 use std::collections::HashSet;
 use std::time::Instant;
 
 use nasforge_core::SearchSpace;
-use nasforge_core::space::Nb201Space;
+use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
 use nasforge_train::data::{SplitMix64, load_named};
+use nasforge_train::differentiable::{ArchParams, DifferentiableConfig, OpWeights, derive_cell, search_differentiable};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
 use nasforge_train::spos::{inherited_accuracy, train_supernet, uniform_path};
 use nasforge_train::{Batcher, DeviceChoice, EpochStats, task_of};
@@ -19,15 +21,33 @@ use crate::error::{EngineError, Result, invalid};
 use crate::final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 use crate::registry::SpaceKind;
 
+/// How the supernet is trained and the architecture chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OneShotMethod {
+    /// Single-path one-shot: uniform paths, then `candidates` distinct cells scored with inherited weights.
+    Spos { candidates: usize },
+    /// DARTS or GDAS: α trained with the weights (`arch_learning_rate`), the cell derived from α.
+    Differentiable(DifferentiableConfig),
+}
+
+impl OneShotMethod {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OneShotMethod::Spos { .. } => "spos",
+            OneShotMethod::Differentiable(config) => config.relaxation.name(),
+        }
+    }
+}
+
 /// What `nasforge oneshot` asks for.
 #[derive(Debug, Clone)]
 pub struct OneShotRequest {
+    pub method: OneShotMethod,
     /// The supernet's data and training (dataset, epochs, data fraction, batch, learning rate) and its network
     /// (channels, cells), as the training flags of `search` give them.
     pub training: TrainingFlags,
-    /// Distinct architectures drawn uniformly and scored with inherited weights.
-    pub candidates: usize,
-    /// Validation images each candidate is scored on (the first ones of the validation split).
+    /// Validation images the chosen cell (and, for SPOS, each candidate) is scored on with inherited weights
+    /// (the first ones of the validation split).
     pub validation_images: usize,
     /// The stand-alone training of the chosen architecture (the data fraction is 1 unless said otherwise).
     pub final_training: TrainingFlags,
@@ -38,11 +58,15 @@ pub struct OneShotRequest {
 /// A finished one-shot search.
 #[derive(Debug, Clone)]
 pub struct OneShotSearch {
+    pub method: &'static str,
     /// The chosen architecture's printed form.
     pub arch: String,
     /// Its accuracy on the scoring images with inherited weights.
     pub inherited_accuracy: f64,
+    /// Candidates scored (SPOS; 0 for a differentiable search).
     pub candidates: usize,
+    /// softmax(α) after each epoch (differentiable searches; empty for SPOS).
+    pub alpha_history: Vec<OpWeights>,
     pub supernet_steps: usize,
     pub supernet_seconds: f64,
     pub scoring_seconds: f64,
@@ -53,10 +77,12 @@ pub struct OneShotSearch {
 
 impl OneShotSearch {
     /// `{"method", "space", "arch", "inherited_accuracy", "candidates", "supernet_steps", "supernet_seconds",
-    /// "scoring_seconds", "search_seconds", "test_accuracy", "final": {what `train --json` prints}}`.
+    /// "scoring_seconds", "search_seconds", "test_accuracy", "final": {what `train --json` prints}}`, and for
+    /// a differentiable search `"operations"` (the names, in α's column order) and `"alpha_history"`
+    /// (softmax(α) after each epoch, `[epoch][edge][operation]`).
     pub fn to_json(&self) -> Value {
-        json!({
-            "method": "spos",
+        let mut json = json!({
+            "method": self.method,
             "space": "nb201",
             "arch": self.arch,
             "inherited_accuracy": self.inherited_accuracy,
@@ -67,8 +93,24 @@ impl OneShotSearch {
             "search_seconds": self.search_seconds,
             "test_accuracy": self.final_training.result.test_accuracy,
             "final": self.final_training.to_json(),
-        })
+        });
+        if !self.alpha_history.is_empty() {
+            json["operations"] = json!(Nb201Op::ALL.map(Nb201Op::name));
+            json["alpha_history"] = json!(self.alpha_history);
+        }
+        json
     }
+}
+
+/// The trained supernet and what the method chose.
+struct Choice {
+    arch: String,
+    inherited_accuracy: f64,
+    candidates: usize,
+    alpha_history: Vec<OpWeights>,
+    steps: usize,
+    train_seconds: f64,
+    scoring_seconds: f64,
 }
 
 /// Runs the one-shot search `request` describes; `on_epoch` sees the final training's epochs.
@@ -76,8 +118,13 @@ pub fn one_shot_search(
     request: &OneShotRequest,
     on_epoch: &mut dyn FnMut(&EpochStats, usize),
 ) -> Result<OneShotSearch> {
-    if request.candidates == 0 || request.validation_images == 0 {
+    if request.validation_images == 0 || request.method == (OneShotMethod::Spos { candidates: 0 }) {
         invalid!("--candidates and --validation-images must be at least 1");
+    }
+    if let OneShotMethod::Differentiable(search) = request.method
+        && !(search.arch_learning_rate.is_finite() && search.arch_learning_rate > 0.0)
+    {
+        invalid!("--arch-learning-rate must be a positive number, not {}", search.arch_learning_rate);
     }
     let settings = request.training.apply(TrainSettings::default())?;
     let started = Instant::now();
@@ -92,39 +139,63 @@ pub fn one_shot_search(
     };
     let device = request.device.device().map_err(EngineError::invalid)?;
     device.seed(request.seed);
+    let ad_device = device.clone().autodiff();
     let network = nb201_network(&task_of(&train_split, config.resolution), &config.scale);
-    let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
-    let run = train_supernet(supernet, &train, &batcher, config, &device, request.seed)
-        .map_err(|e| EngineError::invalid(format!("supernet training: {e}")))?;
-
-    let scoring = Instant::now();
-    let space = Nb201Space;
-    let mut rng = SplitMix64::new(request.seed ^ 0xCA4D);
-    let mut seen = HashSet::new();
-    let mut best: Option<(f64, String)> = None;
-    let mut candidates = 0;
-    // The space has 15,625 cells (6,466 distinct): stop drawing when new ones stop coming.
-    for _ in 0..request.candidates.saturating_mul(20) {
-        if candidates == request.candidates {
-            break;
+    let supernet = Nb201Supernet::new(&network, &ad_device);
+    let score = |supernet: &Nb201Supernet, arch: &Nb201Arch| {
+        inherited_accuracy(supernet, arch, &validation, &batcher, request.validation_images, &device)
+    };
+    let choice = match request.method {
+        OneShotMethod::Spos { candidates } => {
+            let run = train_supernet(supernet, &train, &batcher, config, &device, request.seed)
+                .map_err(|e| EngineError::invalid(format!("supernet training: {e}")))?;
+            let scoring = Instant::now();
+            let (inherited_accuracy, arch, candidates) =
+                best_candidate(candidates, request.seed, |arch| score(&run.supernet, arch))?;
+            Choice {
+                arch,
+                inherited_accuracy,
+                candidates,
+                alpha_history: Vec::new(),
+                steps: run.steps,
+                train_seconds: run.train_seconds,
+                scoring_seconds: scoring.elapsed().as_secs_f64(),
+            }
         }
-        let arch = uniform_path(&mut rng);
-        if space.computes_nothing(&arch) || !seen.insert(space.canonical(&arch)) {
-            continue;
+        OneShotMethod::Differentiable(search) => {
+            let params = ArchParams::new(&ad_device, &mut SplitMix64::new(request.seed ^ 0xA1FA));
+            let run = search_differentiable(
+                supernet,
+                params,
+                &search,
+                &train,
+                &validation,
+                &batcher,
+                config,
+                &device,
+                request.seed,
+            )
+            .map_err(|e| EngineError::invalid(format!("{} search: {e}", search.relaxation.name())))?;
+            let weights = run.history.last().copied().unwrap_or_else(|| run.params.op_weights());
+            let arch =
+                derive_cell(&weights).map_err(|e| EngineError::invalid(format!("{}: {e}", request.method.name())))?;
+            let scoring = Instant::now();
+            let inherited_accuracy = score(&run.supernet, &arch);
+            Choice {
+                arch: Nb201Space.print(&arch),
+                inherited_accuracy,
+                candidates: 0,
+                alpha_history: run.history,
+                steps: run.steps,
+                train_seconds: run.train_seconds,
+                scoring_seconds: scoring.elapsed().as_secs_f64(),
+            }
         }
-        candidates += 1;
-        let accuracy =
-            inherited_accuracy(&run.supernet, &arch, &validation, &batcher, request.validation_images, &device);
-        if best.as_ref().is_none_or(|(b, _)| accuracy > *b) {
-            best = Some((accuracy, space.print(&arch)));
-        }
-    }
-    let (inherited, arch) = best.ok_or_else(|| EngineError::invalid("no candidate was scored"))?;
-    let scoring_seconds = scoring.elapsed().as_secs_f64();
+    };
     let search_seconds = started.elapsed().as_secs_f64();
 
     let final_request = FinalTrainingRequest {
-        arch: arch.clone(),
+        arch: choice.arch.clone(),
         space: Some(SpaceKind::Nb201),
         study: None,
         training: TrainingFlags {
@@ -138,13 +209,42 @@ pub fn one_shot_search(
     };
     let final_training = train_final_architecture(&final_request, on_epoch)?;
     Ok(OneShotSearch {
-        arch,
-        inherited_accuracy: inherited,
-        candidates,
-        supernet_steps: run.steps,
-        supernet_seconds: run.train_seconds,
-        scoring_seconds,
+        method: request.method.name(),
+        arch: choice.arch,
+        inherited_accuracy: choice.inherited_accuracy,
+        candidates: choice.candidates,
+        alpha_history: choice.alpha_history,
+        supernet_steps: choice.steps,
+        supernet_seconds: choice.train_seconds,
+        scoring_seconds: choice.scoring_seconds,
         search_seconds,
         final_training,
     })
+}
+
+/// SPOS's choice: the best by `score` of `wanted` distinct cells drawn uniformly (cells that compute nothing
+/// skipped): `(score, printed cell, cells scored)`.
+fn best_candidate(wanted: usize, seed: u64, mut score: impl FnMut(&Nb201Arch) -> f64) -> Result<(f64, String, usize)> {
+    let space = Nb201Space;
+    let mut rng = SplitMix64::new(seed ^ 0xCA4D);
+    let mut seen = HashSet::new();
+    let mut best: Option<(f64, String)> = None;
+    let mut candidates = 0;
+    // The space has 15,625 cells (6,466 distinct): stop drawing when new ones stop coming.
+    for _ in 0..wanted.saturating_mul(20) {
+        if candidates == wanted {
+            break;
+        }
+        let arch = uniform_path(&mut rng);
+        if space.computes_nothing(&arch) || !seen.insert(space.canonical(&arch)) {
+            continue;
+        }
+        candidates += 1;
+        let accuracy = score(&arch);
+        if best.as_ref().is_none_or(|(b, _)| accuracy > *b) {
+            best = Some((accuracy, space.print(&arch)));
+        }
+    }
+    let (accuracy, arch) = best.ok_or_else(|| EngineError::invalid("no candidate was scored"))?;
+    Ok((accuracy, arch, candidates))
 }

@@ -5,7 +5,8 @@
 //! accuracy, the supernet's top cell and where it stands, and the times.
 //!
 //! ```text
-//! cargo run --release -p nasforge-train --example spos_ranking -- [--epochs 10] [--data-fraction 0.5] [--seed 0]
+//! cargo run --release -p nasforge-train --example spos_ranking -- [--epochs 10] [--data-fraction 0.5] \
+//!     [--validation-images 2000] [--seed 0]
 //! ```
 
 use std::path::Path;
@@ -27,11 +28,12 @@ const GROUND_TRUTH: &str = "benchmarks/nb201-fashion-mnist/nb201_fashion_mnist.c
 struct Args {
     epochs: usize,
     data_fraction: f64,
+    validation_images: usize,
     seed: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { epochs: 10, data_fraction: 0.5, seed: 0 };
+    let mut args = Args { epochs: 10, data_fraction: 0.5, validation_images: 2000, seed: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -40,8 +42,15 @@ fn parse_args() -> Result<Args, String> {
             "--data-fraction" => {
                 args.data_fraction = value.parse().map_err(|e| format!("--data-fraction {value}: {e}"))?
             }
+            "--validation-images" => {
+                args.validation_images = value.parse().map_err(|e| format!("--validation-images {value}: {e}"))?
+            }
             "--seed" => args.seed = value.parse().map_err(|e| format!("--seed {value}: {e}"))?,
-            _ => return Err(format!("unknown flag {flag} (flags: --epochs N --data-fraction F --seed S)")),
+            _ => {
+                return Err(format!(
+                    "unknown flag {flag} (flags: --epochs N --data-fraction F --validation-images N --seed S)"
+                ));
+            }
         }
     }
     Ok(args)
@@ -94,7 +103,7 @@ fn main() -> Result<(), String> {
     let mut scores = Vec::with_capacity(truth.len());
     for (arch, _) in &truth {
         let parsed = space.parse(arch).map_err(|e| e.to_string())?;
-        scores.push(inherited_accuracy(&run.supernet, &parsed, &val, &batcher, val.len(), &device));
+        scores.push(inherited_accuracy(&run.supernet, &parsed, &val, &batcher, args.validation_images, &device));
     }
     let scoring_seconds = started.elapsed().as_secs_f64();
     let accuracies: Vec<f64> = truth.iter().map(|(_, a)| *a).collect();
@@ -107,6 +116,7 @@ fn main() -> Result<(), String> {
             "cells": truth.len(),
             "epochs": args.epochs,
             "data_fraction": args.data_fraction,
+            "validation_images": args.validation_images.min(val.len()),
             "seed": args.seed,
             "supernet_steps": run.steps,
             "supernet_train_seconds": run.train_seconds,

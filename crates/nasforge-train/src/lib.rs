@@ -6,6 +6,7 @@
 
 pub mod allocator;
 pub mod data;
+pub mod differentiable;
 pub mod kernels;
 pub mod network;
 mod onnx;

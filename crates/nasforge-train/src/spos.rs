@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -108,6 +109,9 @@ pub fn inherited_accuracy(
     device: &Device,
 ) -> f64 {
     let ad_device = device.clone().autodiff();
+    // Untracked parameters: nothing is recorded for a backward pass, while batch norm keeps its training
+    // behaviour (the batch's statistics).
+    let scorer = supernet.clone().no_grad();
     let batcher = Batcher { augmentation: Augmentation::NONE, ..batcher.clone() };
     let mut rng = SplitMix64::new(0);
     let indices: Vec<usize> = (0..data.len().min(images)).collect();
@@ -115,8 +119,7 @@ pub fn inherited_accuracy(
     for chunk in indices.chunks(256) {
         let batch = batcher.batch(data, chunk, &mut rng);
         let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
-        let logits: Vec<f32> =
-            supernet.forward(arch, x).detach().into_data().try_into_vec::<f32>().expect("f32 logits");
+        let logits: Vec<f32> = scorer.forward(arch, x).into_data().try_into_vec::<f32>().expect("f32 logits");
         let classes = logits.len() / chunk.len();
         for (row, &label) in logits.chunks_exact(classes).zip(&batch.labels) {
             let predicted = row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best });

@@ -518,8 +518,15 @@ pub struct TrainArgs {
 /// The one-shot methods of `nasforge oneshot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OneShotMethod {
-    /// Single-path one-shot (Guo et al. 2020): the supernet trained on one uniformly drawn path per step.
+    /// Single-path one-shot (Guo et al. 2020): the supernet trained on one uniformly drawn path per step,
+    /// then --candidates cells scored with the weights they inherit.
     Spos,
+    /// DARTS, first order (Liu et al. 2019): every operation weighted by softmax(α), α trained on
+    /// validation batches; the strongest operation of each edge.
+    Darts,
+    /// GDAS (Dong & Yang 2019): one operation per edge drawn by Gumbel-softmax (temperature 10 → 0.1), α
+    /// trained on validation batches; the strongest operation of each edge.
+    Gdas,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -532,10 +539,13 @@ pub struct OneshotArgs {
     /// The supernet's data, training and network (--channels, --cells).
     #[command(flatten)]
     pub training: TrainingArgs,
-    /// Distinct architectures drawn uniformly and scored with the weights they inherit.
+    /// Distinct architectures drawn uniformly and scored with the weights they inherit (spos).
     #[arg(long, default_value_t = 200, value_parser = at_least_one())]
     pub candidates: usize,
-    /// Validation images each candidate is scored on.
+    /// Adam's learning rate on the architecture parameters α (darts, gdas; the paper's 3e-4).
+    #[arg(long, default_value_t = 3e-4)]
+    pub arch_learning_rate: f64,
+    /// Validation images each candidate (spos) or the derived cell is scored on with inherited weights.
     #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
     pub validation_images: usize,
     /// Epochs of the chosen architecture's stand-alone training (on all training images) [default: 10].

@@ -1,16 +1,17 @@
 //! `nasforge oneshot`: a one-shot search through the engine ([`one_shot_search`]): the supernet trained, the
-//! candidates scored with inherited weights, the best retrained stand-alone; prints the chosen cell, the
-//! times and its test accuracy.
+//! cell chosen (SPOS: the best of the candidates scored with inherited weights; DARTS, GDAS: derived from α),
+//! retrained stand-alone; prints the chosen cell, the times and its test accuracy.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use nasforge_engine::config::TrainingFlags;
-use nasforge_engine::{OneShotRequest, SpaceKind, one_shot_search};
+use nasforge_engine::{OneShotMethod, OneShotRequest, SpaceKind, one_shot_search};
 use nasforge_train::EpochStats;
+use nasforge_train::differentiable::{DifferentiableConfig, Relaxation};
 
-use crate::cli::OneshotArgs;
+use crate::cli::{self, OneshotArgs};
 use crate::search::training_flags;
 
 /// Epochs of the stand-alone training when --final-epochs is not given.
@@ -21,7 +22,16 @@ pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
         bail!("--space {}: only nb201 has a supernet so far", args.space.name());
     }
     let training = training_flags(&args.training);
+    let differentiable = |relaxation| {
+        OneShotMethod::Differentiable(DifferentiableConfig { relaxation, arch_learning_rate: args.arch_learning_rate })
+    };
+    let method = match args.method {
+        cli::OneShotMethod::Spos => OneShotMethod::Spos { candidates: args.candidates },
+        cli::OneShotMethod::Darts => differentiable(Relaxation::Darts),
+        cli::OneShotMethod::Gdas => differentiable(Relaxation::GDAS),
+    };
     let request = OneShotRequest {
+        method,
         final_training: TrainingFlags {
             epochs: Some(args.final_epochs.unwrap_or(FINAL_EPOCHS)),
             channels: args.final_channels.or(training.channels),
@@ -33,7 +43,6 @@ pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
             ..TrainingFlags::default()
         },
         training,
-        candidates: args.candidates,
         validation_images: args.validation_images,
         device: args.device,
         seed: args.seed,
@@ -48,10 +57,12 @@ pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", search.to_json());
     } else {
-        println!("method\tspos");
+        println!("method\t{}", search.method);
         println!("arch\t{}", search.arch);
         println!("inherited_accuracy\t{:.4}", search.inherited_accuracy);
-        println!("candidates\t{}", search.candidates);
+        if search.candidates > 0 {
+            println!("candidates\t{}", search.candidates);
+        }
         println!("search_seconds\t{:.1}", search.search_seconds);
         println!("test_accuracy\t{:.4}", search.final_training.result.test_accuracy);
         println!("final_train_seconds\t{:.1}", search.final_training.result.train_seconds);

@@ -1,5 +1,6 @@
 //! `nasforge oneshot` through the binary on a synthetic task: the supernet trained, candidates scored with
-//! inherited weights, the chosen cell retrained stand-alone; and the refusals.
+//! inherited weights (SPOS) or the cell derived from α (DARTS, GDAS), the chosen cell retrained stand-alone;
+//! and the refusals.
 
 mod common;
 
@@ -27,13 +28,50 @@ fn a_one_shot_search_retrains_the_cell_it_chose() {
     assert!(steps > 0 && steps.is_multiple_of(3), "three epochs of equal steps: {steps}");
 }
 
+fn differentiable_search(method: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let supernet = ["--dataset", "synthetic", "--channels", "4", "--cells", "1", "--epochs", "3", "--seed", "2"];
+    let rest = ["--method", method, "--arch-learning-rate", "0.01", "--validation-images", "50"];
+    let out = json(&ok(dir.path(), &[&["oneshot"][..], &supernet, &rest, &["--final-epochs", "1", "--json"]].concat()));
+    assert_eq!(out["method"], method);
+    assert_eq!(out["operations"][0], "none");
+    let history = out["alpha_history"].as_array().unwrap();
+    assert_eq!(history.len(), 3, "softmax(α) after each of three epochs: {out}");
+    let last = history[2].as_array().unwrap();
+    assert_eq!(last.len(), 6, "six edges");
+    let arch = out["arch"].as_str().unwrap();
+    // The derived cell is the strongest operation of each edge, read from the last α.
+    for (edge, row) in last.iter().enumerate() {
+        let row: Vec<f64> = row.as_array().unwrap().iter().map(|w| w.as_f64().unwrap()).collect();
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{row:?}");
+        let strongest = (0..5).fold(0, |best, i| if row[i] > row[best] { i } else { best });
+        let op = out["operations"][strongest].as_str().unwrap();
+        let chosen = arch.split('|').filter(|t| t.contains('~')).nth(edge).unwrap();
+        assert!(chosen.starts_with(op), "edge {edge}: {chosen} is not the strongest, {op}: {row:?}");
+    }
+    assert_eq!(out["final"]["arch"], arch);
+    assert!(out["test_accuracy"].as_f64().unwrap() > 0.0, "{out}");
+}
+
+#[test]
+fn a_darts_search_derives_the_strongest_operation_of_each_edge_and_retrains_it() {
+    differentiable_search("darts");
+}
+
+#[test]
+fn a_gdas_search_derives_the_strongest_operation_of_each_edge_and_retrains_it() {
+    differentiable_search("gdas");
+}
+
 #[test]
 fn one_shot_searches_it_cannot_run_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let e = fails(dir.path(), &["oneshot", "--space", "darts", "--dataset", "synthetic"]);
     assert!(e.contains("only nb201 has a supernet so far"), "{e}");
-    let e = fails(dir.path(), &["oneshot", "--method", "darts", "--dataset", "synthetic"]);
-    assert!(e.contains("possible values: spos"), "{e}");
+    let e = fails(dir.path(), &["oneshot", "--method", "enas", "--dataset", "synthetic"]);
+    assert!(e.contains("possible values: spos, darts, gdas"), "{e}");
+    let e = fails(dir.path(), &["oneshot", "--method", "darts", "--arch-learning-rate", "0", "--dataset", "synthetic"]);
+    assert!(e.contains("--arch-learning-rate must be a positive number, not 0"), "{e}");
     let e = fails(dir.path(), &["oneshot", "--dataset", "no-such-data"]);
     assert!(e.contains("unknown dataset 'no-such-data'"), "{e}");
 }

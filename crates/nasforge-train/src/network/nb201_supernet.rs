@@ -2,7 +2,8 @@
 //! every architecture of the space. An architecture is one path through it: each edge runs the operation the
 //! architecture picks. The stem, the residual reductions, the last batch norm and the classifier are shared
 //! by all paths. One-shot search (SPOS) trains it one sampled path per step and then scores architectures
-//! with the weights they inherit.
+//! with the weights they inherit; differentiable search (DARTS, GDAS) runs it with each edge's operations
+//! weighted by the architecture parameters ([`EdgeTerm`]).
 
 use burn::module::Module;
 use burn::nn::pool::AvgPool2d;
@@ -44,6 +45,40 @@ impl SupernetEdge {
             Nb201Op::AvgPool3x3 => Some(kernels::avg_pool2d(&self.pool, x)),
         }
     }
+
+    /// The sum of `terms` (`None` when every term is the zero operation).
+    fn forward_terms(&self, terms: &[EdgeTerm], x: &Tensor<4>) -> Option<Tensor<4>> {
+        let mut sum: Option<Tensor<4>> = None;
+        for term in terms {
+            let Some(out) = self.forward(term.op, x.clone()) else { continue };
+            let out = match &term.weight {
+                Some(w) => out * w.clone().reshape([1, 1, 1, 1]),
+                None => out,
+            };
+            sum = Some(match sum {
+                Some(s) => s + out,
+                None => out,
+            });
+        }
+        sum
+    }
+}
+
+/// One operation of an edge's output, scaled by `weight` (a one-element tensor) where the search relaxes the
+/// choice of operation: an edge outputs the sum of its terms. A path through the supernet is one unweighted
+/// term per edge.
+#[derive(Debug, Clone)]
+pub struct EdgeTerm {
+    pub op: Nb201Op,
+    pub weight: Option<Tensor<1>>,
+}
+
+/// The terms of each of a cell's six edges (in `EDGE_NODES` order); every cell of the supernet gets the same.
+pub type CellTerms = [Vec<EdgeTerm>; EDGES];
+
+/// The terms of the path `arch`: its operation on each edge, unweighted.
+pub fn path_terms(arch: &Nb201Arch) -> CellTerms {
+    arch.ops.map(|op| vec![EdgeTerm { op, weight: None }])
 }
 
 /// A cell of six edges over four nodes, each edge with every operation.
@@ -54,13 +89,13 @@ pub struct SupernetCell {
 }
 
 impl SupernetCell {
-    fn forward(&self, arch: &Nb201Arch, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, terms: &CellTerms, x: Tensor<4>) -> Tensor<4> {
         let mut nodes = vec![x];
         for to in 1..=3 {
             let mut sum: Option<Tensor<4>> = None;
             for (from, node) in nodes.iter().enumerate() {
                 let edge = to * (to - 1) / 2 + from;
-                if let Some(term) = self.edges[edge].forward(arch.ops[edge], node.clone()) {
+                if let Some(term) = self.edges[edge].forward_terms(&terms[edge], node) {
                     sum = Some(match sum {
                         Some(s) => s + term,
                         None => term,
@@ -120,10 +155,15 @@ impl Nb201Supernet {
 
     /// Logits `[n, classes]` of a batch through the path of `arch`.
     pub fn forward(&self, arch: &Nb201Arch, x: Tensor<4>) -> Tensor<2> {
+        self.forward_terms(&path_terms(arch), x)
+    }
+
+    /// Logits `[n, classes]` of a batch, every cell's edges computing `terms`.
+    pub fn forward_terms(&self, terms: &CellTerms, x: Tensor<4>) -> Tensor<2> {
         let mut x = self.stem.forward(x);
         for block in &self.blocks {
             x = match block {
-                SupernetBlock::Cell(cell) => cell.forward(arch, x),
+                SupernetBlock::Cell(cell) => cell.forward(terms, x),
                 SupernetBlock::Reduction(r) => r.forward(x),
             };
         }

@@ -72,6 +72,18 @@ impl Nb201Arch {
         Nb201Arch { ops }
     }
 
+    /// The cell a differentiable search derives from its operation weights (`weights[edge][op]`, operations in
+    /// [`Nb201Op::ALL`] order), as NAS-Bench-201's DARTS does: the strongest operation of each edge, `none`
+    /// included. Ties go to the earlier operation; NaN never wins.
+    pub fn strongest(weights: &[[f64; 5]; EDGES]) -> Nb201Arch {
+        Nb201Arch {
+            ops: weights.map(|row| {
+                let best = (1..5).fold(0, |best, i| if row[i] > row[best] || row[best].is_nan() { i } else { best });
+                Nb201Op::ALL[best]
+            }),
+        }
+    }
+
     pub(super) fn op(&self, to: usize, from: usize) -> Nb201Op {
         self.ops[to * (to - 1) / 2 + from]
     }

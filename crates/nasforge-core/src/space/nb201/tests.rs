@@ -103,6 +103,23 @@ fn canonical_classes_of_the_whole_space() {
 }
 
 #[test]
+fn derives_the_strongest_operation_of_each_edge() {
+    let mut weights = [[0.2; 5]; EDGES];
+    // Edge 0 prefers the 3x3 convolution, edge 1 the skip connection, edge 5 `none` (kept, as in
+    // NAS-Bench-201's DARTS); edge 2 ties (the earlier operation wins); a NaN never wins.
+    weights[0] = [0.1, 0.2, 0.1, 0.5, 0.1];
+    weights[1] = [0.1, 0.6, 0.1, 0.1, 0.1];
+    weights[3] = [f64::NAN, 0.1, 0.3, 0.1, 0.2];
+    weights[4] = [0.0, 0.1, 0.2, 0.3, 0.4];
+    weights[5] = [0.9, 0.0, 0.05, 0.05, 0.0];
+    let arch = Nb201Arch::strongest(&weights);
+    assert_eq!(
+        Nb201Space.print(&arch),
+        "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|"
+    );
+}
+
+#[test]
 fn neighbours_mutation_and_crossover_stay_in_the_space() {
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
     let a = arch(EXAMPLE);
