@@ -104,7 +104,7 @@ fn the_dashboard_shows_every_study_and_each_studys_views() {
 
     let (status, missing) = dashboard.get("/study/nope");
     assert_eq!(status, 404);
-    assert!(missing.contains("has no study 'nope'"), "{missing}");
+    assert!(missing.contains("has no study &#39;nope&#39;"), "the name, HTML-escaped: {missing}");
     let (status, _) = dashboard.get("/api/study/nope");
     assert_eq!(status, 404);
 }
