@@ -176,9 +176,8 @@ pub fn one_shot_search(
                 request.seed,
             )
             .map_err(|e| EngineError::invalid(format!("{} search: {e}", search.relaxation.name())))?;
-            let weights = run.history.last().copied().unwrap_or_else(|| run.params.op_weights());
-            let arch =
-                derive_cell(&weights).map_err(|e| EngineError::invalid(format!("{}: {e}", request.method.name())))?;
+            let arch = derive_cell(&run.params.op_weights())
+                .map_err(|e| EngineError::invalid(format!("{}: {e}", request.method.name())))?;
             let scoring = Instant::now();
             let inherited_accuracy = score(&run.supernet, &arch);
             Choice {

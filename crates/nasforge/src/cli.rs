@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use nasforge_core::scheduler::SchedulerKind;
 use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY};
 use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
+use nasforge_train::differentiable::DifferentiableConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -543,7 +544,7 @@ pub struct OneshotArgs {
     #[arg(long, default_value_t = 200, value_parser = at_least_one())]
     pub candidates: usize,
     /// Adam's learning rate on the architecture parameters α (darts, gdas; the paper's 3e-4).
-    #[arg(long, default_value_t = 3e-4)]
+    #[arg(long, default_value_t = DifferentiableConfig::PAPER_ARCH_LEARNING_RATE)]
     pub arch_learning_rate: f64,
     /// Validation images each candidate (spos) or the derived cell is scored on with inherited weights.
     #[arg(long, default_value_t = 2000, value_parser = at_least_one())]

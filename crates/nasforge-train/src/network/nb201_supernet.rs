@@ -55,10 +55,7 @@ impl SupernetEdge {
                 Some(w) => out * w.clone().reshape([1, 1, 1, 1]),
                 None => out,
             };
-            sum = Some(match sum {
-                Some(s) => s + out,
-                None => out,
-            });
+            sum = Some(add(sum, out));
         }
         sum
     }
@@ -76,8 +73,16 @@ pub struct EdgeTerm {
 /// The terms of each of a cell's six edges (in `EDGE_NODES` order); every cell of the supernet gets the same.
 pub type CellTerms = [Vec<EdgeTerm>; EDGES];
 
+/// `term` added to `sum`, if there is one yet.
+fn add(sum: Option<Tensor<4>>, term: Tensor<4>) -> Tensor<4> {
+    match sum {
+        Some(s) => s + term,
+        None => term,
+    }
+}
+
 /// The terms of the path `arch`: its operation on each edge, unweighted.
-pub fn path_terms(arch: &Nb201Arch) -> CellTerms {
+fn path_terms(arch: &Nb201Arch) -> CellTerms {
     arch.ops.map(|op| vec![EdgeTerm { op, weight: None }])
 }
 
@@ -96,10 +101,7 @@ impl SupernetCell {
             for (from, node) in nodes.iter().enumerate() {
                 let edge = to * (to - 1) / 2 + from;
                 if let Some(term) = self.edges[edge].forward_terms(&terms[edge], node) {
-                    sum = Some(match sum {
-                        Some(s) => s + term,
-                        None => term,
-                    });
+                    sum = Some(add(sum, term));
                 }
             }
             let value = sum.unwrap_or_else(|| nodes[0].zeros_like());
