@@ -10,7 +10,9 @@ pub mod differentiable;
 pub mod kernels;
 pub mod network;
 mod onnx;
+pub mod saved_supernet;
 pub mod spos;
+pub mod supernet_evaluator;
 pub mod train;
 pub mod zero_cost;
 
@@ -20,5 +22,6 @@ pub use network::{Buildable, Network, NetworkScale, Probe, trainable_params};
 pub use onnx::{ONNX_OPSET, OnnxExport, ReferenceBatch, export_onnx, onnx_model};
 pub use train::{
     DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
+    evaluate_logits,
     load_weights, measure_latency, task_of, train_final, train_network,
 };

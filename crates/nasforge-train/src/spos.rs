@@ -3,11 +3,11 @@
 //! runs), then any architecture scored in milliseconds with the weights it inherits.
 //!
 //! Batch norm: one running mean per layer would mix the statistics of every path, so a candidate is scored
-//! with the statistics of each batch it sees, as NAS-Bench-201's own supernets do (no running statistics).
+//! with statistics re-estimated through its own path on a few training batches (SPOS's recalibration), or
+//! with the statistics of each batch it sees, as NAS-Bench-201's own supernets do ([`Scoring`]).
 
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -16,8 +16,8 @@ use nasforge_core::space::{Nb201Arch, Nb201Op};
 use nasforge_core::study::EvalError;
 
 use crate::data::{Augmentation, Batcher, Dataset, SplitMix64};
-use crate::network::Nb201Supernet;
-use crate::train::{TrainConfig, learning_rate, optimizer};
+use crate::network::{BatchNormStatistics, Nb201Supernet};
+use crate::train::{TrainConfig, evaluate_logits, learning_rate, optimizer};
 
 /// A trained supernet and how its training went.
 #[derive(Debug)]
@@ -97,34 +97,49 @@ pub fn train_supernet(
     })
 }
 
-/// The accuracy of `arch` on the first `images` images of `data` with the weights it inherits from
-/// `supernet` (on the autodiff version of `device`, as training left it), batch norm using each batch's
-/// statistics.
-pub fn inherited_accuracy(
+/// How a candidate is scored with the weights it inherits from a supernet.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoring<'a> {
+    /// Scored on the first `validation_images` images of `validation`.
+    pub validation: &'a Dataset,
+    pub validation_images: usize,
+    /// Its batch-norm statistics re-estimated through its own path on the first `recalibration_images`
+    /// images of `train` (0: each validation batch normalised by its own statistics instead, as
+    /// NAS-Bench-201's supernets do).
+    pub train: &'a Dataset,
+    pub recalibration_images: usize,
+    /// Normalisation and resolution (augmentation is never applied).
+    pub batcher: &'a Batcher,
+}
+
+/// A candidate's validation accuracy and mean cross-entropy with inherited weights.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InheritedScore {
+    pub accuracy: f64,
+    pub loss: f64,
+}
+
+/// Scores `arch` with the weights it inherits from `supernet` (on `device`, a plain device for speed:
+/// `Module::valid` of a trained supernet), as `scoring` says.
+pub fn inherited_score(
     supernet: &Nb201Supernet,
     arch: &Nb201Arch,
-    data: &Dataset,
-    batcher: &Batcher,
-    images: usize,
+    scoring: &Scoring<'_>,
     device: &Device,
-) -> f64 {
-    let ad_device = device.clone().autodiff();
-    // Untracked parameters: nothing is recorded for a backward pass, while batch norm keeps its training
-    // behaviour (the batch's statistics).
-    let scorer = supernet.clone().no_grad();
-    let batcher = Batcher { augmentation: Augmentation::NONE, ..batcher.clone() };
+) -> Result<InheritedScore, String> {
+    let batcher = Batcher { augmentation: Augmentation::NONE, ..scoring.batcher.clone() };
+    let mut statistics = BatchNormStatistics::default();
     let mut rng = SplitMix64::new(0);
-    let indices: Vec<usize> = (0..data.len().min(images)).collect();
-    let mut correct = 0usize;
-    for chunk in indices.chunks(256) {
-        let batch = batcher.batch(data, chunk, &mut rng);
-        let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
-        let logits: Vec<f32> = scorer.forward(arch, x).into_data().try_into_vec::<f32>().expect("f32 logits");
-        let classes = logits.len() / chunk.len();
-        for (row, &label) in logits.chunks_exact(classes).zip(&batch.labels) {
-            let predicted = row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best });
-            correct += usize::from(predicted == label as usize);
-        }
+    let recalibration: Vec<usize> = (0..scoring.train.len().min(scoring.recalibration_images)).collect();
+    for chunk in recalibration.chunks(256) {
+        let batch = batcher.batch(scoring.train, chunk, &mut rng);
+        let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), device);
+        statistics.record(|| supernet.forward(arch, x));
     }
-    correct as f64 / indices.len().max(1) as f64
+    let (accuracy, loss) =
+        evaluate_logits(scoring.validation, scoring.validation_images, &batcher, device, |x| match recalibration.len() {
+            0 => Ok(BatchNormStatistics::default().record(|| supernet.forward(arch, x))),
+            _ => statistics.apply(|| supernet.forward(arch, x)),
+        })?;
+    Ok(InheritedScore { accuracy, loss })
 }

@@ -208,14 +208,28 @@ pub struct TrainRun {
 
 /// Accuracy and mean cross-entropy (without smoothing) of a network on a dataset.
 pub fn evaluate(model: &Network, data: &Dataset, batcher: &Batcher, device: &Device) -> (f64, f64) {
+    let Ok(scores) =
+        evaluate_logits(data, data.len(), batcher, device, |x| Ok::<_, std::convert::Infallible>(model.forward(x)));
+    scores
+}
+
+/// Accuracy and mean cross-entropy (without smoothing) of the logits `forward` gives for the first `images`
+/// images of `data`, in batches of 256, without augmentation; the first error of `forward` ends it.
+pub fn evaluate_logits<E>(
+    data: &Dataset,
+    images: usize,
+    batcher: &Batcher,
+    device: &Device,
+    mut forward: impl FnMut(Tensor<4>) -> Result<Tensor<2>, E>,
+) -> Result<(f64, f64), E> {
     let batcher = Batcher { augmentation: Augmentation::NONE, ..batcher.clone() };
     let mut rng = SplitMix64::new(0);
     let (mut correct, mut loss_sum) = (0usize, 0f64);
-    let indices: Vec<usize> = (0..data.len()).collect();
+    let indices: Vec<usize> = (0..data.len().min(images)).collect();
     for chunk in indices.chunks(256) {
         let batch = batcher.batch(data, chunk, &mut rng);
         let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), device);
-        let logits: Vec<f32> = model.forward(x).into_data().try_into_vec::<f32>().expect("f32 logits");
+        let logits: Vec<f32> = forward(x)?.into_data().try_into_vec::<f32>().expect("f32 logits");
         let classes = logits.len() / chunk.len();
         for (row, &label) in logits.chunks_exact(classes).zip(&batch.labels) {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -225,8 +239,8 @@ pub fn evaluate(model: &Network, data: &Dataset, batcher: &Batcher, device: &Dev
             correct += usize::from(predicted == label as usize);
         }
     }
-    let n = data.len().max(1) as f64;
-    (correct as f64 / n, loss_sum / n)
+    let n = indices.len().max(1) as f64;
+    Ok((correct as f64 / n, loss_sum / n))
 }
 
 pub(crate) fn optimizer(config: &TrainConfig) -> ModuleOptimizer {

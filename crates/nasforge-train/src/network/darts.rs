@@ -11,7 +11,7 @@ use nasforge_core::space::darts::DartsOp;
 use nasforge_core::space::{DartsArch, DartsNetwork, DartsSpace, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
-use super::{Buildable, Network, NetworkScale, probe};
+use super::{Buildable, Network, NetworkScale, batch_norm_statistics, probe};
 use crate::kernels;
 use crate::onnx::{OnnxGraph, Value};
 
@@ -41,7 +41,7 @@ impl FactorizedReduce {
         let shifted = x.narrow(2, 1, h - 1).narrow(3, 1, w - 1);
         let shifted = shifted.pad([(0, 1), (0, 1)], burn::tensor::ops::PadMode::Constant(0.0));
         let b = probe::conv2d(&self.conv_2, shifted);
-        kernels::batch_norm(&self.norm, Tensor::cat(vec![a, b], 1))
+        batch_norm_statistics::batch_norm(&self.norm, Tensor::cat(vec![a, b], 1))
     }
 
     fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {

@@ -9,8 +9,7 @@ use burn::tensor::{Device, Tensor, activation};
 
 use nasforge_core::space::chain;
 
-use super::probe;
-use crate::kernels;
+use super::{batch_norm_statistics, probe};
 use crate::onnx::{OnnxGraph, Value, onnx_float, onnx_int, onnx_ints};
 
 /// An activation function (no weights).
@@ -93,7 +92,7 @@ impl Norm2d {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
-            Norm2d::Batch(n) => kernels::batch_norm(n, x),
+            Norm2d::Batch(n) => batch_norm_statistics::batch_norm(n, x),
             Norm2d::Layer(n) => n.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]),
             Norm2d::Group(n) => n.forward(x),
         }

@@ -5,6 +5,7 @@
 // not matter, and burn's `Module` derive walks plain variants.
 #![allow(clippy::large_enum_variant)]
 
+mod batch_norm_statistics;
 mod chain;
 mod darts;
 mod layers;
@@ -12,6 +13,7 @@ mod nb201;
 mod nb201_supernet;
 mod probe;
 
+pub use batch_norm_statistics::BatchNormStatistics;
 pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainSkip, chain_network};
 pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsPre, FactorizedReduce, darts_network};
 pub use layers::{Act, ConvUnit, Norm2d};

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
-use super::{Buildable, Network, NetworkScale, probe};
+use super::{Buildable, Network, NetworkScale, batch_norm_statistics, probe};
 use crate::kernels;
 use crate::onnx::{OnnxGraph, Value};
 
@@ -179,7 +179,7 @@ impl Nb201Net {
                 Nb201Block::Reduction(r) => r.forward(x),
             };
         }
-        let x = probe::relu(kernels::batch_norm(&self.last_norm, x));
+        let x = probe::relu(batch_norm_statistics::batch_norm(&self.last_norm, x));
         self.classifier.forward(global_pool(x))
     }
 

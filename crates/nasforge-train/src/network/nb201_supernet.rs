@@ -15,7 +15,7 @@ use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
 use super::nb201::ResidualReduction;
-use super::probe;
+use super::{batch_norm_statistics, probe};
 use crate::kernels;
 
 /// Every candidate operation of one edge; the parameter-free ones (zero, identity) need no field.
@@ -169,7 +169,7 @@ impl Nb201Supernet {
                 SupernetBlock::Reduction(r) => r.forward(x),
             };
         }
-        let x = probe::relu(kernels::batch_norm(&self.last_norm, x));
+        let x = probe::relu(batch_norm_statistics::batch_norm(&self.last_norm, x));
         self.classifier.forward(global_pool(x))
     }
 }
