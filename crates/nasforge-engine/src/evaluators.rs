@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use nasforge_core::Evaluator;
 use nasforge_eval::table::{ReportJoin, TableNoise};
 use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
+use nasforge_train::saved_supernet::SavedSupernet;
+use nasforge_train::supernet_evaluator::SupernetEvaluator;
 use nasforge_train::zero_cost::{ZeroCostEvaluator, ZeroCostSettings};
 use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
 
 use crate::config::{EvaluatorConfig, StudyConfig, TrainSettings, ZeroCostConfig, parse_duration};
 use crate::error::{EngineError, Result, invalid};
+use crate::registry::SpaceKind;
 
 /// The objective of a new study that names none: the evaluator's first metric (a table's first metric
 /// column, `val_accuracy` for training). A command's metrics are unknown until it runs: an error.
@@ -25,6 +28,7 @@ pub fn default_metric(evaluator: &EvaluatorConfig) -> Result<String> {
         }
         EvaluatorConfig::Train(_) => Ok(TrainEvaluator::METRICS[0].to_string()),
         EvaluatorConfig::ZeroCost(config) => Ok(config.metrics()[0].clone()),
+        EvaluatorConfig::Supernet(_) => Ok(SupernetEvaluator::METRICS[0].to_string()),
         EvaluatorConfig::Caller => Ok(TrainEvaluator::METRICS[0].to_string()),
     }
 }
@@ -96,6 +100,26 @@ pub fn build_evaluator<S: Buildable>(
                 invalid!("the zero-cost evaluator records no metric `{missing}` (metrics: {})", available.join(", "));
             }
             Ok(Box::new(zero_cost_evaluator(zero_cost, device)?))
+        }
+        EvaluatorConfig::Supernet(supernet) => {
+            if config.space.kind() != SpaceKind::Nb201 {
+                invalid!(
+                    "the supernet evaluator scores nb201 cells (the only space with a supernet so far), not {} \
+                     architectures",
+                    config.space.name()
+                );
+            }
+            if let Some(missing) = metrics.iter().find(|m| !SupernetEvaluator::METRICS.contains(m)) {
+                invalid!(
+                    "the supernet evaluator records no metric `{missing}` (metrics: {})",
+                    SupernetEvaluator::METRICS.join(", ")
+                );
+            }
+            let device = device.device().map_err(EngineError::invalid)?;
+            let saved = SavedSupernet::load(&supernet.path, &device).map_err(EngineError::invalid)?;
+            let evaluator = SupernetEvaluator::new(saved, supernet.data_dir.as_deref(), supernet.scoring(), device)
+                .map_err(|e| EngineError::invalid(format!("supernet {}: {e}", supernet.path.display())))?;
+            Ok(Box::new(evaluator))
         }
         EvaluatorConfig::Caller => invalid!(
             "study '{study}' is evaluated by the program that asks for its trials (ask and tell): continue it \

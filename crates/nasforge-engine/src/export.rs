@@ -90,7 +90,7 @@ pub fn export_arch(space: &SpaceConfig, text: &str, task: TaskShape, scale: Netw
 }
 
 /// The network a study's architectures are evaluated in: the training evaluator's dataset shape and scale,
-/// the zero-cost evaluator's, or a table's task at the space's default scale; `None` when the study does
+/// the zero-cost evaluator's, the saved supernet's, or a table's task at the space's default scale; `None` when the study does
 /// not say (the command evaluator, the caller).
 pub fn study_network(config: &StudyConfig) -> Result<Option<(TaskShape, NetworkScale)>> {
     Ok(match &config.evaluator {
@@ -108,6 +108,10 @@ pub fn study_network(config: &StudyConfig) -> Result<Option<(TaskShape, NetworkS
                 None => zero_cost.task,
             };
             Some((task, zero_cost.scale))
+        }
+        EvaluatorConfig::Supernet(config) => {
+            let manifest = config.manifest()?;
+            Some((manifest.task(), manifest.scale()))
         }
         EvaluatorConfig::Table { task, .. } => Some((*task, NetworkScale::default())),
         EvaluatorConfig::Command { .. } | EvaluatorConfig::Caller => None,

@@ -82,6 +82,7 @@ pub fn train_final_architecture(
     let ChosenArch { space, arch, trial_id } = choose_arch(study.as_ref(), request.space, &request.arch)?;
     let base = match study.as_ref().map(|s| &s.config.evaluator) {
         Some(EvaluatorConfig::Train(settings)) => settings.clone(),
+        Some(EvaluatorConfig::Supernet(config)) => config.train_settings()?,
         _ => TrainSettings::default(),
     };
     let full_data = TrainSettings {

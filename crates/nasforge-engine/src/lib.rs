@@ -37,6 +37,7 @@ pub mod registry;
 mod results;
 mod run;
 mod study;
+mod supernet;
 mod warm_start;
 
 pub use arch_evaluator::ArchEvaluator;
@@ -57,6 +58,7 @@ pub use results::{
 };
 pub use run::{ObserverFactory, RunOptions, RunReport};
 pub use study::{StudyHandle, list_studies};
+pub use supernet::{SupernetRequest, train_saved_supernet};
 pub use warm_start::warm_start_cells;
 
 pub use nasforge_core::Told;

@@ -9,17 +9,19 @@ use std::time::Instant;
 
 use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
-use nasforge_train::data::{SplitMix64, load_named};
+use nasforge_train::data::SplitMix64;
 use nasforge_train::differentiable::{ArchParams, DifferentiableConfig, OpWeights, derive_cell, search_differentiable};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
-use nasforge_train::spos::{inherited_accuracy, train_supernet, uniform_path};
-use nasforge_train::{Batcher, DeviceChoice, EpochStats, task_of};
+use nasforge_train::saved_supernet::SupernetData;
+use nasforge_train::spos::{Scoring, inherited_score, uniform_path};
+use nasforge_train::{DeviceChoice, EpochStats};
 use serde_json::{Value, json};
 
 use crate::config::{TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
 use crate::final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 use crate::registry::SpaceKind;
+use crate::supernet::train_spos_supernet;
 
 /// How the supernet is trained and the architecture chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +51,9 @@ pub struct OneShotRequest {
     /// Validation images the chosen cell (and, for SPOS, each candidate) is scored on with inherited weights
     /// (the first ones of the validation split).
     pub validation_images: usize,
+    /// Training images each scored cell's batch-norm statistics are re-estimated on through its own path
+    /// (0: each validation batch's own statistics).
+    pub recalibration_images: usize,
     /// The stand-alone training of the chosen architecture (the data fraction is 1 unless said otherwise).
     pub final_training: TrainingFlags,
     pub device: DeviceChoice,
@@ -128,30 +133,32 @@ pub fn one_shot_search(
     }
     let settings = request.training.apply(TrainSettings::default())?;
     let started = Instant::now();
-    let source = load_named(&settings.dataset, settings.data_dir.as_deref())?;
-    let (train_split, validation) = source.train.split(settings.validation_fraction, request.seed);
-    let train = train_split.subset(settings.training.data_fraction, request.seed);
-    let config = &settings.training;
-    let batcher = Batcher {
-        normalization: train_split.channel_stats(),
-        augmentation: config.augmentation,
-        resolution: config.resolution,
-    };
+    let data = SupernetData::load(
+        &settings.dataset,
+        settings.data_dir.as_deref(),
+        settings.validation_fraction,
+        &settings.training,
+        request.seed,
+    )
+    .map_err(EngineError::invalid)?;
     let device = request.device.device().map_err(EngineError::invalid)?;
-    device.seed(request.seed);
-    let ad_device = device.clone().autodiff();
-    let network = nb201_network(&task_of(&train_split, config.resolution), &config.scale);
-    let supernet = Nb201Supernet::new(&network, &ad_device);
-    let score = |supernet: &Nb201Supernet, arch: &Nb201Arch| {
-        inherited_accuracy(supernet, arch, &validation, &batcher, request.validation_images, &device)
+    let scoring = Scoring {
+        validation: &data.validation,
+        validation_images: request.validation_images,
+        train: &data.train_split,
+        recalibration_images: request.recalibration_images,
+        batcher: &data.batcher,
+    };
+    let score = |scorer: &Nb201Supernet, arch: &Nb201Arch| {
+        inherited_score(scorer, arch, &scoring, &device).map(|score| score.accuracy).map_err(EngineError::invalid)
     };
     let choice = match request.method {
         OneShotMethod::Spos { candidates } => {
-            let run = train_supernet(supernet, &train, &batcher, config, &device, request.seed)
-                .map_err(|e| EngineError::invalid(format!("supernet training: {e}")))?;
+            let (run, _) = train_spos_supernet(&settings, &data, request.device, request.seed)?;
             let scoring = Instant::now();
+            let scorer = run.supernet.for_scoring();
             let (inherited_accuracy, arch, candidates) =
-                best_candidate(candidates, request.seed, |arch| score(&run.supernet, arch))?;
+                best_candidate(candidates, request.seed, |arch| score(&scorer, arch))?;
             Choice {
                 arch,
                 inherited_accuracy,
@@ -163,15 +170,19 @@ pub fn one_shot_search(
             }
         }
         OneShotMethod::Differentiable(search) => {
+            device.seed(request.seed);
+            let ad_device = device.clone().autodiff();
+            let network = nb201_network(&data.task, &settings.training.scale);
+            let supernet = Nb201Supernet::new(&network, &ad_device);
             let params = ArchParams::new(&ad_device, &mut SplitMix64::new(request.seed ^ 0xA1FA));
             let run = search_differentiable(
                 supernet,
                 params,
                 &search,
-                &train,
-                &validation,
-                &batcher,
-                config,
+                &data.train,
+                &data.validation,
+                &data.batcher,
+                &settings.training,
                 &device,
                 request.seed,
             )
@@ -179,7 +190,7 @@ pub fn one_shot_search(
             let arch = derive_cell(&run.params.op_weights())
                 .map_err(|e| EngineError::invalid(format!("{}: {e}", request.method.name())))?;
             let scoring = Instant::now();
-            let inherited_accuracy = score(&run.supernet, &arch);
+            let inherited_accuracy = score(&run.supernet.for_scoring(), &arch)?;
             Choice {
                 arch: Nb201Space.print(&arch),
                 inherited_accuracy,
@@ -223,7 +234,11 @@ pub fn one_shot_search(
 
 /// SPOS's choice: the best by `score` of `wanted` distinct cells drawn uniformly (cells that compute nothing
 /// skipped): `(score, printed cell, cells scored)`.
-fn best_candidate(wanted: usize, seed: u64, mut score: impl FnMut(&Nb201Arch) -> f64) -> Result<(f64, String, usize)> {
+fn best_candidate(
+    wanted: usize,
+    seed: u64,
+    mut score: impl FnMut(&Nb201Arch) -> Result<f64>,
+) -> Result<(f64, String, usize)> {
     let space = Nb201Space;
     let mut rng = SplitMix64::new(seed ^ 0xCA4D);
     let mut seen = HashSet::new();
@@ -239,7 +254,7 @@ fn best_candidate(wanted: usize, seed: u64, mut score: impl FnMut(&Nb201Arch) ->
             continue;
         }
         candidates += 1;
-        let accuracy = score(&arch);
+        let accuracy = score(&arch)?;
         if best.as_ref().is_none_or(|(b, _)| accuracy > *b) {
             best = Some((accuracy, space.print(&arch)));
         }

@@ -22,6 +22,5 @@ pub use network::{Buildable, Network, NetworkScale, Probe, trainable_params};
 pub use onnx::{ONNX_OPSET, OnnxExport, ReferenceBatch, export_onnx, onnx_model};
 pub use train::{
     DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
-    evaluate_logits,
-    load_weights, measure_latency, task_of, train_final, train_network,
+    evaluate_logits, load_weights, measure_latency, task_of, train_final, train_network,
 };

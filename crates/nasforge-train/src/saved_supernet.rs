@@ -11,7 +11,7 @@ use nasforge_core::space::{Nb201Network, TaskShape};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batcher, Dataset, load_named};
-use crate::network::Nb201Supernet;
+use crate::network::{Nb201Supernet, NetworkScale};
 use crate::train::{TrainConfig, task_of};
 
 /// The description file's name inside a saved supernet's directory.
@@ -81,16 +81,22 @@ impl SupernetData {
 }
 
 impl SupernetManifest {
+    /// The input and classes its network was built for.
+    pub fn task(&self) -> TaskShape {
+        let network = &self.network;
+        TaskShape { channels: network.input_channels, size: network.input_size, classes: network.classes }
+    }
+
+    /// Its network's width and cells per stage.
+    pub fn scale(&self) -> NetworkScale {
+        NetworkScale { channels: Some(self.network.channels), cells: Some(self.network.cells_per_stage) }
+    }
+
     /// The data this supernet was trained on, split as it was (from `data_dir` when given). An error when
     /// the data found there is not of the shape the supernet was built for.
     pub fn data(&self, data_dir: Option<&Path>) -> Result<SupernetData, String> {
         let data = SupernetData::load(&self.dataset, data_dir, self.validation_fraction, &self.training, self.seed)?;
-        let network = &self.network;
-        let built_for = TaskShape {
-            channels: network.input_channels,
-            size: network.input_size,
-            classes: network.classes,
-        };
+        let built_for = self.task();
         if data.task != built_for {
             return Err(format!(
                 "the supernet was trained on {} images of {}x{}x{} in {} classes; the data found is {}x{}x{} in {} \
@@ -122,10 +128,7 @@ impl SavedSupernet {
     pub fn save(&self, dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let weights = dir.join(WEIGHTS_FILE);
-        self.supernet
-            .clone()
-            .save_file(&weights)
-            .map_err(|e| format!("writing {}: {e:?}", weights.display()))?;
+        self.supernet.clone().save_file(&weights).map_err(|e| format!("writing {}: {e:?}", weights.display()))?;
         let manifest = dir.join(MANIFEST_FILE);
         let text = serde_json::to_string_pretty(&self.manifest).expect("a manifest serialises");
         std::fs::write(&manifest, text + "\n").map_err(|e| format!("writing {}: {e}", manifest.display()))
@@ -135,30 +138,33 @@ impl SavedSupernet {
     /// that does not parse (with its line), another format or space, weights that do not fit the network
     /// described.
     pub fn load(dir: &Path, device: &Device) -> Result<SavedSupernet, String> {
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-            format!("{}: {e} (a supernet is a directory written by `nasforge supernet -o DIR`)", manifest_path.display())
-        })?;
-        let manifest: SupernetManifest =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-        if manifest.format != FORMAT {
-            return Err(format!(
-                "{}: format {} (this build reads format {FORMAT})",
-                manifest_path.display(),
-                manifest.format
-            ));
-        }
-        if manifest.space != "nb201" {
-            return Err(format!(
-                "{}: a supernet of space `{}`; only nb201 supernets exist so far",
-                manifest_path.display(),
-                manifest.space
-            ));
-        }
+        let manifest = SupernetManifest::read(dir)?;
         let weights: PathBuf = dir.join(WEIGHTS_FILE);
         let supernet = Nb201Supernet::new(&manifest.network, device)
             .try_load_file(&weights)
             .map_err(|e| format!("{}: {e:?}", weights.display()))?;
         Ok(SavedSupernet { manifest, supernet })
+    }
+}
+
+impl SupernetManifest {
+    /// The description in the saved supernet directory `dir`, checked as [`SavedSupernet::load`] says.
+    pub fn read(dir: &Path) -> Result<SupernetManifest, String> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!("{}: {e} (a supernet is a directory written by `nasforge supernet -o DIR`)", path.display())
+        })?;
+        let manifest: SupernetManifest = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if manifest.format != FORMAT {
+            return Err(format!("{}: format {} (this build reads format {FORMAT})", path.display(), manifest.format));
+        }
+        if manifest.space != "nb201" {
+            return Err(format!(
+                "{}: a supernet of space `{}`; only nb201 supernets exist so far",
+                path.display(),
+                manifest.space
+            ));
+        }
+        Ok(manifest)
     }
 }

@@ -119,8 +119,8 @@ pub struct InheritedScore {
     pub loss: f64,
 }
 
-/// Scores `arch` with the weights it inherits from `supernet` (on `device`, a plain device for speed:
-/// `Module::valid` of a trained supernet), as `scoring` says.
+/// Scores `arch` with the weights it inherits from `supernet` (on `device`; [`Nb201Supernet::for_scoring`]
+/// of a trained supernet is the fast one), as `scoring` says.
 pub fn inherited_score(
     supernet: &Nb201Supernet,
     arch: &Nb201Arch,
@@ -136,10 +136,11 @@ pub fn inherited_score(
         let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), device);
         statistics.record(|| supernet.forward(arch, x));
     }
-    let (accuracy, loss) =
-        evaluate_logits(scoring.validation, scoring.validation_images, &batcher, device, |x| match recalibration.len() {
+    let (accuracy, loss) = evaluate_logits(scoring.validation, scoring.validation_images, &batcher, device, |x| {
+        match recalibration.len() {
             0 => Ok(BatchNormStatistics::default().record(|| supernet.forward(arch, x))),
             _ => statistics.apply(|| supernet.forward(arch, x)),
-        })?;
+        }
+    })?;
     Ok(InheritedScore { accuracy, loss })
 }

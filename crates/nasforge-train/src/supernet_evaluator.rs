@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Device;
+use nasforge_core::space::Nb201Space;
 use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter};
 use nasforge_core::{Metrics, SearchSpace};
-use nasforge_core::space::Nb201Space;
 
-use crate::network::{Buildable, Nb201Supernet, NetworkScale};
+use crate::network::{Buildable, Nb201Supernet};
 use crate::saved_supernet::{SavedSupernet, SupernetData, SupernetManifest};
 use crate::spos::{Scoring, inherited_score};
 use crate::train::size_metrics;
@@ -57,22 +57,18 @@ impl SupernetEvaluator {
             return Err("the supernet evaluator needs at least 1 validation image".into());
         }
         let data = saved.manifest.data(data_dir)?;
-        let supernet = saved.supernet.valid().to_device(&device);
+        let supernet = saved.supernet.for_scoring().to_device(&device);
         Ok(SupernetEvaluator { supernet, manifest: saved.manifest, data, scoring, device })
     }
 
     pub fn manifest(&self) -> &SupernetManifest {
         &self.manifest
     }
-
-    fn scale(&self) -> NetworkScale {
-        NetworkScale { channels: Some(self.manifest.network.channels), cells: Some(self.manifest.network.cells_per_stage) }
-    }
 }
 
 impl<S: Buildable> Evaluator<S> for SupernetEvaluator {
     fn size_metrics(&self, space: &S, arch: &S::Arch) -> Metrics {
-        let cost = space.network_cost(arch, &self.data.task, &self.scale());
+        let cost = space.network_cost(arch, &self.data.task, &self.manifest.scale());
         size_metrics(cost.params, cost.flops)
     }
 

@@ -6,13 +6,13 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space};
 use nasforge_train::data::{self, SplitMix64, SyntheticConfig};
-use burn::module::Module;
 use nasforge_train::network::{BatchNormStatistics, Nb201Supernet};
 use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetManifest};
 use nasforge_train::spos::{InheritedScore, Scoring, inherited_score, train_supernet, uniform_path};
@@ -115,7 +115,7 @@ fn score(supernet: &Nb201Supernet, text: &str, recalibration_images: usize) -> I
     let batcher = batcher(&train);
     let scoring =
         Scoring { validation: &test, validation_images: 160, train: &train, recalibration_images, batcher: &batcher };
-    inherited_score(&supernet.valid(), &arch(text), &scoring, &Device::flex()).unwrap()
+    inherited_score(&supernet.for_scoring(), &arch(text), &scoring, &Device::flex()).unwrap()
 }
 
 #[test]
@@ -132,7 +132,7 @@ fn a_trained_supernet_scores_a_learning_path_above_one_that_cannot_learn() {
 
 #[test]
 fn recalibration_re_estimates_each_layer_of_the_path_on_training_images() {
-    let supernet = trained_supernet(&Device::flex()).valid();
+    let supernet = trained_supernet(&Device::flex()).for_scoring();
     let (train, _) = synthetic();
     let batch = batcher(&train).batch(&train, &(0..64).collect::<Vec<_>>(), &mut SplitMix64::new(0));
     let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &Device::flex());

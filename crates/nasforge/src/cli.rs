@@ -78,6 +78,8 @@ pub enum Command {
     /// One-shot search: train a supernet once, score candidates with inherited weights, retrain the best
     /// stand-alone and report its test accuracy.
     Oneshot(OneshotArgs),
+    /// Train an SPOS supernet once and save it, for searches with --supernet DIR (the supernet evaluator).
+    Supernet(SupernetArgs),
     /// Serve a live, read-only web dashboard of a store's studies (the report's views, refreshed as trials
     /// arrive).
     Dashboard(DashboardArgs),
@@ -215,6 +217,17 @@ pub struct SearchArgs {
     /// Images in the zero-cost proxies' minibatch [default: 64].
     #[arg(long, value_parser = at_least_two())]
     pub proxy_batch_size: Option<usize>,
+    /// A supernet saved by `nasforge supernet -o DIR`: the supernet evaluator scores each candidate (nb201)
+    /// with the weights it inherits, in milliseconds.
+    #[arg(long)]
+    pub supernet: Option<PathBuf>,
+    /// Validation images the supernet evaluator scores a candidate on [default: 2000].
+    #[arg(long, value_parser = at_least_one())]
+    pub validation_images: Option<usize>,
+    /// Training images a candidate's batch-norm statistics are re-estimated on by the supernet evaluator (0:
+    /// each validation batch's own) [default: 512].
+    #[arg(long)]
+    pub recalibration_images: Option<usize>,
     /// Warm start: evaluate first the best architectures of a seeded pool ranked by these zero-cost proxies
     /// (comma-separated; several: by mean rank), then let the strategy propose. Data-dependent proxies use the
     /// training evaluator's dataset.
@@ -549,6 +562,10 @@ pub struct OneshotArgs {
     /// Validation images each candidate (spos) or the derived cell is scored on with inherited weights.
     #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
     pub validation_images: usize,
+    /// Training images each scored cell's batch-norm statistics are re-estimated on through its own path (0:
+    /// each validation batch's own statistics).
+    #[arg(long, default_value_t = 512)]
+    pub recalibration_images: usize,
     /// Epochs of the chosen architecture's stand-alone training (on all training images) [default: 10].
     #[arg(long, value_parser = at_least_one())]
     pub final_epochs: Option<usize>,
@@ -565,6 +582,28 @@ pub struct OneshotArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SupernetArgs {
+    /// The space (only nb201 has a supernet so far).
+    #[arg(long, value_enum, default_value = "nb201")]
+    pub space: SpaceKind,
+    /// The supernet's data, training and network (--channels, --cells).
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// The directory to write (supernet.json and weights.bpk); it must not hold a supernet already.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Where to train: cpu, cuda, cuda:N, wgpu.
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
+    /// Seed of the validation split, the initial weights and the paths.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print the saved supernet's description as JSON instead of lines.
     #[arg(long)]
     pub json: bool,
 }

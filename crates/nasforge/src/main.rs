@@ -13,6 +13,7 @@ mod progress;
 mod proxies;
 mod report;
 mod search;
+mod supernet;
 mod train;
 
 use std::io::IsTerminal;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         cli::Command::Export(args) => export::run(&args),
         cli::Command::Cost(args) => cost::run(&args),
         cli::Command::Oneshot(args) => oneshot::run(&args),
+        cli::Command::Supernet(args) => supernet::run(&args),
         cli::Command::Dashboard(args) => dashboard::run(&args),
     };
     match result {

@@ -44,6 +44,7 @@ pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
         },
         training,
         validation_images: args.validation_images,
+        recalibration_images: args.recalibration_images,
         device: args.device,
         seed: args.seed,
     };

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use nasforge_core::StopReason;
-use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY, SchedulerFlags, WarmStartFlags, parse_duration};
+use nasforge_engine::config::{
+    DEFAULT_STORAGE, DEFAULT_STUDY, SchedulerFlags, SupernetFlags, WarmStartFlags, parse_duration,
+};
 use nasforge_engine::{ConfigFile, RunOptions, RunReport, StudyHandle, StudyRequest, TrainingFlags, trial_json};
 
 use crate::cli::{SearchArgs, TrainingArgs, WorkerArgs};
@@ -75,6 +77,11 @@ pub fn study_request(args: &SearchArgs) -> StudyRequest {
         training: training_flags(&args.training),
         proxies: args.proxies.clone(),
         proxy_batch_size: args.proxy_batch_size,
+        supernet: SupernetFlags {
+            path: args.supernet.clone(),
+            validation_images: args.validation_images,
+            recalibration_images: args.recalibration_images,
+        },
         scheduler: SchedulerFlags {
             kind: args.scheduler,
             resource: args.resource.clone(),

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use nasforge_core::Metrics;
 use nasforge_core::space::TaskShape;
 use nasforge_eval::table::TableNoise;
+use nasforge_train::saved_supernet::SupernetManifest;
+use nasforge_train::supernet_evaluator::SupernetScoring;
 use nasforge_train::zero_cost::{Proxy, ZeroCostSettings};
 use nasforge_train::{Augmentation, NetworkScale, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+use crate::error::{EngineError, Result, invalid};
 
 /// The evaluators, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,16 +26,19 @@ pub enum EvaluatorKind {
     Train,
     /// Score every architecture at initialisation, without training, by zero-cost proxies.
     ZeroCost,
+    /// Score every architecture with the weights it inherits from a supernet saved by `nasforge supernet`.
+    Supernet,
     /// Results come from the program that asks for trials and tells their metrics (ask and tell, Python).
     Caller,
 }
 
 impl EvaluatorKind {
-    pub const ALL: [EvaluatorKind; 5] = [
+    pub const ALL: [EvaluatorKind; 6] = [
         EvaluatorKind::Table,
         EvaluatorKind::Command,
         EvaluatorKind::Train,
         EvaluatorKind::ZeroCost,
+        EvaluatorKind::Supernet,
         EvaluatorKind::Caller,
     ];
 
@@ -53,6 +58,7 @@ impl EvaluatorKind {
             EvaluatorKind::Command => "command",
             EvaluatorKind::Train => "train",
             EvaluatorKind::ZeroCost => "zero-cost",
+            EvaluatorKind::Supernet => "supernet",
             EvaluatorKind::Caller => "caller",
         }
     }
@@ -99,6 +105,8 @@ pub enum EvaluatorConfig {
     /// Score every architecture at initialisation by zero-cost proxies.
     #[serde(rename = "zero-cost")]
     ZeroCost(ZeroCostConfig),
+    /// Score every architecture with the weights it inherits from a saved supernet.
+    Supernet(SupernetConfig),
     /// The program that asks for trials evaluates them and tells their metrics (ask and tell).
     Caller,
 }
@@ -114,6 +122,7 @@ impl EvaluatorConfig {
             EvaluatorConfig::Command { .. } => EvaluatorKind::Command,
             EvaluatorConfig::Train(_) => EvaluatorKind::Train,
             EvaluatorConfig::ZeroCost(_) => EvaluatorKind::ZeroCost,
+            EvaluatorConfig::Supernet(_) => EvaluatorKind::Supernet,
             EvaluatorConfig::Caller => EvaluatorKind::Caller,
         }
     }
@@ -168,6 +177,75 @@ impl TrainSettings {
             invalid!("channels, cells and resolution must be at least 1");
         }
         Ok(())
+    }
+}
+
+/// The supernet evaluator: which saved supernet, and how many images score a candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupernetConfig {
+    /// The directory `nasforge supernet -o DIR` wrote; machine-local (workers may say otherwise).
+    pub path: PathBuf,
+    /// Where the supernet's dataset lies on this machine [default: the dataset's usual place].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Validation images a candidate is scored on (the supernet's validation split).
+    #[serde(default = "default_validation_images")]
+    pub validation_images: usize,
+    /// Training images a candidate's batch-norm statistics are re-estimated on (0: each validation batch's).
+    #[serde(default = "default_recalibration_images")]
+    pub recalibration_images: usize,
+}
+
+fn default_validation_images() -> usize {
+    SupernetScoring::default().validation_images
+}
+
+fn default_recalibration_images() -> usize {
+    SupernetScoring::default().recalibration_images
+}
+
+/// The supernet evaluator's flags (each `None` when not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SupernetFlags {
+    /// The saved supernet's directory.
+    pub path: Option<PathBuf>,
+    pub validation_images: Option<usize>,
+    pub recalibration_images: Option<usize>,
+}
+
+impl SupernetConfig {
+    /// The supernet saved in `path`, candidates scored on the default numbers of images.
+    pub fn new(path: PathBuf) -> SupernetConfig {
+        let scoring = SupernetScoring::default();
+        SupernetConfig {
+            path,
+            data_dir: None,
+            validation_images: scoring.validation_images,
+            recalibration_images: scoring.recalibration_images,
+        }
+    }
+
+    pub fn scoring(&self) -> SupernetScoring {
+        SupernetScoring { validation_images: self.validation_images, recalibration_images: self.recalibration_images }
+    }
+
+    /// The saved supernet's description.
+    pub fn manifest(&self) -> Result<SupernetManifest> {
+        SupernetManifest::read(&self.path).map_err(EngineError::Invalid)
+    }
+
+    /// The training evaluator's settings of the supernet's data and network: where a cell it chose is
+    /// retrained.
+    pub fn train_settings(&self) -> Result<TrainSettings> {
+        let manifest = self.manifest()?;
+        let scale = manifest.scale();
+        Ok(TrainSettings {
+            dataset: manifest.dataset,
+            data_dir: self.data_dir.clone(),
+            validation_fraction: manifest.validation_fraction,
+            training: TrainConfig { scale, ..manifest.training },
+        })
     }
 }
 

@@ -16,7 +16,8 @@ use crate::error::{EngineError, Result};
 use crate::registry::SpaceConfig;
 
 pub use evaluator::{
-    EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
+    EvaluatorConfig, EvaluatorKind, SupernetConfig, SupernetFlags, TrainSettings, TrainingFlags, ZeroCostConfig,
+    default_nb201_table,
 };
 pub use request::{ConfigFile, StudyRequest, continued_study_config, new_study_config};
 pub use scheduler::{SchedulerFlags, resolve_scheduler};

@@ -11,7 +11,8 @@ use nasforge_train::zero_cost::Proxy;
 use serde::{Deserialize, Serialize};
 
 use super::evaluator::{
-    EvaluatorConfig, EvaluatorKind, TrainSettings, TrainingFlags, ZeroCostConfig, default_nb201_table,
+    EvaluatorConfig, EvaluatorKind, SupernetConfig, SupernetFlags, TrainSettings, TrainingFlags, ZeroCostConfig,
+    default_nb201_table,
 };
 use super::scheduler::{SchedulerFlags, resolve_scheduler};
 use super::warm_start::{WarmStartConfig, WarmStartFlags, resolve_warm_start};
@@ -78,6 +79,9 @@ pub struct StudyRequest {
     pub proxies: Option<String>,
     /// Images in the zero-cost proxies' minibatch.
     pub proxy_batch_size: Option<usize>,
+    /// The supernet evaluator's saved supernet (implies that evaluator) and how many images score a
+    /// candidate.
+    pub supernet: SupernetFlags,
     /// The multi-fidelity scheduler's settings.
     pub scheduler: SchedulerFlags,
     /// The warm start by zero-cost proxies.
@@ -98,6 +102,7 @@ struct Partial {
     training: TrainingFlags,
     proxies: Option<Vec<Proxy>>,
     proxy_batch_size: Option<usize>,
+    supernet: SupernetFlags,
     scheduler_file: Option<SchedulerConfig>,
     scheduler: SchedulerFlags,
     warm_start_file: Option<WarmStartConfig>,
@@ -162,6 +167,7 @@ impl Partial {
             training: request.training.clone(),
             proxies: request.proxies.as_deref().map(Proxy::parse_list).transpose().map_err(EngineError::Invalid)?,
             proxy_batch_size: request.proxy_batch_size,
+            supernet: request.supernet.clone(),
             scheduler_file: file.scheduler.clone(),
             scheduler: request.scheduler.clone(),
             warm_start_file: file.warm_start.clone(),
@@ -181,6 +187,8 @@ impl Partial {
             EvaluatorKind::Command
         } else if self.proxies.is_some() {
             EvaluatorKind::ZeroCost
+        } else if self.supernet.path.is_some() {
+            EvaluatorKind::Supernet
         } else if self.training.dataset.is_some() {
             EvaluatorKind::Train
         } else {
@@ -238,6 +246,29 @@ impl Partial {
                 }
                 config.check()?;
                 EvaluatorConfig::ZeroCost(config)
+            }
+            EvaluatorKind::Supernet => {
+                let from_file = match from_file {
+                    Some(EvaluatorConfig::Supernet(config)) => Some(config),
+                    _ => None,
+                };
+                let flags = &self.supernet;
+                let Some(path) = flags.path.clone().or(from_file.as_ref().map(|c| c.path.clone())) else {
+                    invalid!(
+                        "the supernet evaluator needs --supernet DIR (a supernet saved by `nasforge supernet -o DIR`)"
+                    );
+                };
+                let mut config = from_file.unwrap_or_else(|| SupernetConfig::new(path.clone()));
+                config.path = path;
+                if self.training.data_dir.is_some() {
+                    config.data_dir.clone_from(&self.training.data_dir);
+                }
+                config.validation_images = flags.validation_images.unwrap_or(config.validation_images);
+                config.recalibration_images = flags.recalibration_images.unwrap_or(config.recalibration_images);
+                if config.validation_images == 0 {
+                    invalid!("the supernet evaluator's validation_images must be at least 1");
+                }
+                EvaluatorConfig::Supernet(config)
             }
             EvaluatorKind::Command => {
                 let (command, workdir, timeout, fidelity) = match from_file {
@@ -329,6 +360,12 @@ pub fn continued_study_config(
     if let (EvaluatorConfig::ZeroCost(stored), EvaluatorConfig::ZeroCost(asked)) = (&stored.evaluator, &asked) {
         let same_place = ZeroCostConfig { data_dir: stored.data_dir.clone(), ..asked.clone() };
         check(study, "zero-cost evaluator", stored, Some(&same_place))?;
+    }
+    if let (EvaluatorConfig::Supernet(stored), EvaluatorConfig::Supernet(asked)) = (&stored.evaluator, &asked) {
+        // The supernet's directory and its data may lie elsewhere on this machine; the scoring may not change.
+        let same_place =
+            SupernetConfig { path: stored.path.clone(), data_dir: stored.data_dir.clone(), ..asked.clone() };
+        check(study, "supernet evaluator", stored, Some(&same_place))?;
     }
     if partial.scheduler_file.is_some() || partial.scheduler.kind.is_some() {
         let asked_scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &asked)?;

@@ -46,7 +46,7 @@ pub fn resolve_scheduler(
     let epochs = match evaluator {
         EvaluatorConfig::Train(settings) => Some(settings.training.epochs as f64),
         EvaluatorConfig::Command { .. } | EvaluatorConfig::Caller => None,
-        EvaluatorConfig::Table { .. } | EvaluatorConfig::ZeroCost(_) => invalid!(
+        EvaluatorConfig::Table { .. } | EvaluatorConfig::ZeroCost(_) | EvaluatorConfig::Supernet(_) => invalid!(
             "the {} evaluator reports no intermediate results for a scheduler to act on \
              (schedulers need the train or command evaluator)",
             evaluator.kind().name()

@@ -55,6 +55,15 @@ pub fn resolve_warm_start(
         },
         (None, EvaluatorConfig::ZeroCost(config)) => config.clone(),
         (None, EvaluatorConfig::Table { task, .. }) => ZeroCostConfig { task: *task, ..ZeroCostConfig::default() },
+        (None, EvaluatorConfig::Supernet(config)) => {
+            let manifest = config.manifest()?;
+            ZeroCostConfig {
+                scale: manifest.scale(),
+                dataset: Some(manifest.dataset),
+                data_dir: config.data_dir.clone(),
+                ..ZeroCostConfig::default()
+            }
+        }
         (None, EvaluatorConfig::Command { .. } | EvaluatorConfig::Caller) => ZeroCostConfig::default(),
     };
     zero_cost.proxies = proxies;

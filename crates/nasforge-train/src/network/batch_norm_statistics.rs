@@ -147,7 +147,8 @@ pub(crate) fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// Per-channel mean and biased variance of an NCHW tensor.
 fn channel_statistics(x: &Tensor<4>) -> (Vec<f32>, Vec<f32>) {
     let [n, c, h, w] = x.dims();
-    let values: Vec<f32> = x.clone().detach().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 activations");
+    let values: Vec<f32> =
+        x.clone().detach().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 activations");
     let plane = h * w;
     let count = (n * plane).max(1) as f64;
     let mut mean = vec![0f64; c];

@@ -155,6 +155,12 @@ impl Nb201Supernet {
         }
     }
 
+    /// The supernet on the plain device under its autodiff one, its batch norms out of training: what
+    /// scoring candidates with inherited weights runs on (no backward graph recorded).
+    pub fn for_scoring(&self) -> Nb201Supernet {
+        self.valid()
+    }
+
     /// Logits `[n, classes]` of a batch through the path of `arch`.
     pub fn forward(&self, arch: &Nb201Arch, x: Tensor<4>) -> Tensor<2> {
         self.forward_terms(&path_terms(arch), x)

@@ -1,0 +1,83 @@
+//! `nasforge supernet`: an SPOS supernet trained once on a dataset and saved, for any number of studies to
+//! search with the supernet evaluator (`--evaluator supernet --supernet DIR`).
+
+use std::path::PathBuf;
+
+use nasforge_train::DeviceChoice;
+use nasforge_train::network::{Nb201Supernet, nb201_network};
+use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetData, SupernetManifest};
+use nasforge_train::spos::{SposRun, train_supernet};
+
+use crate::config::{TrainSettings, TrainingFlags};
+use crate::error::{EngineError, Result, invalid};
+
+/// What `nasforge supernet` asks for.
+#[derive(Debug, Clone)]
+pub struct SupernetRequest {
+    /// The data, training and network (channels, cells), as the training flags of `search` give them.
+    pub training: TrainingFlags,
+    /// The directory to write (it must not hold a supernet already).
+    pub output: PathBuf,
+    pub device: DeviceChoice,
+    /// Seeds the validation split, the initial weights and the paths.
+    pub seed: u64,
+}
+
+/// A supernet trained by SPOS on `data` with `settings`' training, on `device` (seeded by `seed`).
+pub(crate) fn train_spos_supernet(
+    settings: &TrainSettings,
+    data: &SupernetData,
+    device: DeviceChoice,
+    seed: u64,
+) -> Result<(SposRun, SupernetManifest)> {
+    let device = device.device().map_err(EngineError::invalid)?;
+    device.seed(seed);
+    let network = nb201_network(&data.task, &settings.training.scale);
+    let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
+    let run = train_supernet(supernet, &data.train, &data.batcher, &settings.training, &device, seed)
+        .map_err(|e| EngineError::invalid(format!("supernet training: {e}")))?;
+    let manifest = SupernetManifest {
+        format: FORMAT,
+        space: "nb201".into(),
+        network,
+        dataset: settings.dataset.clone(),
+        validation_fraction: settings.validation_fraction,
+        seed,
+        training: settings.training.clone(),
+        steps: run.steps,
+        train_seconds: run.train_seconds,
+        first_loss: run.first_loss,
+        last_loss: run.last_loss,
+    };
+    Ok((run, manifest))
+}
+
+/// Trains the supernet `request` describes and saves it; returns its description.
+pub fn train_saved_supernet(request: &SupernetRequest) -> Result<SupernetManifest> {
+    let manifest_path = request.output.join(MANIFEST_FILE);
+    if manifest_path.exists() {
+        invalid!(
+            "{} already holds a supernet ({}); choose another directory or remove it",
+            request.output.display(),
+            manifest_path.display()
+        );
+    }
+    // A directory that cannot be written is found before the training, not after it.
+    std::fs::create_dir_all(&request.output)
+        .map_err(|e| EngineError::invalid(format!("creating {}: {e}", request.output.display())))?;
+    let settings = request.training.apply(TrainSettings::default())?;
+    settings.check()?;
+    let data = SupernetData::load(
+        &settings.dataset,
+        settings.data_dir.as_deref(),
+        settings.validation_fraction,
+        &settings.training,
+        request.seed,
+    )
+    .map_err(EngineError::invalid)?;
+    let (run, manifest) = train_spos_supernet(&settings, &data, request.device, request.seed)?;
+    SavedSupernet { manifest: manifest.clone(), supernet: run.supernet }
+        .save(&request.output)
+        .map_err(EngineError::invalid)?;
+    Ok(manifest)
+}
