@@ -29,19 +29,31 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         return norm.forward(x);
     }
     let device = x.device();
+    let (output, mean, variance) = batch_norm_with_batch_statistics(norm, x);
+    let momentum = norm.momentum;
+    let update = |running: Tensor<1>, batch: Tensor<1>| {
+        running.to_device(&device).mul_scalar(1.0 - momentum).add(batch.detach().mul_scalar(momentum)).detach()
+    };
+    norm.running_mean.update(update(norm.running_mean.value_sync(), mean));
+    norm.running_var.update(update(norm.running_var.value_sync(), variance));
+    output
+}
+
+/// `x` normalised by its batch's per-channel statistics with `norm`'s γ and β, returned with those statistics
+/// (mean, biased variance); the running statistics are left alone. Our kernels on the CPU, burn's
+/// `batch_norm_train` elsewhere.
+pub fn batch_norm_with_batch_statistics(norm: &BatchNorm, x: Tensor<4>) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    if !on_cpu_in_f32(&x) {
+        let result = burn::tensor::module::batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+        return (result.output, result.mean, result.variance);
+    }
     let (output, mean, variance) = <burn::backend::Dispatch as BatchNormBackend>::batch_norm_train_nchw(
         x.into_dispatch(),
         norm.gamma.val().into_dispatch(),
         norm.beta.val().into_dispatch(),
         norm.epsilon,
     );
-    let momentum = norm.momentum;
-    let update = |running: Tensor<1>, batch: Tensor<1>| {
-        running.to_device(&device).mul_scalar(1.0 - momentum).add(batch.detach().mul_scalar(momentum)).detach()
-    };
-    norm.running_mean.update(update(norm.running_mean.value_sync(), Tensor::from_dispatch(mean)));
-    norm.running_var.update(update(norm.running_var.value_sync(), Tensor::from_dispatch(variance)));
-    Tensor::from_dispatch(output)
+    (Tensor::from_dispatch(output), Tensor::from_dispatch(mean), Tensor::from_dispatch(variance))
 }
 
 #[backend_extension(Flex, Autodiff)]

@@ -12,7 +12,7 @@ mod batch_norm;
 mod conv;
 mod pool;
 
-pub use batch_norm::batch_norm;
+pub use batch_norm::{batch_norm, batch_norm_with_batch_statistics};
 pub use conv::conv2d;
 pub use pool::{avg_pool2d, max_pool2d};
 

@@ -102,11 +102,11 @@ pub(crate) fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         match mode.as_mut() {
             None => kernels::batch_norm(norm, x),
             Some(Mode::Record { layers, next }) => {
-                let (mean, variance) = channel_statistics(&x);
-                let count = x.dims()[0] * x.dims()[2] * x.dims()[3];
-                let unbiased = count as f64 / (count.max(2) - 1) as f64;
-                let sums = layers.get_mut(*next);
-                match sums {
+                let [n, _, h, w] = x.dims();
+                let (output, mean, variance) = kernels::batch_norm_with_batch_statistics(norm, x.detach());
+                let (mean, variance) = (values(mean), values(variance));
+                let unbiased = (n * h * w) as f64 / ((n * h * w).max(2) - 1) as f64;
+                match layers.get_mut(*next) {
                     Some(sums) if sums.mean.len() == mean.len() => {
                         for (c, (m, v)) in mean.iter().zip(&variance).enumerate() {
                             sums.mean[c] += f64::from(*m);
@@ -114,29 +114,25 @@ pub(crate) fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
                         }
                     }
                     _ => {
-                        let sums = LayerSums {
+                        layers.truncate(*next);
+                        layers.push(LayerSums {
                             mean: mean.iter().map(|m| f64::from(*m)).collect(),
                             variance: variance.iter().map(|v| f64::from(*v) * unbiased).collect(),
-                        };
-                        layers.truncate(*next);
-                        layers.push(sums);
+                        });
                     }
                 }
                 *next += 1;
-                normalize(norm, x, mean, variance)
+                output
             }
             Some(Mode::Apply { means, variances, next, mismatch }) => {
                 let channels = x.dims()[1];
                 let layer = *next;
                 *next += 1;
                 match (means.get(layer), variances.get(layer)) {
-                    (Some(mean), Some(variance)) if mean.len() == channels => {
-                        normalize(norm, x, mean.clone(), variance.clone())
-                    }
+                    (Some(mean), Some(variance)) if mean.len() == channels => normalize(norm, x, mean, variance),
                     _ => {
                         *mismatch = true;
-                        let (mean, variance) = channel_statistics(&x);
-                        normalize(norm, x, mean, variance)
+                        kernels::batch_norm_with_batch_statistics(norm, x.detach()).0
                     }
                 }
             }
@@ -144,35 +140,20 @@ pub(crate) fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     })
 }
 
-/// Per-channel mean and biased variance of an NCHW tensor.
-fn channel_statistics(x: &Tensor<4>) -> (Vec<f32>, Vec<f32>) {
-    let [n, c, h, w] = x.dims();
-    let values: Vec<f32> =
-        x.clone().detach().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 activations");
-    let plane = h * w;
-    let count = (n * plane).max(1) as f64;
-    let mut mean = vec![0f64; c];
-    let mut square = vec![0f64; c];
-    for image in values.chunks_exact(c * plane) {
-        for (channel, values) in image.chunks_exact(plane).enumerate() {
-            for &v in values {
-                mean[channel] += f64::from(v);
-                square[channel] += f64::from(v) * f64::from(v);
-            }
-        }
-    }
-    let mean: Vec<f64> = mean.iter().map(|s| s / count).collect();
-    let variance = square.iter().zip(&mean).map(|(s, m)| (s / count - m * m).max(0.0) as f32).collect();
-    (mean.into_iter().map(|m| m as f32).collect(), variance)
+fn values(tensor: Tensor<1>) -> Vec<f32> {
+    tensor.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 statistics")
 }
 
-/// `x` normalised per channel by `mean` and `variance`, then scaled and shifted by the layer's γ and β.
-fn normalize(norm: &BatchNorm, x: Tensor<4>, mean: Vec<f32>, variance: Vec<f32>) -> Tensor<4> {
+/// `x` normalised per channel by `mean` and `variance`, then scaled and shifted by the layer's γ and β: one
+/// multiply and one add, `x · s + t` with `s = γ / √(variance + ε)` and `t = β − mean · s`.
+fn normalize(norm: &BatchNorm, x: Tensor<4>, mean: &[f32], variance: &[f32]) -> Tensor<4> {
     let device = x.device();
-    let channels = mean.len();
-    let mean = Tensor::<1>::from_data(TensorData::new(mean, [channels]), &device);
-    let variance = Tensor::<1>::from_data(TensorData::new(variance, [channels]), &device);
-    burn::tensor::module::batch_norm(x, norm.gamma.val(), norm.beta.val(), mean, variance, norm.epsilon)
+    let (gamma, beta) = (values(norm.gamma.val()), values(norm.beta.val()));
+    let scale: Vec<f32> = gamma.iter().zip(variance).map(|(g, v)| g / (v + norm.epsilon as f32).sqrt()).collect();
+    let shift: Vec<f32> = beta.iter().zip(mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
+    let channels = scale.len();
+    let per_channel = |values: Vec<f32>| Tensor::<4>::from_data(TensorData::new(values, [1, channels, 1, 1]), &device);
+    x * per_channel(scale) + per_channel(shift)
 }
 
 #[cfg(test)]
