@@ -154,7 +154,8 @@ pub fn one_shot_search(
     };
     let choice = match request.method {
         OneShotMethod::Spos { candidates } => {
-            let (run, _) = train_spos_supernet(&settings, &data, request.device, request.seed)?;
+            let (run, _) =
+                train_spos_supernet(&settings, &data, request.device, request.seed, None, &mut |_, _, _| {})?;
             let scoring = Instant::now();
             let scorer = run.supernet.for_scoring();
             let (inherited_accuracy, arch, candidates) =

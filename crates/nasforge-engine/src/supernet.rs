@@ -1,7 +1,7 @@
 //! `nasforge supernet`: an SPOS supernet trained once on a dataset and saved, for any number of studies to
 //! search with the supernet evaluator (`--evaluator supernet --supernet DIR`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nasforge_train::DeviceChoice;
 use nasforge_train::network::{Nb201Supernet, nb201_network};
@@ -23,19 +23,37 @@ pub struct SupernetRequest {
     pub seed: u64,
 }
 
-/// A supernet trained by SPOS on `data` with `settings`' training, on `device` (seeded by `seed`).
+/// A supernet trained by SPOS on `data` with `settings`' training, on `device` (seeded by `seed`); with
+/// `checkpoint`, saved there after every epoch and resumed from there (see `train_supernet`). `on_epoch`
+/// sees each finished epoch, the number of epochs and the epoch's mean loss.
 pub(crate) fn train_spos_supernet(
     settings: &TrainSettings,
     data: &SupernetData,
     device: DeviceChoice,
     seed: u64,
+    checkpoint: Option<&Path>,
+    on_epoch: &mut dyn FnMut(usize, usize, f64),
 ) -> Result<(SposRun, SupernetManifest)> {
     let device = device.device().map_err(EngineError::invalid)?;
     device.seed(seed);
     let network = nb201_network(&data.task, &settings.training.scale);
     let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
-    let run = train_supernet(supernet, &data.train, &data.batcher, &settings.training, &device, seed)
-        .map_err(|e| EngineError::invalid(format!("supernet training: {e}")))?;
+    let epochs = settings.training.epochs;
+    let mut report = |epoch: usize, loss: f64| {
+        on_epoch(epoch, epochs, loss);
+        Ok(())
+    };
+    let run = train_supernet(
+        supernet,
+        &data.train,
+        &data.batcher,
+        &settings.training,
+        &device,
+        seed,
+        checkpoint,
+        &mut report,
+    )
+    .map_err(|e| EngineError::invalid(format!("supernet training: {e}")))?;
     let manifest = SupernetManifest {
         format: FORMAT,
         space: "nb201".into(),
@@ -52,8 +70,19 @@ pub(crate) fn train_spos_supernet(
     Ok((run, manifest))
 }
 
-/// Trains the supernet `request` describes and saves it; returns its description.
-pub fn train_saved_supernet(request: &SupernetRequest) -> Result<SupernetManifest> {
+/// Where an unfinished training keeps its state inside the output directory.
+const CHECKPOINT_DIR: &str = "checkpoint";
+/// What the unfinished training was asked for, to refuse resuming it with other settings.
+const SETTINGS_FILE: &str = "settings.json";
+
+/// Trains the supernet `request` describes and saves it; returns its description. The training's state is
+/// kept in `OUTPUT/checkpoint` after every epoch: the same command continues a killed run from its last
+/// epoch (and refuses to continue it with other settings). `on_epoch` sees each finished epoch, the number
+/// of epochs and the epoch's mean loss.
+pub fn train_saved_supernet(
+    request: &SupernetRequest,
+    on_epoch: &mut dyn FnMut(usize, usize, f64),
+) -> Result<SupernetManifest> {
     let manifest_path = request.output.join(MANIFEST_FILE);
     if manifest_path.exists() {
         invalid!(
@@ -62,11 +91,26 @@ pub fn train_saved_supernet(request: &SupernetRequest) -> Result<SupernetManifes
             manifest_path.display()
         );
     }
-    // A directory that cannot be written is found before the training, not after it.
-    std::fs::create_dir_all(&request.output)
-        .map_err(|e| EngineError::invalid(format!("creating {}: {e}", request.output.display())))?;
     let settings = request.training.apply(TrainSettings::default())?;
     settings.check()?;
+    let checkpoint = request.output.join(CHECKPOINT_DIR);
+    // A directory that cannot be written is found before the training, not after it.
+    std::fs::create_dir_all(&checkpoint)
+        .map_err(|e| EngineError::invalid(format!("creating {}: {e}", checkpoint.display())))?;
+    let asked = serde_json::json!({ "settings": settings, "seed": request.seed });
+    let settings_path = checkpoint.join(SETTINGS_FILE);
+    match std::fs::read_to_string(&settings_path) {
+        Ok(text) if serde_json::from_str::<serde_json::Value>(&text).ok().as_ref() != Some(&asked) => invalid!(
+            "{} holds an unfinished supernet training with other settings ({}); run it with those, or remove {} \
+             to start over",
+            request.output.display(),
+            settings_path.display(),
+            checkpoint.display()
+        ),
+        Ok(_) => {}
+        Err(_) => std::fs::write(&settings_path, asked.to_string())
+            .map_err(|e| EngineError::invalid(format!("writing {}: {e}", settings_path.display())))?,
+    }
     let data = SupernetData::load(
         &settings.dataset,
         settings.data_dir.as_deref(),
@@ -75,9 +119,12 @@ pub fn train_saved_supernet(request: &SupernetRequest) -> Result<SupernetManifes
         request.seed,
     )
     .map_err(EngineError::invalid)?;
-    let (run, manifest) = train_spos_supernet(&settings, &data, request.device, request.seed)?;
+    let (run, manifest) =
+        train_spos_supernet(&settings, &data, request.device, request.seed, Some(&checkpoint), on_epoch)?;
     SavedSupernet { manifest: manifest.clone(), supernet: run.supernet }
         .save(&request.output)
         .map_err(EngineError::invalid)?;
+    std::fs::remove_dir_all(&checkpoint)
+        .map_err(|e| EngineError::invalid(format!("removing {}: {e}", checkpoint.display())))?;
     Ok(manifest)
 }

@@ -104,7 +104,8 @@ fn main() -> Result<(), String> {
     let device = config.device.device()?;
     device.seed(args.seed);
     let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
-    let run = train_supernet(supernet, &train, &batcher, &config, &device, args.seed).map_err(|e| e.to_string())?;
+    let run = train_supernet(supernet, &train, &batcher, &config, &device, args.seed, None, &mut |_, _| Ok(()))
+        .map_err(|e| e.to_string())?;
     let scorer = run.supernet.for_scoring();
     let space = Nb201Space;
     let cells: Vec<_> =

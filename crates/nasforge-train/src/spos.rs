@@ -6,10 +6,12 @@
 //! with statistics re-estimated through its own path on a few training batches (SPOS's recalibration), or
 //! with the statistics of each batch it sees, as NAS-Bench-201's own supernets do ([`Scoring`]).
 
+use std::path::Path;
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasforge_core::space::nb201::EDGES;
 use nasforge_core::space::{Nb201Arch, Nb201Op};
@@ -42,6 +44,13 @@ pub fn uniform_path(rng: &mut SplitMix64) -> Nb201Arch {
 /// Trains `supernet` (built on the autodiff version of `device`) on `train` for `config.epochs`, each step on
 /// one path drawn by [`uniform_path`], with `config`'s optimiser, batch size and learning-rate schedule. A
 /// NaN or infinite loss ends the run as [`EvalError::Failed`].
+///
+/// With `checkpoint`, the training saves its whole state there after every epoch (weights, optimiser,
+/// generator, data order, losses) and, when the directory holds a state already, resumes from it: a killed
+/// run continues from its last finished epoch and ends where an uninterrupted one does. The caller keeps the
+/// directory for one training (same supernet, data, settings and seed). `on_epoch` sees each finished epoch
+/// (its number from 1, its mean loss) once its state is saved; an error from it ends the training with it.
+#[allow(clippy::too_many_arguments)]
 pub fn train_supernet(
     supernet: Nb201Supernet,
     train: &Dataset,
@@ -49,26 +58,38 @@ pub fn train_supernet(
     config: &TrainConfig,
     device: &Device,
     seed: u64,
+    checkpoint: Option<&Path>,
+    on_epoch: &mut dyn FnMut(usize, f64) -> Result<(), EvalError>,
 ) -> Result<SposRun, EvalError> {
     if train.is_empty() {
         return Err(EvalError::Fatal("the training set is empty".into()));
     }
     let ad_device = device.clone().autodiff();
     let started = Instant::now();
-    let mut supernet = supernet;
-    let mut optim = optimizer(config);
+    let (mut supernet, mut optim) = (supernet, optimizer(config));
+    let mut progress = Progress {
+        epochs: 0,
+        rng: SplitMix64::new(seed ^ 0x5E05),
+        order: (0..train.len()).collect(),
+        losses: Vec::new(),
+        seconds: 0.0,
+    };
+    if let Some(dir) = checkpoint {
+        let saved;
+        (saved, supernet, optim) = Progress::load(dir, supernet, optim).map_err(EvalError::Fatal)?;
+        progress = saved.unwrap_or(progress);
+    }
     let loss_fn = CrossEntropyLossConfig::new().init(&ad_device);
     let batch_size = config.batch_size.max(1).min(train.len());
     let steps_per_epoch = (train.len() / batch_size).max(1);
     let total_steps = (steps_per_epoch * config.epochs.max(1)) as f64;
-    let mut rng = SplitMix64::new(seed ^ 0x5E05);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut losses = Vec::new();
-    for _ in 0..config.epochs.max(1) {
-        rng.shuffle(&mut order);
+    let earlier_seconds = progress.seconds;
+    while progress.epochs < config.epochs.max(1) {
+        let Progress { rng, order, losses, .. } = &mut progress;
+        rng.shuffle(order);
         for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
-            let path = uniform_path(&mut rng);
-            let batch = batcher.batch(train, chunk, &mut rng);
+            let path = uniform_path(rng);
+            let batch = batcher.batch(train, chunk, rng);
             let n = batch.labels.len();
             let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
             let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels, [n]), &ad_device);
@@ -85,7 +106,15 @@ pub fn train_supernet(
             let grads = GradientsParams::from_grads(loss.backward(), &supernet);
             supernet = optim.step(lr, supernet, grads);
         }
+        progress.epochs += 1;
+        progress.seconds = earlier_seconds + started.elapsed().as_secs_f64();
+        if let Some(dir) = checkpoint {
+            progress.save(dir, &supernet, &optim).map_err(EvalError::Fatal)?;
+        }
+        let epoch_losses = &progress.losses[progress.losses.len().saturating_sub(steps_per_epoch)..];
+        on_epoch(progress.epochs, epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64)?;
     }
+    let losses = &progress.losses;
     let tenth = (losses.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     Ok(SposRun {
@@ -93,8 +122,68 @@ pub fn train_supernet(
         steps: losses.len(),
         first_loss: mean(&losses[..tenth]),
         last_loss: mean(&losses[losses.len() - tenth..]),
-        train_seconds: started.elapsed().as_secs_f64(),
+        train_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
     })
+}
+
+/// A supernet training's state after its last finished epoch.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Progress {
+    epochs: usize,
+    rng: SplitMix64,
+    /// The data order, shuffled in place every epoch.
+    order: Vec<usize>,
+    losses: Vec<f64>,
+    /// Training seconds so far, over every run that took part.
+    seconds: f64,
+}
+
+const PROGRESS_FILE: &str = "progress.json";
+const WEIGHTS_FILE: &str = "weights.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+
+impl Progress {
+    /// Writes the state into `dir/next`, complete (progress last), then puts it in place of `dir/last`:
+    /// a run killed at any moment leaves one complete state to resume from.
+    fn save(&self, dir: &Path, supernet: &Nb201Supernet, optim: &ModuleOptimizer) -> Result<(), String> {
+        let (next, last) = (dir.join("next"), dir.join("last"));
+        let fail = |what: &Path, e: &dyn std::fmt::Display| {
+            format!("saving the supernet's training to {}: {e}", what.display())
+        };
+        let _ = std::fs::remove_dir_all(&next);
+        std::fs::create_dir_all(&next).map_err(|e| fail(&next, &e))?;
+        let weights = next.join(WEIGHTS_FILE);
+        supernet.clone().save_file(&weights).map_err(|e| fail(&weights, &format!("{e:?}")))?;
+        let optimizer = next.join(OPTIMIZER_FILE);
+        optim.save(&optimizer).map_err(|e| fail(&optimizer, &format!("{e:?}")))?;
+        let progress = next.join(PROGRESS_FILE);
+        std::fs::write(&progress, serde_json::to_string(self).expect("progress serialises"))
+            .map_err(|e| fail(&progress, &e))?;
+        let _ = std::fs::remove_dir_all(&last);
+        std::fs::rename(&next, &last).map_err(|e| fail(&last, &e))
+    }
+
+    /// The state saved in `dir` (`last`, or a complete `next` when a run was killed while putting it in
+    /// place), loaded into `supernet` and `optim`; `None` (and both as given) when there is none.
+    fn load(
+        dir: &Path,
+        supernet: Nb201Supernet,
+        optim: ModuleOptimizer,
+    ) -> Result<(Option<Progress>, Nb201Supernet, ModuleOptimizer), String> {
+        let Some(state) =
+            ["last", "next"].map(|name| dir.join(name)).into_iter().find(|d| d.join(PROGRESS_FILE).is_file())
+        else {
+            return Ok((None, supernet, optim));
+        };
+        let path = state.join(PROGRESS_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let progress: Progress = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let weights = state.join(WEIGHTS_FILE);
+        let supernet = supernet.try_load_file(&weights).map_err(|e| format!("{}: {e:?}", weights.display()))?;
+        let optimizer = state.join(OPTIMIZER_FILE);
+        let optim = optim.load(&optimizer).map_err(|e| format!("{}: {e:?}", optimizer.display()))?;
+        Ok((Some(progress), supernet, optim))
+    }
 }
 
 /// How a candidate is scored with the weights it inherits from a supernet.

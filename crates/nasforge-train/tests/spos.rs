@@ -3,15 +3,15 @@
 //! a path that can learn it from one that cannot, batch-norm recalibration, and a saved supernet that scores
 //! as the one in memory and refuses what it is not.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space};
+use nasforge_core::study::EvalError;
 use nasforge_train::data::{self, SplitMix64, SyntheticConfig};
 use nasforge_train::network::{BatchNormStatistics, Nb201Supernet};
 use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetManifest};
@@ -104,7 +104,8 @@ fn trained_supernet(device: &Device) -> Nb201Supernet {
     device.seed(2);
     let (train, _) = synthetic();
     let supernet = Nb201Supernet::new(&tiny_network(), &device.clone().autodiff());
-    let run = train_supernet(supernet, &train, &batcher(&train), &config(), device, 7).unwrap();
+    let run =
+        train_supernet(supernet, &train, &batcher(&train), &config(), device, 7, None, &mut |_, _| Ok(())).unwrap();
     assert_eq!(run.steps, 8 * (480 / 32));
     assert!(run.last_loss < run.first_loss, "the supernet did not learn: {} → {}", run.first_loss, run.last_loss);
     run.supernet
@@ -155,6 +156,47 @@ fn recalibration_re_estimates_each_layer_of_the_path_on_training_images() {
     assert_ne!(recalibrated.loss, per_batch.loss);
     // Another path's statistics cannot score this one.
     assert!(one_skip.apply(|| supernet.forward(&arch(ALL_CONV), x.clone())).is_err());
+}
+
+#[test]
+fn a_resumed_supernet_training_equals_an_uninterrupted_one() {
+    let _turn = SEEDED_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex();
+    let (train, test) = synthetic();
+    let config = TrainConfig { epochs: 4, ..config() };
+    let fresh = || {
+        device.seed(5);
+        Nb201Supernet::new(&tiny_network(), &device.clone().autodiff())
+    };
+    let train_with = |checkpoint: Option<&Path>, stop_after: usize| {
+        let mut on_epoch = |epoch: usize, loss: f64| match epoch == stop_after {
+            true => Err(EvalError::Fatal(format!("killed after epoch {epoch} (loss {loss})"))),
+            false => Ok(()),
+        };
+        train_supernet(fresh(), &train, &batcher(&train), &config, &device, 3, checkpoint, &mut on_epoch)
+    };
+    let whole = train_with(None, 0).unwrap();
+
+    let dir = scratch_dir("resumed");
+    let killed = train_with(Some(&dir), 2).unwrap_err();
+    assert!(killed.to_string().contains("killed after epoch 2"), "{killed}");
+    let resumed = train_with(Some(&dir), 0).unwrap();
+    assert_eq!(
+        (resumed.steps, resumed.first_loss, resumed.last_loss),
+        (whole.steps, whole.first_loss, whole.last_loss)
+    );
+    let batch = batcher(&train).batch(&test, &(0..32).collect::<Vec<_>>(), &mut SplitMix64::new(0));
+    let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &Device::flex());
+    let logits = |supernet: &Nb201Supernet| -> Vec<f32> {
+        let scorer = supernet.for_scoring();
+        BatchNormStatistics::default()
+            .record(|| scorer.forward(&arch(ONE_SKIP), x.clone()))
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
+    assert_eq!(logits(&resumed.supernet), logits(&whole.supernet));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn manifest() -> SupernetManifest {

@@ -19,7 +19,10 @@ pub fn run(args: &SupernetArgs) -> Result<ExitCode> {
         device: args.device,
         seed: args.seed,
     };
-    let manifest = train_saved_supernet(&request)?;
+    let mut on_epoch = |epoch: usize, epochs: usize, loss: f64| {
+        eprintln!("supernet epoch {epoch}/{epochs}: training loss {loss:.4}");
+    };
+    let manifest = train_saved_supernet(&request, &mut on_epoch)?;
     if args.json {
         let mut json = serde_json::to_value(&manifest)?;
         json["path"] = serde_json::json!(args.output);

@@ -1,10 +1,13 @@
 //! `nasforge supernet` and the supernet evaluator through the binary on a synthetic task: a supernet trained
 //! once and saved serves several studies of different strategies, each candidate scored with the weights
-//! it inherits (the same cell scores the same in every study); and the refusals.
+//! it inherits (the same cell scores the same in every study); a killed training continues from its last
+//! epoch; and the refusals.
 
 mod common;
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use common::{fails, json, ok, trials};
 
@@ -66,4 +69,36 @@ fn searches_the_supernet_evaluator_cannot_serve_are_refused() {
     assert!(e.contains("records no metric `latency_ms`"), "{e}");
     let e = fails(dir.path(), &["supernet", "--space", "chain", "-o", "other"]);
     assert!(e.contains("only nb201 has a supernet so far"), "{e}");
+}
+
+#[test]
+fn a_killed_supernet_training_continues_from_its_last_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["supernet", "--dataset", "synthetic", "--channels", "4", "--cells", "1", "--seed", "2", "-o", "net"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasforge"))
+        .args(args)
+        .args(["--epochs", "40"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let first = stderr.lines().map(|line| line.unwrap()).find(|line| line.starts_with("supernet epoch "));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(first.as_deref().map(|l| l.starts_with("supernet epoch 1/40")), Some(true), "{first:?}");
+    assert!(!dir.path().join("net/supernet.json").exists(), "killed before the end");
+
+    let e = fails(dir.path(), &[&args[..], &["--epochs", "41"]].concat());
+    assert!(e.contains("unfinished supernet training with other settings"), "{e}");
+    let out = common::nasforge(dir.path(), &[&args[..], &["--epochs", "40", "--json"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let first_resumed = log.lines().find(|l| l.starts_with("supernet epoch ")).unwrap();
+    assert!(!first_resumed.starts_with("supernet epoch 1/"), "the continued run started over: {first_resumed}");
+    assert!(log.contains("supernet epoch 40/40"), "{log}");
+    let manifest = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(manifest["steps"].as_u64().unwrap() % 40, 0, "forty epochs of equal steps: {manifest}");
+    assert!(!dir.path().join("net/checkpoint").exists(), "the finished training leaves no checkpoint");
 }

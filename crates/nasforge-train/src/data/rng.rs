@@ -2,7 +2,7 @@
 //! splits, augmentation and synthetic data.
 
 /// A small deterministic generator (SplitMix64) for shuffling, splits, augmentation and synthetic data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
