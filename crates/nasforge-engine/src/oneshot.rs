@@ -12,7 +12,6 @@ use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
 use nasforge_train::data::SplitMix64;
 use nasforge_train::differentiable::{ArchParams, DifferentiableConfig, OpWeights, derive_cell, search_differentiable};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
-use nasforge_train::saved_supernet::SupernetData;
 use nasforge_train::spos::{Scoring, inherited_score, uniform_path};
 use nasforge_train::{DeviceChoice, EpochStats};
 use serde_json::{Value, json};
@@ -21,7 +20,7 @@ use crate::config::{TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
 use crate::final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 use crate::registry::SpaceKind;
-use crate::supernet::train_spos_supernet;
+use crate::supernet::{supernet_data, train_spos_supernet};
 
 /// How the supernet is trained and the architecture chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -133,14 +132,7 @@ pub fn one_shot_search(
     }
     let settings = request.training.apply(TrainSettings::default())?;
     let started = Instant::now();
-    let data = SupernetData::load(
-        &settings.dataset,
-        settings.data_dir.as_deref(),
-        settings.validation_fraction,
-        &settings.training,
-        request.seed,
-    )
-    .map_err(EngineError::invalid)?;
+    let data = supernet_data(&settings, request.seed)?;
     let device = request.device.device().map_err(EngineError::invalid)?;
     let scoring = Scoring {
         validation: &data.validation,

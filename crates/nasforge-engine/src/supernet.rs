@@ -23,6 +23,12 @@ pub struct SupernetRequest {
     pub seed: u64,
 }
 
+/// The data of a supernet trained with `settings` and `seed`: the dataset loaded and split.
+pub(crate) fn supernet_data(settings: &TrainSettings, seed: u64) -> Result<SupernetData> {
+    let TrainSettings { dataset, data_dir, validation_fraction, training } = settings;
+    SupernetData::load(dataset, data_dir.as_deref(), *validation_fraction, training, seed).map_err(EngineError::invalid)
+}
+
 /// A supernet trained by SPOS on `data` with `settings`' training, on `device` (seeded by `seed`); with
 /// `checkpoint`, saved there after every epoch and resumed from there (see `train_supernet`). `on_epoch`
 /// sees each finished epoch, the number of epochs and the epoch's mean loss.
@@ -111,14 +117,7 @@ pub fn train_saved_supernet(
         Err(_) => std::fs::write(&settings_path, asked.to_string())
             .map_err(|e| EngineError::invalid(format!("writing {}: {e}", settings_path.display())))?,
     }
-    let data = SupernetData::load(
-        &settings.dataset,
-        settings.data_dir.as_deref(),
-        settings.validation_fraction,
-        &settings.training,
-        request.seed,
-    )
-    .map_err(EngineError::invalid)?;
+    let data = supernet_data(&settings, request.seed)?;
     let (run, manifest) =
         train_spos_supernet(&settings, &data, request.device, request.seed, Some(&checkpoint), on_epoch)?;
     SavedSupernet { manifest: manifest.clone(), supernet: run.supernet }
