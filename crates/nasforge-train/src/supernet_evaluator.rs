@@ -60,10 +60,6 @@ impl SupernetEvaluator {
         let supernet = saved.supernet.for_scoring().to_device(&device);
         Ok(SupernetEvaluator { supernet, manifest: saved.manifest, data, scoring, device })
     }
-
-    pub fn manifest(&self) -> &SupernetManifest {
-        &self.manifest
-    }
 }
 
 impl<S: Buildable> Evaluator<S> for SupernetEvaluator {
