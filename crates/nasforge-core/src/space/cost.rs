@@ -18,10 +18,17 @@ impl NetworkCost {
         self.flops += weights * (out_size * out_size) as u64;
     }
 
-    /// A linear classifier with bias from `features` pooled channels to `classes`.
-    pub(crate) fn classifier(&mut self, features: usize, classes: usize) {
-        let weights = (features * classes) as u64;
-        self.params += weights + classes as u64;
+    /// A linear layer with bias from `features` to `outputs` (a classifier over pooled channels).
+    pub(crate) fn linear(&mut self, features: usize, outputs: usize) {
+        let weights = (features * outputs) as u64;
+        self.params += weights + outputs as u64;
         self.flops += weights;
+    }
+}
+
+impl std::ops::AddAssign for NetworkCost {
+    fn add_assign(&mut self, other: NetworkCost) {
+        self.params += other.params;
+        self.flops += other.flops;
     }
 }

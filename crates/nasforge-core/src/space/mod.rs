@@ -2,8 +2,10 @@
 //! Every space offers the same operations, so every strategy runs on every space.
 
 pub mod chain;
+mod choices;
 mod cost;
 pub mod darts;
+pub mod mbconv;
 pub mod nb201;
 
 use std::fmt::Debug;
@@ -16,6 +18,7 @@ use serde::de::DeserializeOwned;
 pub use chain::{ChainArch, ChainLayer, ChainNetwork, ChainSettings, ChainSpace};
 pub use cost::NetworkCost;
 pub use darts::{DartsArch, DartsCell, DartsNetwork, DartsOp, DartsSettings, DartsSpace};
+pub use mbconv::{MbconvArch, MbconvSettings, MbconvSpace};
 pub use nb201::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space};
 
 /// Why an architecture could not be read: says where (node, edge, layer, field) and what was expected.

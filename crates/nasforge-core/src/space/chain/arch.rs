@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::text::{percent_from_f64, unknown};
+use super::super::choices::{percent_from_f64, unknown};
 
 /// An enum of named choices, with its names in declaration order.
 macro_rules! named_choices {

@@ -81,15 +81,13 @@ mod variation;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::choices::{choice_list, percent_list};
 use super::{NetworkCost, ParseError, SearchSpace, TaskShape};
 pub use arch::{Activation, BOTTLENECK_REDUCTION, ChainArch, ChainLayer, INVERTED_RESIDUAL_EXPANSION, LayerKind, Norm};
 pub use network::{ChainNetwork, LayerPlan, SkipPlan};
-use text::percent_from_f64;
 
 /// The settings of a chain space, as written in configuration files (every field optional there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,47 +157,6 @@ impl From<ChainSpace> for ChainSettings {
     }
 }
 
-/// Sorts a choice list, rejecting an empty list, duplicates and values `allowed` refuses (it says why).
-fn choice_list<T: Ord + Copy + fmt::Display>(
-    field: &str,
-    values: impl IntoIterator<Item = T>,
-    allowed: impl Fn(T) -> Result<(), String>,
-) -> Result<Vec<T>, ParseError> {
-    let mut list: Vec<T> = values.into_iter().collect();
-    if list.is_empty() {
-        return Err(ParseError::new(format!("chain space setting `{field}`: the list is empty")));
-    }
-    for &value in &list {
-        allowed(value).map_err(|why| ParseError::new(format!("chain space setting `{field}`: {why}")))?;
-    }
-    list.sort_unstable();
-    if let Some(pair) = list.windows(2).find(|pair| pair[0] == pair[1]) {
-        return Err(ParseError::new(format!("chain space setting `{field}`: {} is listed twice", pair[0])));
-    }
-    Ok(list)
-}
-
-/// Percentages of a list of decimals, each in `range` (percent) and whole.
-fn percent_list(
-    field: &str,
-    values: &[f64],
-    range: std::ops::RangeInclusive<u32>,
-    bounds: &str,
-) -> Result<Vec<u32>, ParseError> {
-    let mut percents = Vec::with_capacity(values.len());
-    for &value in values {
-        match percent_from_f64(value).filter(|p| range.contains(p)) {
-            Some(p) => percents.push(p),
-            None => {
-                return Err(ParseError::new(format!(
-                    "chain space setting `{field}`: {value} must be {bounds} and a whole percentage"
-                )));
-            }
-        }
-    }
-    choice_list(field, percents, |_| Ok(()))
-}
-
 impl ChainSpace {
     /// Checks the settings; the error names the field at fault.
     pub fn new(settings: ChainSettings) -> Result<ChainSpace, ParseError> {
@@ -213,11 +170,11 @@ impl ChainSpace {
                 format!("{} is below min_depth {}", settings.max_depth, settings.min_depth),
             ));
         }
-        let channels = choice_list("channels", settings.channels, |c| match c {
+        let channels = choice_list("chain", "channels", settings.channels, |c| match c {
             1..=65_536 => Ok(()),
             _ => Err(format!("{c} must be between 1 and 65536")),
         })?;
-        let kernels = choice_list("kernels", settings.kernels, |k| match k {
+        let kernels = choice_list("chain", "kernels", settings.kernels, |k| match k {
             1 | 3 | 5 | 7 => Ok(()),
             _ => Err(format!("{k} is not a kernel size (expected 1, 3, 5 or 7)")),
         })?;
@@ -226,8 +183,9 @@ impl ChainSpace {
             max_depth: settings.max_depth,
             channels,
             kernels,
-            dropout_percents: percent_list("dropouts", &settings.dropouts, 0..=99, "at least 0 and below 1")?,
+            dropout_percents: percent_list("chain", "dropouts", &settings.dropouts, 0..=99, "at least 0 and below 1")?,
             width_percents: percent_list(
+                "chain",
                 "width_multipliers",
                 &settings.width_multipliers,
                 1..=400,

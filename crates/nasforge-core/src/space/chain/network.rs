@@ -112,7 +112,7 @@ impl ChainNetwork {
             }
             channels = c_out;
         }
-        cost.classifier(channels, self.classes);
+        cost.linear(channels, self.classes);
         cost
     }
 }

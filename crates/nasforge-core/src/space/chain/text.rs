@@ -1,59 +1,8 @@
 //! The chain's printed form `w<width>:layer|layer…`: reading it field by field with a located error for
 //! each mistake, writing it, and the decimal and list formats its messages share.
 
+use super::super::choices::{percent_from_text, percent_text, unknown, whole_number};
 use super::{Activation, ChainArch, ChainLayer, ChainSpace, LayerKind, Norm, ParseError, SearchSpace};
-
-pub(super) fn unknown(what: &str, name: &str, expected: &str) -> String {
-    format!("unknown {what} '{name}' (expected one of {expected})")
-}
-
-/// A non-negative decimal that is a whole percentage, in percent.
-pub(super) fn percent_from_f64(value: f64) -> Option<u32> {
-    let percent = value * 100.0;
-    let rounded = percent.round();
-    (value.is_finite() && value >= 0.0 && (percent - rounded).abs() < 1e-6 && rounded <= f64::from(u32::MAX))
-        .then_some(rounded as u32)
-}
-
-/// Reads a decimal such as `0.75`, `1` or `0.10` exactly, in percent; `None` unless it is a whole percentage.
-fn percent_from_text(text: &str) -> Option<u32> {
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, fraction)) if !fraction.is_empty() => (whole, fraction),
-        Some(_) => return None,
-        None => (text, ""),
-    };
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) || fraction.bytes().skip(2).any(|b| b != b'0') {
-        return None;
-    }
-    let hundredths: u32 = format!("{fraction:0<2}")[..2].parse().ok()?;
-    whole_number(whole)?.try_into().ok().and_then(|w: u32| w.checked_mul(100)).and_then(|p| p.checked_add(hundredths))
-}
-
-/// Writes a percentage as the shortest decimal: 100 → `1`, 75 → `0.75`, 10 → `0.1`.
-pub(super) fn percent_text(percent: u32) -> String {
-    let (whole, hundredths) = (percent / 100, percent % 100);
-    match hundredths {
-        0 => whole.to_string(),
-        h if h % 10 == 0 => format!("{whole}.{}", h / 10),
-        h => format!("{whole}.{h:02}"),
-    }
-}
-
-pub(super) fn percents_text(percents: &[u32]) -> String {
-    percents.iter().map(|&p| percent_text(p)).collect::<Vec<_>>().join(", ")
-}
-
-/// A number written in ASCII digits only (no sign), that fits.
-fn whole_number(text: &str) -> Option<usize> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-pub(super) fn numbers_text(numbers: &[usize]) -> String {
-    numbers.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
-}
 
 /// Reads the fields of one printed layer, in order.
 struct LayerReader<'a> {

@@ -1,7 +1,7 @@
 //! Chain validation: checks that an architecture (read from JSON or text) obeys the space's settings,
 //! naming the layer and field at fault.
 
-use super::text::{numbers_text, percent_text, percents_text};
+use super::super::choices::{numbers_text, percent_text, percents_text};
 use super::{ChainArch, ChainLayer, ChainSpace, ParseError};
 
 impl ChainSpace {

@@ -116,7 +116,7 @@ impl DartsNetwork {
             (c_prev_prev, c_prev) = (c_prev, NODES * c);
             size = out_size;
         }
-        cost.classifier(c_prev, self.classes);
+        cost.linear(c_prev, self.classes);
         cost
     }
 }

@@ -53,7 +53,7 @@ impl Nb201Network {
             }
         }
         cost.params += 2 * channels as u64; // final batch norm
-        cost.classifier(channels, self.classes);
+        cost.linear(channels, self.classes);
         cost
     }
 }

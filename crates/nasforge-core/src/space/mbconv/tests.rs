@@ -1,0 +1,168 @@
+//! Unit tests of the mbconv space: printed and JSON forms, settings, validation, encodings, variation and
+//! the network's cost by hand.
+
+use std::collections::HashSet;
+
+use rand::SeedableRng;
+
+use super::*;
+
+const EXAMPLE: &str =
+    "w0.75-r1:k3e3-relu,k5e6-se-hswish/k3e4-relu,k7e6-relu/k5e3-se-relu,k3e3-hswish/k7e4-relu,k3e6-relu";
+
+fn arch(text: &str) -> MbconvArch {
+    MbconvSpace::default().parse(text).unwrap()
+}
+
+#[test]
+fn parses_and_prints_its_form_and_json() {
+    let space = MbconvSpace::default();
+    let a = arch(EXAMPLE);
+    assert_eq!(a.width_percent, 75);
+    assert_eq!(a.resolution_percent, 100);
+    assert_eq!(a.stages[0][1], MbBlock { kernel: 5, expansion: 6, se: true, activation: MbActivation::Hswish });
+    assert_eq!(space.print(&a), EXAMPLE);
+    let json = space.to_json(&a);
+    assert!(json.contains(r#""activation":"hswish""#) && json.contains(r#""resolution":1.0"#), "{json}");
+    assert_eq!(space.from_json(&json).unwrap(), a);
+    let bad = json.replacen("hswish", "tanh", 1);
+    assert!(space.from_json(&bad).unwrap_err().message.contains("unknown variant `tanh`"));
+    let bad = json.replacen(r#""kernel":5"#, r#""kernel":9"#, 1);
+    assert!(space.from_json(&bad).unwrap_err().message.contains("stage 1, block 2: kernel 9"));
+}
+
+#[test]
+fn rejects_malformed_strings_with_the_place() {
+    let space = MbconvSpace::default();
+    let four = "k3e3-relu,k3e3-relu/k3e3-relu,k3e3-relu/k3e3-relu,k3e3-relu/k3e3-relu,k3e3-relu";
+    let cases = [
+        ("k3e3-relu", "expected w<width multiplier>-r<resolution>:".to_string()),
+        (&format!("w0.8-r1:{four}") as &str, "width multiplier 0.8 is not among".to_string()),
+        (&format!("w1-x1:{four}"), "resolution 'x1' must look like r1".to_string()),
+        (&format!("w1-r1:{}", four.replacen("k3e3-relu", "k3x3-relu", 1)), "stage 1, block 1: 'k3x3'".to_string()),
+        (
+            &format!("w1-r1:{}", four.replacen("k3e3-relu", "k3e3-tanh", 1)),
+            "stage 1, block 1: unknown activation 'tanh'".to_string(),
+        ),
+        (&format!("w1-r1:{}", four.replacen("k3e3-relu", "k3e3-se", 1)), "needs an activation after se".to_string()),
+        (&format!("w1-r1:{}", four.replacen("k3e3-relu", "k3e3-relu-x", 1)), "unexpected field 'x'".to_string()),
+        (&format!("w1-r1:{}", four.replacen("k3e3-relu", "k3e5-relu", 1)), "expansion 5 is not among".to_string()),
+        ("w1-r1:k3e3-relu,k3e3-relu/k3e3-relu,k3e3-relu", "has 2 stages; the space has 4".to_string()),
+        (
+            &format!("w1-r1:k3e3-relu/{}", four.split_once('/').unwrap().1),
+            "stage 1: 1 blocks, outside the depth range 2..=4".to_string(),
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = space.parse(text).unwrap_err();
+        assert!(err.message.contains(&expected), "{text}: {}", err.message);
+    }
+}
+
+#[test]
+fn settings_are_checked_by_field() {
+    let cases = [
+        (MbconvSettings { stage_strides: vec![1, 2], ..Default::default() }, "`stage_strides`: 2 strides for 4 stages"),
+        (MbconvSettings { stage_strides: vec![1, 3, 2, 2], ..Default::default() }, "3 is not a stride"),
+        (MbconvSettings { kernels: vec![3, 4], ..Default::default() }, "`kernels`: 4 is not a depthwise kernel"),
+        (MbconvSettings { expansions: vec![], ..Default::default() }, "`expansions`: the list is empty"),
+        (MbconvSettings { resolutions: vec![0.5, 2.5], ..Default::default() }, "`resolutions`: 2.5 must be"),
+        (MbconvSettings { min_depth: 3, max_depth: 2, ..Default::default() }, "`max_depth`: 2 is below min_depth 3"),
+    ];
+    for (settings, expected) in cases {
+        let err = MbconvSpace::new(settings).unwrap_err();
+        assert!(err.message.contains(expected), "{}", err.message);
+    }
+    let settings: MbconvSettings =
+        serde_json::from_str(r#"{"stage_channels": [8, 16], "stage_strides": [1, 2]}"#).unwrap();
+    let space = MbconvSpace::new(settings).unwrap();
+    assert_eq!(space.sample(&mut rand::rngs::StdRng::seed_from_u64(0)).stages.len(), 2);
+}
+
+#[test]
+fn decisions_round_trip_and_sampling_covers_the_choices() {
+    let space = MbconvSpace::default();
+    let sizes = space.decision_sizes();
+    assert_eq!(sizes.len(), 2 + 4 * (1 + 4 * 4));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut depths = HashSet::new();
+    let mut kernels = HashSet::new();
+    for _ in 0..300 {
+        let a = space.sample(&mut rng);
+        space.validate(&a).unwrap();
+        let decisions = space.to_decisions(&a);
+        assert!(decisions.iter().zip(&sizes).all(|(d, s)| d < s));
+        assert_eq!(space.from_decisions(&decisions), a);
+        assert_eq!(space.parse(&space.print(&a)).unwrap(), a);
+        assert_eq!(space.encode_onehot(&a).iter().sum::<f64>(), sizes.len() as f64);
+        depths.extend(a.stages.iter().map(Vec::len));
+        kernels.extend(a.blocks().map(|(_, _, b)| b.kernel));
+    }
+    assert_eq!(depths, HashSet::from([2, 3, 4]));
+    assert_eq!(kernels, HashSet::from([3, 5, 7]));
+}
+
+#[test]
+fn neighbours_are_single_valid_changes_and_mutation_picks_one() {
+    let space = MbconvSpace::default();
+    let a = arch(EXAMPLE);
+    let neighbours = space.neighbours(&a);
+    // Width 2 + resolution 2; per stage deeper and shallower (every stage has 2 blocks: deeper only) 4;
+    // per block 2 kernels + 2 expansions + se + activation = 6, over 8 blocks.
+    assert_eq!(neighbours.len(), 2 + 2 + 4 + 6 * 8);
+    let distinct: HashSet<_> = neighbours.iter().map(|n| space.canonical(n)).collect();
+    assert_eq!(distinct.len(), neighbours.len());
+    for n in &neighbours {
+        space.validate(n).unwrap();
+        let changed = space.to_decisions(n).iter().zip(space.to_decisions(&a)).filter(|(x, y)| *x != y).count();
+        // A deeper stage sets the new slot's fields too (its copy of the last block).
+        assert!((1..=5).contains(&changed), "{}", space.print(n));
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    for _ in 0..50 {
+        let m = space.mutate(&a, &mut rng);
+        assert!(neighbours.contains(&m));
+        let b = space.sample(&mut rng);
+        let child = space.crossover(&a, &b, &mut rng);
+        space.validate(&child).unwrap();
+        for (s, stage) in child.stages.iter().enumerate() {
+            assert!(stage == &a.stages[s] || stage == &b.stages[s]);
+        }
+    }
+}
+
+#[test]
+fn network_cost_of_a_small_network_by_hand() {
+    let settings = MbconvSettings {
+        stage_channels: vec![4],
+        stage_strides: vec![2],
+        stem_channels: 4,
+        head_channels: 8,
+        min_depth: 1,
+        max_depth: 2,
+        kernels: vec![3],
+        expansions: vec![2],
+        width_multipliers: vec![1.0],
+        resolutions: vec![0.5, 1.0],
+    };
+    let space = MbconvSpace::new(settings).unwrap();
+    let task = TaskShape { channels: 3, size: 8, classes: 2 };
+    // Stem 3→4 on 8×8: 108 + 8 params, 108·64 MACs. Block 4→8→4, stride 2 to 4×4: expansion 32 + 16,
+    // 32·64; depthwise 72 + 16, 72·16; squeeze-and-excitation 8→2→8: 16 + 2 and 16 + 8, 16 + 16;
+    // projection 32 + 8, 32·16; no shortcut (stride 2). Head 4→8 on 4×4: 32 + 16, 32·16; classifier 8→2: 18, 16.
+    let a = space.parse("w1-r1:k3e2-se-relu").unwrap();
+    let cost = space.cost(&a, &task).unwrap();
+    assert_eq!(cost.params, 116 + 48 + 88 + 18 + 24 + 40 + 48 + 18);
+    assert_eq!(cost.flops, 6912 + 2048 + 1152 + 32 + 512 + 512 + 16);
+    let plan = space.plan(&a, &task, None);
+    assert!(!plan.blocks[0].residual());
+    assert_eq!(plan.last(), (4, 4));
+    // Half the resolution: the stem runs on 4×4, the block's output is 2×2; a second block has the shortcut.
+    let b = space.parse("w1-r0.5:k3e2-relu,k3e2-relu").unwrap();
+    let plan = space.plan(&b, &task, None);
+    assert_eq!(plan.resolution, 4);
+    assert_eq!((plan.blocks[0].in_size, plan.blocks[0].out_size(), plan.blocks[1].out_size()), (4, 2, 2));
+    assert!(plan.blocks[1].residual());
+    // The network scale's stem overrides the space's.
+    assert_eq!(space.plan(&b, &task, Some(6)).blocks[0].in_channels, 6);
+}
