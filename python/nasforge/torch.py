@@ -1,6 +1,6 @@
 """PyTorch networks of nasforge architectures.
 
-`build_model` turns an architecture of the ``nb201``, ``darts`` or ``chain`` space into a ``torch.nn.Module``
+`build_model` turns an architecture of the ``nb201``, ``darts``, ``chain`` or ``mbconv`` space into a ``torch.nn.Module``
 with the same layers and the same trainable parameter count as the burn network nasforge's Rust trainer builds
 (``crates/nasforge-train/src/network``) and as the analytic cost models count
 (``crates/nasforge-core/src/space/*/network.rs``).
@@ -24,7 +24,7 @@ from torch import nn
 
 __all__ = ["SPACES", "build_model", "count_parameters"]
 
-SPACES = ("nb201", "darts", "chain")
+SPACES = ("nb201", "darts", "chain", "mbconv")
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 DARTS_OPS = (
@@ -67,6 +67,11 @@ INVERTED_RESIDUAL_EXPANSION = 6
 NB201_CHANNELS, NB201_CELLS_PER_STAGE = 16, 5
 DARTS_CHANNELS, DARTS_LAYERS = 16, 8
 CHAIN_STEM_CHANNELS = 16
+# `MbconvSettings::default`: the network's shape outside the searched choices.
+MBCONV_NETWORK = {"stage_channels": [16, 24, 40, 64], "stage_strides": [1, 2, 2, 2], "stem_channels": 16, "head_channels": 128}
+MBCONV_ACTIVATIONS = {"relu": nn.ReLU, "hswish": nn.Hardswish}
+# nasforge_core::space::mbconv::SE_REDUCTION.
+SE_REDUCTION = 4
 
 
 # --- layers ---------------------------------------------------------------------------------------------------
@@ -495,6 +500,91 @@ def chain_layers(arch):
     return arch
 
 
+# --- mbconv -----------------------------------------------------------------------------------------------------
+
+
+def scaled(channels, width_percent):
+    """``round(channels × width)``, at least 1, as the Rust side rounds."""
+    return max((channels * width_percent + 50) // 100, 1)
+
+
+class SqueezeExcite(nn.Module):
+    """A gate per channel: global average pool, linear + ReLU, linear + sigmoid."""
+
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.reduce = nn.Linear(channels, squeeze)
+        self.expand = nn.Linear(squeeze, channels)
+
+    def forward(self, x):
+        gate = torch.sigmoid(self.expand(F.relu(self.reduce(global_pool(x)))))
+        return x * gate[:, :, None, None]
+
+
+class MbBlock(nn.Module):
+    """MBConv: 1×1 expansion, k×k depthwise (the block's stride), optional squeeze-and-excitation, linear 1×1
+    projection, the input added at stride 1 with equal channels."""
+
+    def __init__(self, block, c_in, c_out, stride):
+        super().__init__()
+        act = MBCONV_ACTIVATIONS[block["activation"]]
+        hidden = c_in * block["expansion"]
+        self.expand = ConvUnit(conv(c_in, hidden, 1), nn.BatchNorm2d(hidden), act())
+        self.depthwise = ConvUnit(
+            conv(hidden, hidden, block["kernel"], stride=stride, groups=hidden), nn.BatchNorm2d(hidden), act()
+        )
+        self.se = SqueezeExcite(hidden, max(hidden // SE_REDUCTION, 1)) if block["se"] else nn.Identity()
+        self.project = ConvUnit(conv(hidden, c_out, 1), nn.BatchNorm2d(c_out), nn.Identity())
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        y = self.project(self.se(self.depthwise(self.expand(x))))
+        return y + x if self.residual else y
+
+
+class MbconvNet(nn.Module):
+    """An mbconv network: the input resized (bilinear, half-pixel) to the searched resolution, stem 3×3 + BN +
+    ReLU, the stages' blocks, head 1×1 + BN + ReLU, global average pooling, linear classifier."""
+
+    def __init__(self, arch, network, input_shape, classes, stem_channels):
+        super().__init__()
+        width = percent(arch["width_multiplier"])
+        self.resolution = max((input_shape[1] * percent(arch["resolution"]) + 50) // 100, 1)
+        self.input_size = input_shape[1]
+        channels = scaled(stem_channels or network["stem_channels"], width)
+        self.stem = ConvUnit(conv(input_shape[0], channels, 3), nn.BatchNorm2d(channels), nn.ReLU())
+        blocks = []
+        for blocks_of_stage, stage_channels, stride in zip(arch["stages"], network["stage_channels"], network["stage_strides"]):
+            out = scaled(stage_channels, width)
+            for i, block in enumerate(blocks_of_stage):
+                blocks.append(MbBlock(block, channels, out, stride if i == 0 else 1))
+                channels = out
+        self.blocks = nn.Sequential(*blocks)
+        head = network["head_channels"]
+        self.head = ConvUnit(conv(channels, head, 1), nn.BatchNorm2d(head), nn.ReLU())
+        self.classifier = nn.Linear(head, classes)
+
+    def forward(self, x):
+        if self.resolution != self.input_size:
+            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False)
+        return self.classifier(global_pool(self.head(self.blocks(self.stem(x)))))
+
+
+def mbconv_arch(arch, network):
+    """The checked ``{"width_multiplier", "resolution", "stages": [[{"kernel", "expansion", "se",
+    "activation"}, …], …]}`` form."""
+    if not isinstance(arch, dict) or not isinstance(arch.get("stages"), list):
+        raise ValueError(f"mbconv architecture: expected {{'width_multiplier', 'resolution', 'stages'}}, got {arch!r}")
+    if len(arch["stages"]) != len(network["stage_channels"]):
+        raise ValueError(
+            f"mbconv architecture has {len(arch['stages'])} stages; the space has {len(network['stage_channels'])}"
+        )
+    for s, blocks in enumerate(arch["stages"], start=1):
+        for b, block in enumerate(blocks, start=1):
+            check_name(f"mbconv stage {s}, block {b} activation", block.get("activation"), tuple(MBCONV_ACTIVATIONS))
+    return arch
+
+
 def check_name(what, name, allowed):
     """Raises ValueError unless ``name`` is one of ``allowed``."""
     if name not in allowed:
@@ -507,7 +597,7 @@ def check_name(what, name, allowed):
 def build_model(space, arch, *, input_shape=(1, 28, 28), classes=10, channels=None, cells=None):
     """The PyTorch network of ``arch`` in ``space``, as nasforge's trainer builds it.
 
-    - ``space``: ``"nb201"``, ``"darts"`` or ``"chain"``, or the space's table with its settings (``{"name":
+    - ``space``: ``"nb201"``, ``"darts"``, ``"chain"`` or ``"mbconv"``, or the space's table with its settings (``{"name":
       "darts", "operations": […]}``), which reading a printed form with operations beyond the defaults needs.
     - ``arch``: the space's JSON form as a dict (a trial's ``arch_json``), or a string: JSON when it starts with
       ``{`` or ``[``, else the space's printed form (a trial's ``arch``).
@@ -516,7 +606,8 @@ def build_model(space, arch, *, input_shape=(1, 28, 28), classes=10, channels=No
     - ``classes``: the classifier's outputs.
     - ``channels``, ``cells``: the scale (Rust ``NetworkScale``), ``None`` for the space's default. nb201: C
       (16) and cells per stage (5); darts: C (16) and cells in all (8); chain: the stem's channels (16), cells
-      unused.
+      unused; mbconv: the stem's channels before the width multiplier (16), cells unused. An mbconv space's
+      table may change its stages (``stage_channels``, ``stage_strides``, ``stem_channels``, ``head_channels``).
 
     The module maps a batch ``[n, channels, height, width]`` to logits ``[n, classes]``.
     """
@@ -545,6 +636,11 @@ def build_model(space, arch, *, input_shape=(1, 28, 28), classes=10, channels=No
         )
     if space == "darts":
         return DartsNet(darts_cells(arch), input_channels, classes, channels or DARTS_CHANNELS, cells or DARTS_LAYERS)
+    if space == "mbconv":
+        network = dict(MBCONV_NETWORK)
+        if isinstance(table, dict):
+            network.update({key: table[key] for key in MBCONV_NETWORK if key in table})
+        return MbconvNet(mbconv_arch(arch, network), network, input_shape, classes, channels)
     return ChainNet(chain_layers(arch), input_channels, classes, channels or CHAIN_STEM_CHANNELS)
 
 

@@ -17,7 +17,7 @@ except ImportError:
     torch = None
 
 
-@pytest.mark.parametrize("space", ["nb201", "darts", "chain"])
+@pytest.mark.parametrize("space", ["nb201", "darts", "chain", "mbconv"])
 def test_an_exported_pytorch_file_builds_the_network_nasforge_counts(tmp_path, cli, space):
     require(torch, "PyTorch is not installed (pip install torch)")
     storage = f"sqlite:{tmp_path / 's.db'}"

@@ -34,7 +34,7 @@ def run_exported(model_path, reference_path):
     return float(np.abs(logits - expected).max()) / scale, expected
 
 
-@pytest.mark.parametrize("space", ["nb201", "darts", "chain"])
+@pytest.mark.parametrize("space", ["nb201", "darts", "chain", "mbconv"])
 def test_every_trial_of_a_study_exports_to_onnx_with_burns_outputs(tmp_path, cli, space):
     require(onnx, "onnx and onnxruntime are not installed (pip install onnx onnxruntime)")
     storage = f"sqlite:{tmp_path / 's.db'}"

@@ -1,7 +1,7 @@
 //! The registry of search spaces and strategies: every name a user may give, and the dispatch from a
 //! study's space configuration to code generic over the space type. Adding a space is one entry here.
 
-use nasforge_core::space::{ChainSpace, DartsSpace, Nb201Space};
+use nasforge_core::space::{ChainSpace, DartsSpace, MbconvSpace, Nb201Space};
 use nasforge_core::{SearchSpace, StrategySpec};
 use nasforge_train::Buildable;
 use serde::{Deserialize, Serialize};
@@ -18,16 +18,19 @@ pub enum SpaceKind {
     Chain,
     /// DARTS normal and reduction cells.
     Darts,
+    /// MobileNet-style stages of inverted-residual blocks (ProxylessNAS / once-for-all).
+    Mbconv,
 }
 
 impl SpaceKind {
-    pub const ALL: [SpaceKind; 3] = [SpaceKind::Nb201, SpaceKind::Chain, SpaceKind::Darts];
+    pub const ALL: [SpaceKind; 4] = [SpaceKind::Nb201, SpaceKind::Chain, SpaceKind::Darts, SpaceKind::Mbconv];
 
     pub fn name(self) -> &'static str {
         match self {
             SpaceKind::Nb201 => Nb201Space::NAME,
             SpaceKind::Chain => ChainSpace::NAME,
             SpaceKind::Darts => DartsSpace::NAME,
+            SpaceKind::Mbconv => MbconvSpace::NAME,
         }
     }
 
@@ -37,6 +40,7 @@ impl SpaceKind {
             SpaceKind::Nb201 => SpaceConfig::Nb201,
             SpaceKind::Chain => SpaceConfig::Chain(ChainSpace::default()),
             SpaceKind::Darts => SpaceConfig::Darts(DartsSpace::default()),
+            SpaceKind::Mbconv => SpaceConfig::Mbconv(MbconvSpace::default()),
         }
     }
 
@@ -56,6 +60,7 @@ pub enum SpaceConfig {
     Nb201,
     Chain(ChainSpace),
     Darts(DartsSpace),
+    Mbconv(MbconvSpace),
 }
 
 impl SpaceConfig {
@@ -64,6 +69,7 @@ impl SpaceConfig {
             SpaceConfig::Nb201 => SpaceKind::Nb201,
             SpaceConfig::Chain(_) => SpaceKind::Chain,
             SpaceConfig::Darts(_) => SpaceKind::Darts,
+            SpaceConfig::Mbconv(_) => SpaceKind::Mbconv,
         }
     }
 
@@ -84,6 +90,7 @@ pub fn with_space<T: SpaceTask>(config: &SpaceConfig, task: T) -> T::Output {
         SpaceConfig::Nb201 => task.run(Nb201Space),
         SpaceConfig::Chain(space) => task.run(space.clone()),
         SpaceConfig::Darts(space) => task.run(space.clone()),
+        SpaceConfig::Mbconv(space) => task.run(space.clone()),
     }
 }
 

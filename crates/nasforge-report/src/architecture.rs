@@ -2,7 +2,7 @@
 //! choices of the good cells, the drawing of the best one).
 
 use nasforge_core::SearchSpace;
-use nasforge_core::space::{ChainArch, DartsArch, Nb201Arch, Nb201Space};
+use nasforge_core::space::{ChainArch, DartsArch, MbconvArch, Nb201Arch, Nb201Space};
 use nasforge_engine::SpaceConfig;
 
 use crate::ReportError;
@@ -14,6 +14,7 @@ pub enum Architecture {
     /// Boxed: two cells make it eight times the size of the others.
     Darts(Box<DartsArch>),
     Chain(ChainArch),
+    Mbconv(Box<MbconvArch>),
 }
 
 impl Architecture {
@@ -23,6 +24,7 @@ impl Architecture {
             SpaceConfig::Nb201 => Nb201Space.parse(printed).map(Architecture::Nb201),
             SpaceConfig::Darts(darts) => darts.parse(printed).map(|arch| Architecture::Darts(Box::new(arch))),
             SpaceConfig::Chain(chain) => chain.parse(printed).map(Architecture::Chain),
+            SpaceConfig::Mbconv(mbconv) => mbconv.parse(printed).map(|arch| Architecture::Mbconv(Box::new(arch))),
         };
         parsed.map_err(|error| ReportError::Architecture { trial, space: space.name(), message: error.message })
     }

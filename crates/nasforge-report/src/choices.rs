@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use nasforge_core::space::chain::LayerKind;
-use nasforge_core::space::{ChainSettings, DartsArch, Nb201Op, darts, nb201};
+use nasforge_core::space::{ChainSettings, DartsArch, MbconvSettings, Nb201Op, darts, nb201};
 use nasforge_core::{Objectives, TrialRecord};
 use nasforge_engine::{SpaceConfig, scored_trials};
 
@@ -129,6 +129,26 @@ fn layout(space: &SpaceConfig) -> Vec<ChoiceGroup> {
                 ),
             ]
         }
+        SpaceConfig::Mbconv(mbconv) => {
+            let settings = MbconvSettings::from(mbconv.clone());
+            let stages: Vec<String> = (1..=settings.stage_channels.len()).map(|s| format!("stage {s}")).collect();
+            let blocks: Vec<String> = (1..=settings.stage_channels.len())
+                .flat_map(|s| (1..=settings.max_depth).map(move |b| format!("stage {s}, block {b}")))
+                .collect();
+            vec![
+                ChoiceGroup::new(
+                    "depth of each stage",
+                    stages,
+                    (settings.min_depth..=settings.max_depth).map(|d| d.to_string()).collect(),
+                ),
+                ChoiceGroup::new(
+                    "kernel of each block",
+                    blocks.clone(),
+                    names(&settings.kernels, |k| format!("{k}×{k}")),
+                ),
+                ChoiceGroup::new("expansion of each block", blocks, names(&settings.expansions, |e| format!("× {e}"))),
+            ]
+        }
     }
 }
 
@@ -146,6 +166,20 @@ fn picks(space: &SpaceConfig, arch: &Architecture) -> Vec<Pick> {
             });
             let depth = arch.layers.len().checked_sub(min_depth).map(|choice| Pick { group: 1, slot: 0, choice });
             layers.chain(depth).collect()
+        }
+        (SpaceConfig::Mbconv(mbconv), Architecture::Mbconv(arch)) => {
+            let settings = MbconvSettings::from(mbconv.clone());
+            let mut picks: Vec<Pick> = (arch.stages.iter().enumerate())
+                .map(|(slot, blocks)| Pick { group: 0, slot, choice: blocks.len().saturating_sub(settings.min_depth) })
+                .collect();
+            for (stage, position, block) in arch.blocks() {
+                let slot = stage * settings.max_depth + position;
+                let kernel = settings.kernels.iter().position(|&k| k == block.kernel);
+                let expansion = settings.expansions.iter().position(|&e| e == block.expansion);
+                picks.extend(kernel.map(|choice| Pick { group: 1, slot, choice }));
+                picks.extend(expansion.map(|choice| Pick { group: 2, slot, choice }));
+            }
+            picks
         }
         _ => vec![],
     }

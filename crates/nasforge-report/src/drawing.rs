@@ -1,10 +1,11 @@
 //! Drawings of one architecture as SVG: an NB201 cell and the two DARTS cells as graphs (nodes, and edges
-//! labelled with their operation), a chain as a stack of layers with its skips.
+//! labelled with their operation), a chain as a stack of layers with its skips, an mbconv network as a stack
+//! of blocks with their shortcuts.
 
 use std::fmt::Write;
 
 use nasforge_core::space::chain::ChainLayer;
-use nasforge_core::space::{ChainArch, DartsArch, DartsCell, DartsOp, Nb201Arch, Nb201Op, darts, nb201};
+use nasforge_core::space::{ChainArch, DartsArch, DartsCell, DartsOp, MbconvArch, Nb201Arch, Nb201Op, darts, nb201};
 
 use crate::architecture::Architecture;
 use crate::markup::escape;
@@ -15,6 +16,7 @@ pub fn architecture_svg(arch: &Architecture) -> String {
         Architecture::Nb201(cell) => nb201_svg(cell),
         Architecture::Darts(arch) => darts_svg(arch),
         Architecture::Chain(chain) => chain_svg(chain),
+        Architecture::Mbconv(arch) => mbconv_svg(arch),
     }
 }
 
@@ -156,13 +158,49 @@ fn layer_text(layer: &ChainLayer) -> String {
 /// The stem, each layer and the classifier as boxes from top to bottom; a skip as an arc on the right from
 /// the node it reads to the layer it is added to.
 fn chain_svg(chain: &ChainArch) -> String {
+    let mut boxes = vec![format!("stem (width × {})", chain.width_multiplier())];
+    boxes.extend(chain.layers.iter().map(layer_text));
+    boxes.push("pool · classifier".to_string());
+    let skips: Vec<(usize, usize)> = (chain.layers.iter().enumerate())
+        .filter_map(|(i, layer)| Some(((i + 1).checked_sub(layer.skip?)?, i + 1)))
+        .collect();
+    stack_svg("chain", &format!("chain of {} layers", chain.layers.len()), &boxes, &skips)
+}
+
+/// An mbconv network as a stack: resolution and stem, each block (the ones with a shortcut marked by a skip
+/// around them), the head.
+fn mbconv_svg(arch: &MbconvArch) -> String {
+    let mut boxes = vec![format!(
+        "resolution × {} · stem (width × {})",
+        f64::from(arch.resolution_percent) / 100.0,
+        f64::from(arch.width_percent) / 100.0
+    )];
+    let mut skips = Vec::new();
+    for (stage, position, block) in arch.blocks() {
+        // A stage's later blocks keep its channels at stride 1: their input is added to their output.
+        if position > 0 {
+            skips.push((boxes.len() - 1, boxes.len()));
+        }
+        let se = if block.se { " · SE" } else { "" };
+        boxes.push(format!(
+            "stage {} · MBConv k{} × {}{se} · {}",
+            stage + 1,
+            block.kernel,
+            block.expansion,
+            block.activation.name()
+        ));
+    }
+    boxes.push("head 1×1 · pool · classifier".to_string());
+    stack_svg("mbconv", &format!("mbconv network of {} blocks", boxes.len() - 2), &boxes, &skips)
+}
+
+/// Boxes stacked top to bottom with arrows between them, and skips `(from, to)` between boxes drawn as arcs
+/// on the right.
+fn stack_svg(title: &str, heading: &str, boxes: &[String], skips: &[(usize, usize)]) -> String {
     const BOX_WIDTH: f64 = 380.0;
     const BOX_HEIGHT: f64 = 30.0;
     const PITCH: f64 = 46.0;
     let top = |node: usize| 34.0 + PITCH * node as f64;
-    let mut boxes = vec![format!("stem (width × {})", chain.width_multiplier())];
-    boxes.extend(chain.layers.iter().map(layer_text));
-    boxes.push("pool · classifier".to_string());
     let mut body = String::new();
     for (node, text) in boxes.iter().enumerate() {
         let y = top(node);
@@ -185,9 +223,7 @@ fn chain_svg(chain: &ChainArch) -> String {
             );
         }
     }
-    for (i, layer) in chain.layers.iter().enumerate() {
-        let node = i + 1;
-        let Some(source) = layer.skip.and_then(|skip| node.checked_sub(skip)) else { continue };
+    for &(source, node) in skips {
         let (from, to) = (top(source) + BOX_HEIGHT / 2.0, top(node) + BOX_HEIGHT / 2.0);
         let reach = 30.0 + 12.0 * (node - source) as f64;
         let _ = write!(
@@ -200,12 +236,11 @@ fn chain_svg(chain: &ChainArch) -> String {
             c = 20.0 + BOX_WIDTH + reach,
         );
     }
-    let width = 20.0 + BOX_WIDTH + 30.0 + 12.0 * (chain.layers.len() + 1) as f64 + 20.0;
+    let width = 20.0 + BOX_WIDTH + 30.0 + 12.0 * boxes.len().saturating_sub(1) as f64 + 20.0;
     let height = top(boxes.len()) + 10.0;
     format!(
         "<svg class=\"architecture\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\">\
-         <title>chain</title>{ARROW}<text class=\"chart-title\" x=\"8\" y=\"18\">chain of {} layers</text>{body}</svg>",
-        chain.layers.len()
+         <title>{title}</title>{ARROW}<text class=\"chart-title\" x=\"8\" y=\"18\">{heading}</text>{body}</svg>"
     )
 }
 
@@ -213,7 +248,7 @@ fn chain_svg(chain: &ChainArch) -> String {
 mod tests {
     use super::*;
     use nasforge_core::SearchSpace;
-    use nasforge_core::space::{ChainSpace, DartsSpace, Nb201Space};
+    use nasforge_core::space::{ChainSpace, DartsSpace, MbconvSpace, Nb201Space};
 
     #[test]
     fn an_nb201_cell_is_drawn_with_every_edges_operation() {
@@ -244,5 +279,16 @@ mod tests {
         assert_eq!(svg.matches("class=\"layer\"").count(), 5, "stem, three layers, classifier");
         assert_eq!(svg.matches("edge skip").count(), 2);
         assert!(svg.contains("conv3x3 · 32 ch · relu · bn · dropout 10%"));
+    }
+
+    #[test]
+    fn an_mbconv_network_is_a_stack_of_blocks_with_their_shortcuts() {
+        let arch = MbconvSpace::default()
+            .parse("w0.75-r1:k3e3-relu,k5e6-se-hswish/k3e4-relu,k7e6-relu,k3e3-relu/k5e3-relu,k3e3-relu/k7e4-relu,k3e6-relu")
+            .unwrap();
+        let svg = architecture_svg(&Architecture::Mbconv(Box::new(arch)));
+        assert_eq!(svg.matches("class=\"layer\"").count(), 2 + 9, "stem, nine blocks, head");
+        assert_eq!(svg.matches("edge skip").count(), 9 - 4, "every block but each stage's first");
+        assert!(svg.contains("stage 1 · MBConv k5 × 6 · SE · hswish"));
     }
 }

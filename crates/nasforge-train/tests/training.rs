@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use nasforge_core::SearchSpace;
 use nasforge_core::space::darts::{DARTS_V1, DARTS_V2};
-use nasforge_core::space::{ChainSpace, DartsSpace, Nb201Space, TaskShape};
+use nasforge_core::space::{ChainSpace, DartsSpace, MbconvSpace, Nb201Space, TaskShape};
 use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter};
 use nasforge_core::trial::Metrics;
 use nasforge_train::data::{self, SyntheticConfig};
@@ -30,6 +30,16 @@ const CHAIN_ARCHS: [&str; 5] = [
     "w0.5:conv3x3-c128-swish-gn|maxpool3x3|maxpool3x3|conv3x3-c64-relu-bn-s3",
     "w1.25:inverted_residual-k7-c32-relu-bn-s1|bottleneck-k3-c16-hardswish-ln",
     "w1:conv3x3-c16-relu-bn|conv3x3-c16-relu-bn-s1",
+];
+
+/// Full resolution (the 12-pixel synthetic task has little to spare), squeeze-and-excitation and h-swish.
+const MBCONV_LEARNS: &str =
+    "w1-r1:k3e3-relu,k5e4-se-hswish/k3e3-relu,k3e3-relu/k3e3-se-relu,k3e3-relu/k3e3-relu,k3e3-hswish";
+/// Every width, resolution, kernel, expansion and activation, with and without squeeze-and-excitation.
+const MBCONV_ARCHS: [&str; 3] = [
+    "w0.5-r0.5:k3e3-relu,k5e6-se-hswish/k7e4-relu,k3e3-se-relu,k5e3-hswish/k3e6-relu,k3e3-relu/k7e4-se-hswish,k3e3-relu",
+    "w0.75-r0.75:k3e3-relu,k3e3-relu/k3e3-relu,k3e3-relu/k3e3-se-relu,k3e3-relu/k3e3-relu,k3e3-relu",
+    "w1-r1:k7e6-se-hswish,k5e4-relu,k3e3-relu,k7e6-se-relu/k5e6-hswish,k5e6-hswish/k3e4-se-relu,k3e4-relu/k7e3-relu,k5e3-se-hswish",
 ];
 
 fn cpu() -> Device {
@@ -76,6 +86,16 @@ fn parameter_counts_equal_the_analytic_ones() {
         let net = darts.build(&arch, &gray28(), &scale, &device);
         assert_eq!(net.params(), darts.network_cost(&arch, &gray28(), &scale).params);
     }
+    let mbconv = MbconvSpace::default();
+    for text in MBCONV_ARCHS {
+        let arch = mbconv.parse(text).unwrap_or_else(|e| panic!("{text}: {}", e.message));
+        for (task, scale) in
+            tasks.iter().zip([NetworkScale::default(), NetworkScale { channels: Some(8), cells: None }])
+        {
+            let net = mbconv.build(&arch, task, &scale, &device);
+            assert_eq!(net.params(), mbconv.network_cost(&arch, task, &scale).params, "mbconv {text} {task:?}");
+        }
+    }
     // Every DARTS operation, including the extra ones, in both cells.
     let all_ops = DartsSpace::new(&nasforge_core::space::darts::DartsOp::ALL).unwrap();
     let extra = "Genotype(normal=[('sep_conv_7x7', 0), ('conv_1x1', 1), ('conv_3x3', 0), ('conv_7x1_1x7', 2), \
@@ -114,8 +134,15 @@ fn networks_fit_any_input_shape_and_class_count() {
         }
         let darts = DartsSpace::default();
         let arch = darts.parse(DARTS_V2).unwrap();
-        let out = darts.build(&arch, &task, &NetworkScale { channels: Some(4), cells: Some(3) }, &device).forward(x);
+        let out =
+            darts.build(&arch, &task, &NetworkScale { channels: Some(4), cells: Some(3) }, &device).forward(x.clone());
         assert_eq!(out.dims(), [2, task.classes], "darts {task:?}");
+        let mbconv = MbconvSpace::default();
+        for text in MBCONV_ARCHS {
+            let arch = mbconv.parse(text).unwrap();
+            let out = mbconv.build(&arch, &task, &NetworkScale::default(), &device).forward(x.clone());
+            assert_eq!(out.dims(), [2, task.classes], "{text} {task:?}");
+        }
     }
 }
 
@@ -211,6 +238,11 @@ fn tiny_networks_of_every_space_learn_a_synthetic_task() {
     );
     let (result, curve) = evaluate(&darts_eval, &DartsSpace::default(), DARTS_V2, 5);
     assert_learns(&result.unwrap(), &curve, "darts");
+
+    // Ten layers of batch norm: their running statistics need more than 3 short epochs to settle.
+    let mbconv_eval = TrainEvaluator::new(&source.train, 0.25, 1, TrainConfig { epochs: 6, ..quick_config() });
+    let (result, curve) = evaluate(&mbconv_eval, &MbconvSpace::default(), MBCONV_LEARNS, 4);
+    assert_learns(&result.unwrap(), &curve, "mbconv");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! burn networks built from architectures of the three spaces, matching the core crate's analytic cost
-//! models (`Nb201Network`, `ChainNetwork`, `DartsNetwork`) parameter for parameter.
+//! burn networks built from architectures of every space, matching the core crate's analytic cost models
+//! (`Nb201Network`, `ChainNetwork`, `DartsNetwork`, `MbconvPlan`) parameter for parameter.
 
 // The enums of modules below hold their layers inline: a network is built once per trial, so their size does
 // not matter, and burn's `Module` derive walks plain variants.
@@ -9,6 +9,7 @@ mod batch_norm_statistics;
 mod chain;
 mod darts;
 mod layers;
+mod mbconv;
 mod nb201;
 mod nb201_supernet;
 mod probe;
@@ -17,6 +18,7 @@ pub use batch_norm_statistics::BatchNormStatistics;
 pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainSkip, chain_network};
 pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsPre, FactorizedReduce, darts_network};
 pub use layers::{Act, ConvUnit, Norm2d};
+pub use mbconv::{MbBlockNet, MbconvNet, SqueezeExcite};
 pub use nb201::{Nb201Block, Nb201Cell, Nb201Edge, Nb201Net, ResidualReduction, nb201_network};
 pub use nb201_supernet::{CellTerms, EdgeTerm, Nb201Supernet, SupernetBlock, SupernetCell, SupernetEdge};
 pub use probe::Probe;
@@ -31,9 +33,9 @@ use nasforge_core::space::{NetworkCost, TaskShape};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkScale {
-    /// nb201: C; darts: C; chain: the stem's channels.
+    /// nb201: C; darts: C; chain and mbconv: the stem's channels (before mbconv's width multiplier).
     pub channels: Option<usize>,
-    /// nb201: cells per stage (N); darts: the number of cells; chain: unused.
+    /// nb201: cells per stage (N); darts: the number of cells; chain and mbconv: unused.
     pub cells: Option<usize>,
 }
 
@@ -43,6 +45,7 @@ pub enum Network {
     Nb201(Nb201Net),
     Chain(ChainNet),
     Darts(DartsNet),
+    Mbconv(MbconvNet),
 }
 
 impl Network {
@@ -52,6 +55,7 @@ impl Network {
             Network::Nb201(n) => n.forward(x),
             Network::Chain(n) => n.forward(x),
             Network::Darts(n) => n.forward(x),
+            Network::Mbconv(n) => n.forward(x),
         }
     }
 }

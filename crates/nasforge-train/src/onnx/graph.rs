@@ -209,7 +209,7 @@ impl OnnxGraph {
     }
 
     /// Adaptive average pooling of a `from`×`from` input to `to`×`to` (PyTorch's windows: output `i` averages
-    /// inputs `⌊i·from/to⌋ .. ⌈(i+1)·from/to⌉`), as `P · x · Pᵀ` with a pooling matrix `P`.
+    /// inputs `⌊i·from/to⌋ .. ⌈(i+1)·from/to⌉`).
     pub(crate) fn adaptive_avg_pool(&mut self, x: &Value, from: usize, to: usize) -> Value {
         let mut rows = vec![0f32; to * from];
         for i in 0..to {
@@ -218,10 +218,31 @@ impl OnnxGraph {
                 rows[i * from + j] = 1.0 / (end - start) as f32;
             }
         }
+        self.separable(x, from, to, &rows)
+    }
+
+    /// Bilinear resizing of a `from`×`from` input to `to`×`to` with half-pixel centres (burn's and PyTorch's
+    /// `align_corners = false`: output `i` reads input `(i + ½)·from/to − ½`, clamped at 0).
+    pub(crate) fn resize_bilinear(&mut self, x: &Value, from: usize, to: usize) -> Value {
+        let mut rows = vec![0f32; to * from];
+        let ratio = from as f64 / to as f64;
+        for i in 0..to {
+            let source = ((i as f64 + 0.5) * ratio - 0.5).max(0.0);
+            let low = (source.floor() as usize).min(from - 1);
+            let high = (low + 1).min(from - 1);
+            let weight = (source - low as f64) as f32;
+            rows[i * from + low] += 1.0 - weight;
+            rows[i * from + high] += weight;
+        }
+        self.separable(x, from, to, &rows)
+    }
+
+    /// The same linear map `M` (`to × from`, row-major) over both spatial axes: `M · x · Mᵀ`.
+    fn separable(&mut self, x: &Value, from: usize, to: usize, rows: &[f32]) -> Value {
         let columns: Vec<f32> = (0..from * to).map(|k| rows[(k % to) * from + k / to]).collect();
-        let pool_rows = self.constant("pool_rows", &[to, from], &rows);
-        let pool_columns = self.constant("pool_columns", &[from, to], &columns);
-        let narrowed = self.node("MatMul", &[x, &pool_columns], Vec::new());
-        self.node("MatMul", &[&pool_rows, &narrowed], Vec::new())
+        let map_rows = self.constant("map_rows", &[to, from], rows);
+        let map_columns = self.constant("map_columns", &[from, to], &columns);
+        let narrowed = self.node("MatMul", &[x, &map_columns], Vec::new());
+        self.node("MatMul", &[&map_rows, &narrowed], Vec::new())
     }
 }

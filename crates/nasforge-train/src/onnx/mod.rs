@@ -34,6 +34,7 @@ pub fn onnx_model(network: &Network, task: &TaskShape, metadata: &[(String, Stri
         Network::Nb201(n) => n.onnx(&mut g, input.clone()),
         Network::Chain(n) => n.onnx(&mut g, input.clone(), task.size),
         Network::Darts(n) => n.onnx(&mut g, input.clone()),
+        Network::Mbconv(n) => n.onnx(&mut g, input.clone()),
     };
     g.name_output(&logits, "logits");
     let batch = || Dimension { dim_param: Some("batch".to_string()), ..Dimension::default() };
