@@ -31,6 +31,7 @@ pub mod evaluators;
 mod export;
 mod final_training;
 mod follow;
+pub mod latency;
 mod oneshot;
 mod proxy_ranking;
 pub mod registry;

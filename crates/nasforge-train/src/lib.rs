@@ -8,6 +8,7 @@ pub mod allocator;
 pub mod data;
 pub mod differentiable;
 pub mod kernels;
+pub mod latency;
 pub mod network;
 mod onnx;
 pub mod saved_supernet;

@@ -112,6 +112,17 @@ impl DeviceChoice {
     }
 }
 
+/// `cpu`, `cuda:N` or `wgpu`, as [`DeviceChoice::parse`] reads it.
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(index) => write!(f, "cuda:{index}"),
+            DeviceChoice::Wgpu => f.write_str("wgpu"),
+        }
+    }
+}
+
 /// How a network is trained: optimiser, schedule, regularisation and the fidelity knobs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -376,18 +387,9 @@ pub fn train_network(
 /// Median latency in milliseconds of one forward pass at `batch` images, after warm-up.
 pub fn measure_latency(model: &Network, task: &TaskShape, batch: usize, runs: usize, device: &Device) -> f64 {
     let x = Tensor::<4>::zeros([batch, task.channels, task.size, task.size], device);
-    for _ in 0..3 {
+    crate::latency::median_ms(runs, || {
         let _ = model.forward(x.clone()).into_data();
-    }
-    let mut times: Vec<f64> = (0..runs.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            let _ = model.forward(x.clone()).into_data();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    })
 }
 
 /// Runs `f`, turning a panic inside burn (a shape it refuses, an allocation failure) into a failed trial.

@@ -83,6 +83,83 @@ pub enum Command {
     /// Serve a live, read-only web dashboard of a store's studies (the report's views, refreshed as trials
     /// arrive).
     Dashboard(DashboardArgs),
+    /// Latency models of a device for hardware-aware search (the mbconv space): a look-up table of every
+    /// operator, a learned predictor and a FLOPs line, and their accuracy against measured networks.
+    #[command(subcommand)]
+    Latency(LatencyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LatencyCommand {
+    /// Measure every operator of the space alone on the device (FBNet's look-up table), then random networks
+    /// end to end (to fit the predictor and the FLOPs line); write the model file.
+    Build(LatencyBuildArgs),
+    /// Measure random networks end to end and report each model's accuracy: the share within ±10 % and
+    /// Kendall's τ.
+    Check(LatencyCheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LatencyBuildArgs {
+    /// The space (latency models exist for mbconv).
+    #[arg(long, value_enum, default_value = "mbconv")]
+    pub space: SpaceKind,
+    /// Where the networks run: cpu, cuda, cuda:N, wgpu.
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
+    /// The input, CHANNELSxSIZExSIZE (Fashion-MNIST's by default).
+    #[arg(long, default_value = "1x28x28", value_parser = parse_input)]
+    pub input: (usize, usize),
+    /// The classifier's outputs.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
+    pub classes: usize,
+    /// The stem's channels before the width multiplier, as the search's --channels [default: the space's].
+    #[arg(long, value_parser = at_least_one())]
+    pub channels: Option<usize>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one())]
+    pub batch: usize,
+    /// Threads the networks run on (a single thread measures steadily on a shared machine).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one())]
+    pub threads: usize,
+    /// Timed runs per measurement, after 3 of warm-up; the fastest is kept.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
+    pub runs: usize,
+    /// Sweeps over every operator and network, the fastest kept (interference on a shared machine comes and
+    /// goes; it must hit every sweep to count).
+    #[arg(long, default_value_t = 3, value_parser = at_least_one())]
+    pub passes: usize,
+    /// Random networks measured end to end, for the learned predictor and the FLOPs line (0: the table only).
+    #[arg(long, default_value_t = 150)]
+    pub calibration: usize,
+    /// Seed of the calibration networks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The model file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LatencyCheckArgs {
+    /// The model file `latency build` wrote.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The space the model was built for.
+    #[arg(long, value_enum, default_value = "mbconv")]
+    pub space: SpaceKind,
+    /// Where the networks run (the model's device).
+    #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
+    pub device: DeviceChoice,
+    /// Random networks measured end to end (none of the model's calibration networks).
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Seed of the networks (use another than the build's).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print `{"samples", "within_10pct", "kendall", "models": […], …}` instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

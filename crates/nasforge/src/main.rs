@@ -7,6 +7,7 @@ mod cost;
 mod dashboard;
 mod export;
 mod html_report;
+mod latency;
 mod oneshot;
 mod predictors;
 mod progress;
@@ -49,6 +50,8 @@ fn main() -> ExitCode {
         cli::Command::Oneshot(args) => oneshot::run(&args),
         cli::Command::Supernet(args) => supernet::run(&args),
         cli::Command::Dashboard(args) => dashboard::run(&args),
+        cli::Command::Latency(cli::LatencyCommand::Build(args)) => latency::build(&args),
+        cli::Command::Latency(cli::LatencyCommand::Check(args)) => latency::check(&args),
     };
     match result {
         Ok(code) => code,

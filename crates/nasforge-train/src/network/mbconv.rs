@@ -8,7 +8,7 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor, activation};
 
-use nasforge_core::space::mbconv::{BlockPlan, MbActivation, MbconvPlan};
+use nasforge_core::space::mbconv::{BlockPlan, MbActivation, MbOperator, MbconvPlan};
 use nasforge_core::space::{MbconvArch, MbconvSpace, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, global_pool};
@@ -102,13 +102,51 @@ impl MbBlockNet {
     }
 }
 
-/// An mbconv network: resize, stem, blocks, head, global average pooling, classifier.
+/// The head: 1×1 convolution, batch norm, ReLU, global average pooling, classifier.
+#[derive(Module, Debug)]
+pub struct MbHead {
+    conv: ConvUnit,
+    classifier: Linear,
+}
+
+impl MbHead {
+    fn new(in_channels: usize, out_channels: usize, classes: usize, device: &Device) -> Self {
+        MbHead {
+            conv: relu_unit(ConvSpec::new(in_channels, out_channels, 1), device),
+            classifier: LinearConfig::new(out_channels, classes).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.classifier.forward(global_pool(self.conv.forward(x)))
+    }
+
+    fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
+        let x = self.conv.onnx(g, x);
+        let pooled = g.global_pool(&x);
+        g.linear(&self.classifier, &pooled)
+    }
+}
+
+/// Convolution, batch norm, ReLU: the stem and the head's convolution.
+fn relu_unit(spec: ConvSpec, device: &Device) -> ConvUnit {
+    ConvUnit::new(spec, Some(Norm2d::batch(spec.c_out, device)), Act::Relu, device)
+}
+
+/// Bilinear resizing to `to`×`to` with half-pixel centres (PyTorch's `align_corners = False`).
+fn resize(x: Tensor<4>, to: usize) -> Tensor<4> {
+    interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false).with_output_size([to, to]),
+    )
+}
+
+/// An mbconv network: resize, stem, blocks, head.
 #[derive(Module, Debug)]
 pub struct MbconvNet {
     stem: ConvUnit,
     blocks: Vec<MbBlockNet>,
-    head: ConvUnit,
-    classifier: Linear,
+    head: MbHead,
     /// The input's side and the side it is resized to (equal: no resize).
     #[module(skip)]
     resize: (usize, usize),
@@ -116,28 +154,20 @@ pub struct MbconvNet {
 
 impl MbconvNet {
     pub fn new(plan: &MbconvPlan, device: &Device) -> Self {
-        let unit = |spec: ConvSpec| ConvUnit::new(spec, Some(Norm2d::batch(spec.c_out, device)), Act::Relu, device);
         let (last_channels, _) = plan.last();
         MbconvNet {
-            stem: unit(ConvSpec::new(plan.input_channels, plan.stem_channels, 3)),
+            stem: relu_unit(ConvSpec::new(plan.input_channels, plan.stem_channels, 3), device),
             blocks: plan.blocks.iter().map(|block| MbBlockNet::new(block, device)).collect(),
-            head: unit(ConvSpec::new(last_channels, plan.head_channels, 1)),
-            classifier: LinearConfig::new(plan.head_channels, plan.classes).init(device),
+            head: MbHead::new(last_channels, plan.head_channels, plan.classes, device),
             resize: (plan.input_size, plan.resolution),
         }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let (from, to) = self.resize;
-        let x = match from == to {
-            true => x,
-            false => interpolate(
-                x,
-                InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false).with_output_size([to, to]),
-            ),
-        };
+        let x = if from == to { x } else { resize(x, to) };
         let x = self.blocks.iter().fold(self.stem.forward(x), |x, block| block.forward(x));
-        self.classifier.forward(global_pool(self.head.forward(x)))
+        self.head.forward(x)
     }
 
     pub(crate) fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
@@ -147,9 +177,48 @@ impl MbconvNet {
         for block in &self.blocks {
             x = block.onnx(g, x);
         }
-        let x = self.head.onnx(g, x);
-        let pooled = g.global_pool(&x);
-        g.linear(&self.classifier, &pooled)
+        self.head.onnx(g, x)
+    }
+}
+
+/// One operator of an mbconv network built alone, to be timed for a latency look-up table.
+#[derive(Module, Debug)]
+pub enum MbOperatorNet {
+    /// The side the input is resized to.
+    Resize(usize),
+    Stem(ConvUnit),
+    Block(MbBlockNet),
+    Head(MbHead),
+}
+
+impl MbOperatorNet {
+    /// The operator and the shape of its input for a batch of `batch`.
+    pub fn new(operator: &MbOperator, batch: usize, device: &Device) -> (Self, [usize; 4]) {
+        match *operator {
+            MbOperator::Resize { channels, from, to } => (MbOperatorNet::Resize(to), [batch, channels, from, from]),
+            MbOperator::Stem { in_channels, out_channels, size } => (
+                MbOperatorNet::Stem(relu_unit(ConvSpec::new(in_channels, out_channels, 3), device)),
+                [batch, in_channels, size, size],
+            ),
+            MbOperator::Block(plan) => (
+                MbOperatorNet::Block(MbBlockNet::new(&plan, device)),
+                [batch, plan.in_channels, plan.in_size, plan.in_size],
+            ),
+            MbOperator::Head { in_channels, out_channels, size, classes } => (
+                MbOperatorNet::Head(MbHead::new(in_channels, out_channels, classes, device)),
+                [batch, in_channels, size, size],
+            ),
+        }
+    }
+
+    /// Runs the operator and waits for its result.
+    pub fn run(&self, x: Tensor<4>) {
+        let _ = match self {
+            MbOperatorNet::Resize(to) => resize(x, *to).into_data(),
+            MbOperatorNet::Stem(stem) => stem.forward(x).into_data(),
+            MbOperatorNet::Block(block) => block.forward(x).into_data(),
+            MbOperatorNet::Head(head) => head.forward(x).into_data(),
+        };
     }
 }
 

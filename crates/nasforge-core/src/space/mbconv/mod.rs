@@ -46,6 +46,7 @@
 mod arch;
 mod encoding;
 mod network;
+mod operators;
 mod text;
 mod variation;
 
@@ -59,6 +60,7 @@ use super::choices::{choice_list, numbers_text, percent_list, percent_text, perc
 use super::{NetworkCost, ParseError, SearchSpace, TaskShape};
 pub use arch::{MbActivation, MbBlock, MbconvArch};
 pub use network::{BlockPlan, MbconvPlan, SE_REDUCTION};
+pub use operators::MbOperator;
 
 /// The settings of an mbconv space, as written in configuration files (every field optional there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -166,3 +166,30 @@ fn network_cost_of_a_small_network_by_hand() {
     // The network scale's stem overrides the space's.
     assert_eq!(space.plan(&b, &task, Some(6)).blocks[0].in_channels, 6);
 }
+
+#[test]
+fn every_operator_of_every_network_is_in_the_space_wide_set() {
+    let space = MbconvSpace::default();
+    let task = TaskShape { channels: 1, size: 28, classes: 10 };
+    let every = space.every_operator(&task, None);
+    // Per width and resolution (3 × 3): the stem, the head, a resize unless at full resolution, and per stage
+    // two block shapes × 3 kernels × 3 expansions × 2 (SE) × 2 activations; less what coincides: the resize
+    // does not depend on the width (4 fewer), stage 1 keeps the stem's channels at stride 1 so its two shapes
+    // are one (9 × 36 fewer), and 12>12 @14 at stride 1 is both stage 2's later block at width 0.5 and full
+    // resolution and stage 1's block at width 0.75 and half resolution (36 fewer).
+    assert_eq!(every.len(), 9 * 2 + 6 + 9 * 4 * 2 * 36 - 4 - 9 * 36 - 36);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for _ in 0..200 {
+        let a = space.sample(&mut rng);
+        let operators = space.plan(&a, &task, None).operators();
+        assert_eq!(operators.len(), a.blocks().count() + 2 + usize::from(a.resolution_percent != 100));
+        for operator in operators {
+            assert!(every.contains(&operator), "{operator} of {}", space.print(&a));
+        }
+    }
+    let a = arch(EXAMPLE);
+    let keys: Vec<String> = space.plan(&a, &task, None).operators().iter().map(|o| o.to_string()).collect();
+    assert_eq!(keys[0], "stem 1>12 @28");
+    assert_eq!(keys[2], "block 12>12 @28 s1 k5 h72 se18 hswish");
+    assert_eq!(keys.last().unwrap(), "head 48>128 @4 >10");
+}

@@ -1,0 +1,174 @@
+//! Latency models for hardware-aware search (the mbconv space): building a model file on a device
+//! (`nasforge latency build`), checking its accuracy against networks measured end to end
+//! (`nasforge latency check`), and loading it for a study, refused when it was measured for another device,
+//! space, input, scale, batch or thread count.
+
+use std::path::{Path, PathBuf};
+
+use nasforge_core::space::{MbconvSpace, TaskShape};
+use nasforge_train::latency::{
+    LatencyCheck, LatencyModelKind, LatencyTable, LatencyTarget, MbconvLatency, Repetition, build_mbconv_table,
+    check_mbconv,
+};
+use nasforge_train::{DeviceChoice, NetworkScale};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result, invalid};
+use crate::registry::SpaceConfig;
+
+/// A study's latency model: where `latency_ms` comes from, and MnasNet's soft constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyModelConfig {
+    pub kind: LatencyModelKind,
+    /// The file `nasforge latency build` wrote.
+    pub path: PathBuf,
+    /// MnasNet's soft constraint: `latency_reward = val_accuracy × (latency_ms / target_ms)^weight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<LatencyReward>,
+}
+
+/// The target and exponent of MnasNet's reward (the paper's soft form: the same exponent, −0.07, on both
+/// sides of the target).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyReward {
+    pub target_ms: f64,
+    #[serde(default = "LatencyReward::mnasnet_weight")]
+    pub weight: f64,
+}
+
+impl LatencyReward {
+    pub fn mnasnet_weight() -> f64 {
+        -0.07
+    }
+
+    /// Reads `TARGET_MS[:WEIGHT]`, e.g. `5` or `5:-0.07`.
+    pub fn parse(text: &str) -> std::result::Result<LatencyReward, String> {
+        let (target, weight) = text.split_once(':').unwrap_or((text, ""));
+        let target_ms =
+            target.trim().parse::<f64>().ok().filter(|t| t.is_finite() && *t > 0.0).ok_or_else(|| {
+                format!("latency reward '{text}': the target '{target}' must be milliseconds above 0")
+            })?;
+        let weight = match weight.trim() {
+            "" => Self::mnasnet_weight(),
+            w => w
+                .parse::<f64>()
+                .ok()
+                .filter(|w| w.is_finite())
+                .ok_or_else(|| format!("latency reward '{text}': the weight '{w}' is not a number"))?,
+        };
+        Ok(LatencyReward { target_ms, weight })
+    }
+
+    pub fn reward(&self, accuracy: f64, latency_ms: f64) -> f64 {
+        accuracy * (latency_ms / self.target_ms).powf(self.weight)
+    }
+}
+
+/// The mbconv space of `space`, or why it has no latency model.
+pub(crate) fn mbconv_space(space: &SpaceConfig) -> Result<MbconvSpace> {
+    match space {
+        SpaceConfig::Mbconv(space) => Ok(space.clone()),
+        other => invalid!(
+            "latency models are built for the mbconv space, not {} (on the NB201 table, search the measured \
+             latency column; with training, --latency-model measured times every trained network)",
+            other.name()
+        ),
+    }
+}
+
+/// What a model must have been measured for, to serve `space` on `device` for `task` at `scale`, deployed at
+/// `batch` images on `threads` threads.
+pub fn latency_target(
+    space: &SpaceConfig,
+    device: DeviceChoice,
+    task: TaskShape,
+    scale: NetworkScale,
+    (batch, threads): (usize, usize),
+) -> Result<LatencyTarget> {
+    let space_settings = serde_json::to_value(mbconv_space(space)?.settings()).expect("settings serialise");
+    Ok(LatencyTarget {
+        device: device.to_string(),
+        threads,
+        space: space.name().to_string(),
+        space_settings,
+        task,
+        scale,
+        batch,
+    })
+}
+
+/// What `nasforge latency build` measures.
+#[derive(Debug, Clone)]
+pub struct LatencyBuildRequest {
+    pub space: SpaceConfig,
+    pub device: DeviceChoice,
+    pub task: TaskShape,
+    pub scale: NetworkScale,
+    /// Images per forward pass.
+    pub batch: usize,
+    /// Threads the networks run on.
+    pub threads: usize,
+    /// Timed runs per measurement and sweeps over everything measured.
+    pub repetition: Repetition,
+    /// Random networks measured end to end for the predictor and the FLOPs line.
+    pub calibration: usize,
+    pub seed: u64,
+}
+
+/// Measures a latency model file (`progress` hears `(done, total)` measurements); the caller saves it.
+pub fn build_latency_model(
+    request: &LatencyBuildRequest,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<LatencyTable> {
+    let space = mbconv_space(&request.space)?;
+    if request.threads == 0 {
+        invalid!("a latency model needs at least 1 thread (--threads)");
+    }
+    let deployment = (request.batch, request.threads);
+    let target = latency_target(&request.space, request.device, request.task, request.scale, deployment)?;
+    let device = request.device.device().map_err(EngineError::invalid)?;
+    build_mbconv_table(&space, target, request.repetition, request.calibration, request.seed, &device, progress)
+        .map_err(EngineError::invalid)
+}
+
+/// Loads the model file `path` for `space` on `device`, refused (naming the file and what differs) when it
+/// was measured for anything else; `task` and `scale` are the search's network, or the file's own. The batch
+/// and threads are the file's: the deployment it predicts for.
+pub fn load_latency_model(
+    path: &Path,
+    space: &SpaceConfig,
+    device: DeviceChoice,
+    network: Option<(TaskShape, NetworkScale)>,
+) -> Result<MbconvLatency> {
+    let table = LatencyTable::load(path).map_err(EngineError::invalid)?;
+    let (task, scale) = network.unwrap_or((table.target.task, table.target.scale));
+    let target = latency_target(space, device, task, scale, (table.target.batch, table.target.threads))?;
+    let in_file = |e: String| EngineError::invalid(format!("latency model {}: {e}", path.display()));
+    table.check_target(&target).map_err(in_file)?;
+    MbconvLatency::new(mbconv_space(space)?, table).map_err(in_file)
+}
+
+/// What `nasforge latency check` measures.
+#[derive(Debug, Clone)]
+pub struct LatencyCheckRequest {
+    pub model: PathBuf,
+    pub space: SpaceConfig,
+    pub device: DeviceChoice,
+    pub samples: usize,
+    pub seed: u64,
+}
+
+/// Measures `samples` random networks end to end and reports each model's accuracy on them.
+pub fn check_latency_model(
+    request: &LatencyCheckRequest,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<LatencyCheck> {
+    if request.samples < 2 {
+        invalid!("a latency check needs at least 2 networks (--samples)");
+    }
+    let latency = load_latency_model(&request.model, &request.space, request.device, None)?;
+    let device = request.device.device().map_err(EngineError::invalid)?;
+    check_mbconv(&latency, request.samples, request.seed, &device, progress).map_err(EngineError::invalid)
+}
