@@ -45,6 +45,7 @@ impl ArchEvaluator {
             seed,
             scheduler: None,
             warm_start: None,
+            latency: None,
         };
         let inner = with_space(space, Build { config: &config, device })?;
         Ok(ArchEvaluator { inner })

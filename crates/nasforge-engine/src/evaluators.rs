@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use nasforge_core::Evaluator;
 use nasforge_eval::table::{ReportJoin, TableNoise};
 use nasforge_eval::{CommandEvaluator, Table, TableEvaluator};
+use nasforge_train::latency::LatencyModelKind;
 use nasforge_train::saved_supernet::SavedSupernet;
 use nasforge_train::supernet_evaluator::SupernetEvaluator;
 use nasforge_train::zero_cost::{ZeroCostEvaluator, ZeroCostSettings};
@@ -13,6 +14,7 @@ use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
 
 use crate::config::{EvaluatorConfig, StudyConfig, TrainSettings, ZeroCostConfig, parse_duration};
 use crate::error::{EngineError, Result, invalid};
+use crate::latency_evaluator::LatencyEvaluator;
 use crate::registry::SpaceKind;
 
 /// The objective of a new study that names none: the evaluator's first metric (a table's first metric
@@ -41,15 +43,37 @@ pub fn training_evaluator(settings: &TrainSettings, seed: u64, device: DeviceCho
     Ok(TrainEvaluator::new(&source.train, settings.validation_fraction, seed, config))
 }
 
-/// The evaluator of study `study` (its configuration `config`) on `space`. Refuses one that does not record
-/// every metric the study reads (objectives and constraints), naming the metric and those it has.
+/// The evaluator of study `study` (its configuration `config`) on `space`, with the study's latency model
+/// around it. Refuses one that does not record every metric the study reads (objectives and constraints),
+/// naming the metric and those it has.
 pub fn build_evaluator<S: Buildable>(
     config: &StudyConfig,
     space: &S,
     study: &str,
     device: DeviceChoice,
 ) -> Result<Box<dyn Evaluator<S> + Send>> {
-    let metrics = config.metrics();
+    let Some(latency) = &config.latency else {
+        return build_plain_evaluator(config, space, study, device, &config.metrics());
+    };
+    // The latency model records `latency_ms` (unless it is the trained network's own) and the reward.
+    let recorded_around = |metric: &&str| match *metric {
+        "latency_ms" => latency.kind != LatencyModelKind::Measured,
+        "latency_reward" => latency.reward.is_some(),
+        _ => false,
+    };
+    let metrics: Vec<&str> = config.metrics().into_iter().filter(|m| !recorded_around(m)).collect();
+    let inner = build_plain_evaluator(config, space, study, device, &metrics)?;
+    Ok(Box::new(LatencyEvaluator::new(config, latency, inner)?))
+}
+
+/// The evaluator of the study's configuration alone, which must record `metrics`.
+fn build_plain_evaluator<S: Buildable>(
+    config: &StudyConfig,
+    space: &S,
+    study: &str,
+    device: DeviceChoice,
+    metrics: &[&str],
+) -> Result<Box<dyn Evaluator<S> + Send>> {
     match &config.evaluator {
         EvaluatorConfig::Command { command, workdir, timeout, fidelity } => {
             let code_dir = std::env::current_dir()

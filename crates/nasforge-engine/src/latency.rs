@@ -16,16 +16,55 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result, invalid};
 use crate::registry::SpaceConfig;
 
-/// A study's latency model: where `latency_ms` comes from, and MnasNet's soft constraint.
+/// A study's latency model (a `[latency]` table): where `latency_ms` comes from, and MnasNet's soft
+/// constraint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyModelConfig {
+    #[serde(default)]
     pub kind: LatencyModelKind,
-    /// The file `nasforge latency build` wrote.
-    pub path: PathBuf,
+    /// The file `nasforge latency build` wrote (for the `lut`, `predictor` and `flops` models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     /// MnasNet's soft constraint: `latency_reward = val_accuracy × (latency_ms / target_ms)^weight`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reward: Option<LatencyReward>,
+}
+
+/// The latency settings a request may give.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyFlags {
+    pub model: Option<LatencyModelKind>,
+    pub path: Option<PathBuf>,
+    pub reward: Option<LatencyReward>,
+}
+
+/// The latency model asked for by the file and the flags (the flags winning); `None` for today's measured
+/// latency without a reward.
+pub fn resolve_latency(
+    from_file: Option<&LatencyModelConfig>,
+    flags: &LatencyFlags,
+    space: &SpaceConfig,
+) -> Result<Option<LatencyModelConfig>> {
+    let kind = flags.model.or(from_file.map(|c| c.kind)).unwrap_or_default();
+    let path = flags.path.clone().or(from_file.and_then(|c| c.path.clone()));
+    let reward = flags.reward.or(from_file.and_then(|c| c.reward));
+    match (kind, &path) {
+        (LatencyModelKind::Measured, Some(path)) => invalid!(
+            "--latency-table {}: the measured latency needs no model; choose --latency-model lut, predictor or flops",
+            path.display()
+        ),
+        (LatencyModelKind::Measured, None) if reward.is_none() => return Ok(None),
+        (LatencyModelKind::Measured, None) => {}
+        (kind, None) => invalid!(
+            "--latency-model {}: needs --latency-table FILE (written by `nasforge latency build`)",
+            kind.name()
+        ),
+        (_, Some(_)) => {
+            mbconv_space(space)?;
+        }
+    }
+    Ok(Some(LatencyModelConfig { kind, path, reward }))
 }
 
 /// The target and exponent of MnasNet's reward (the paper's soft form: the same exponent, −0.07, on both
@@ -133,18 +172,23 @@ pub fn build_latency_model(
         .map_err(EngineError::invalid)
 }
 
-/// Loads the model file `path` for `space` on `device`, refused (naming the file and what differs) when it
-/// was measured for anything else; `task` and `scale` are the search's network, or the file's own. The batch
-/// and threads are the file's: the deployment it predicts for.
+/// Loads the model file `path` for `space`, refused (naming the file and what differs) when it was measured
+/// for anything else: another device than `device` (a check measures on it; a search predicts for the file's
+/// device, whatever it trains on), or another network than the search's (`network`, or the file's own).
+/// The batch and threads are the file's: the deployment it predicts for.
 pub fn load_latency_model(
     path: &Path,
     space: &SpaceConfig,
-    device: DeviceChoice,
+    device: Option<DeviceChoice>,
     network: Option<(TaskShape, NetworkScale)>,
 ) -> Result<MbconvLatency> {
     let table = LatencyTable::load(path).map_err(EngineError::invalid)?;
     let (task, scale) = network.unwrap_or((table.target.task, table.target.scale));
-    let target = latency_target(space, device, task, scale, (table.target.batch, table.target.threads))?;
+    let deployment = (table.target.batch, table.target.threads);
+    let mut target = latency_target(space, device.unwrap_or_default(), task, scale, deployment)?;
+    if device.is_none() {
+        target.device.clone_from(&table.target.device);
+    }
     let in_file = |e: String| EngineError::invalid(format!("latency model {}: {e}", path.display()));
     table.check_target(&target).map_err(in_file)?;
     MbconvLatency::new(mbconv_space(space)?, table).map_err(in_file)
@@ -168,7 +212,7 @@ pub fn check_latency_model(
     if request.samples < 2 {
         invalid!("a latency check needs at least 2 networks (--samples)");
     }
-    let latency = load_latency_model(&request.model, &request.space, request.device, None)?;
+    let latency = load_latency_model(&request.model, &request.space, Some(request.device), None)?;
     let device = request.device.device().map_err(EngineError::invalid)?;
     check_mbconv(&latency, request.samples, request.seed, &device, progress).map_err(EngineError::invalid)
 }

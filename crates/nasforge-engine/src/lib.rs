@@ -32,6 +32,7 @@ mod export;
 mod final_training;
 mod follow;
 pub mod latency;
+mod latency_evaluator;
 mod oneshot;
 mod proxy_ranking;
 pub mod registry;

@@ -82,6 +82,38 @@ fn our_convolution_matches_burns_outputs_and_gradients() {
     }
 }
 
+/// Depthwise convolutions (one filter per channel) through our depthwise kernel: kernels 3, 5 and 7, strides 1
+/// and 2, odd and even sizes, with and without bias.
+#[test]
+fn our_depthwise_convolution_matches_burns_grouped_one() {
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    for (index, (channels, kernel, stride, size, bias)) in
+        [(6, 3, 1, 9, false), (6, 5, 2, 9, true), (4, 7, 1, 6, false), (8, 3, 2, 8, false), (3, 5, 1, 4, true)]
+            .into_iter()
+            .enumerate()
+    {
+        let pad = (kernel - 1) / 2;
+        let conv = Conv2dConfig::new([channels, channels], [kernel, kernel])
+            .with_groups(channels)
+            .with_stride([stride, stride])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .with_bias(bias)
+            .init(&device);
+        let x = Tensor::<4>::random([3, channels, size, size], Distribution::Normal(0.0, 1.0), &device);
+        let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
+        let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
+        let ours = run(&conv, &x, &upstream, kernels::conv2d);
+        for (what, (a, b)) in
+            ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
+        {
+            assert_eq!(a.dims(), b.dims(), "case {index}: {what} shape");
+            let difference = max_difference(a, b);
+            assert!(difference < 1e-4, "case {index}: {what} differs from burn's by {difference}");
+        }
+    }
+}
+
 #[test]
 fn convolutions_without_gradients_and_on_plain_tensors_match_too() {
     let device = Device::flex();

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use nasforge_core::scheduler::SchedulerKind;
 use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY};
+use nasforge_engine::latency::LatencyReward;
 use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
 use nasforge_train::differentiable::DifferentiableConfig;
+use nasforge_train::latency::LatencyModelKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -316,6 +318,19 @@ pub struct SearchArgs {
     /// How many of the pool's best are evaluated first [default: 10].
     #[arg(long, value_parser = at_least_one())]
     pub warm_start_top: Option<usize>,
+    /// Where `latency_ms` comes from: lut (the look-up table's sum), predictor (learned from measured
+    /// networks), flops (a line in the FLOPs), all read from --latency-table, known before training; or
+    /// measured (the trained network timed) [default: measured]. A candidate over a hard constraint
+    /// `latency_ms <= X` is then rejected without training. The mbconv space.
+    #[arg(long, value_parser = LatencyModelKind::from_name)]
+    pub latency_model: Option<LatencyModelKind>,
+    /// The latency model file (`nasforge latency build -o FILE`).
+    #[arg(long)]
+    pub latency_table: Option<PathBuf>,
+    /// MnasNet's soft constraint TARGET_MS[:W] (W default −0.07): records `latency_reward = val_accuracy ×
+    /// (latency_ms / TARGET_MS)^W`, to search with --objective latency_reward:max.
+    #[arg(long, value_parser = LatencyReward::parse, allow_hyphen_values = true)]
+    pub latency_reward: Option<LatencyReward>,
     /// Multi-fidelity scheduler: asha (asynchronous successive halving), hyperband (asynchronous, brackets of
     /// ASHA) or curve (learning-curve extrapolation); trials that fall behind stop early as `pruned`. Needs the
     /// train or command evaluator.

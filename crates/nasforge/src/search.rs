@@ -10,6 +10,7 @@ use nasforge_core::StopReason;
 use nasforge_engine::config::{
     DEFAULT_STORAGE, DEFAULT_STUDY, SchedulerFlags, SupernetFlags, WarmStartFlags, parse_duration,
 };
+use nasforge_engine::latency::LatencyFlags;
 use nasforge_engine::{ConfigFile, RunOptions, RunReport, StudyHandle, StudyRequest, TrainingFlags, trial_json};
 
 use crate::cli::{SearchArgs, TrainingArgs, WorkerArgs};
@@ -89,6 +90,11 @@ pub fn study_request(args: &SearchArgs) -> StudyRequest {
             max_resource: args.max_resource,
             eta: args.eta,
             stop_probability: args.stop_probability,
+        },
+        latency: LatencyFlags {
+            model: args.latency_model,
+            path: args.latency_table.clone(),
+            reward: args.latency_reward,
         },
         warm_start: WarmStartFlags {
             proxies: args.warm_start.clone(),

@@ -13,6 +13,7 @@ use nasforge_core::{Objectives, StrategySpec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+use crate::latency::LatencyModelConfig;
 use crate::registry::SpaceConfig;
 
 pub use evaluator::{
@@ -75,6 +76,9 @@ pub struct StudyConfig {
     /// Architectures evaluated first, the best of a pool by zero-cost proxies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<WarmStartConfig>,
+    /// Where `latency_ms` comes from (a latency model of the mbconv space) and MnasNet's reward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyModelConfig>,
 }
 
 impl StudyConfig {

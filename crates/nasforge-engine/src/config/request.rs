@@ -18,6 +18,7 @@ use super::scheduler::{SchedulerFlags, resolve_scheduler};
 use super::warm_start::{WarmStartConfig, WarmStartFlags, resolve_warm_start};
 use super::{Budget, DEFAULT_TRIALS, StudyConfig};
 use crate::error::{EngineError, Result, invalid};
+use crate::latency::{LatencyFlags, LatencyModelConfig, resolve_latency};
 use crate::registry::{SpaceConfig, SpaceKind, StrategyKind};
 
 /// A configuration file: every field optional; a request overrides it.
@@ -41,6 +42,8 @@ pub struct ConfigFile {
     pub scheduler: Option<SchedulerConfig>,
     /// A `[warm_start]` table.
     pub warm_start: Option<WarmStartConfig>,
+    /// A `[latency]` table.
+    pub latency: Option<LatencyModelConfig>,
 }
 
 /// A `[strategy]` table whose missing settings, nested ones included, are the strategy's defaults.
@@ -86,6 +89,8 @@ pub struct StudyRequest {
     pub scheduler: SchedulerFlags,
     /// The warm start by zero-cost proxies.
     pub warm_start: WarmStartFlags,
+    /// The latency model and MnasNet's reward.
+    pub latency: LatencyFlags,
 }
 
 /// The study configuration asked for by a file and a request, with `None` where neither says anything.
@@ -107,6 +112,8 @@ struct Partial {
     scheduler: SchedulerFlags,
     warm_start_file: Option<WarmStartConfig>,
     warm_start: WarmStartFlags,
+    latency_file: Option<LatencyModelConfig>,
+    latency: LatencyFlags,
     objectives: Option<Objectives>,
     trials: Option<u64>,
     time_budget: Option<String>,
@@ -172,6 +179,8 @@ impl Partial {
             scheduler: request.scheduler.clone(),
             warm_start_file: file.warm_start.clone(),
             warm_start: request.warm_start.clone(),
+            latency_file: file.latency.clone(),
+            latency: request.latency.clone(),
             objectives: request_objectives.or(file_objectives),
             trials: request.trials.or(file.trials),
             time_budget,
@@ -298,6 +307,8 @@ pub fn new_study_config(
     let evaluator = partial.evaluator()?;
     let scheduler = resolve_scheduler(partial.scheduler_file.as_ref(), &partial.scheduler, &evaluator)?;
     let warm_start = resolve_warm_start(partial.warm_start_file.as_ref(), &partial.warm_start, &evaluator)?;
+    let space = partial.space.unwrap_or(SpaceConfig::Nb201);
+    let latency = resolve_latency(partial.latency_file.as_ref(), &partial.latency, &space)?;
     // A caller asks for trials as long as it likes unless it sets a budget; a search needs one.
     let default_trials = (evaluator != EvaluatorConfig::Caller).then_some(DEFAULT_TRIALS);
     let objectives = match partial.objectives {
@@ -306,7 +317,7 @@ pub fn new_study_config(
             .map_err(EngineError::Invalid)?,
     };
     Ok(StudyConfig {
-        space: partial.space.unwrap_or(SpaceConfig::Nb201),
+        space,
         strategy: partial.strategy.unwrap_or_else(|| StrategyKind::Evolution.default_spec()),
         evaluator,
         objectives,
@@ -314,6 +325,7 @@ pub fn new_study_config(
         seed: partial.seed.unwrap_or(0),
         scheduler,
         warm_start,
+        latency,
     })
 }
 
@@ -374,6 +386,15 @@ pub fn continued_study_config(
     if partial.warm_start_file.is_some() || partial.warm_start.proxies.is_some() {
         let asked_start = resolve_warm_start(partial.warm_start_file.as_ref(), &partial.warm_start, &asked)?;
         check(study, "warm start", &stored.warm_start, Some(&asked_start))?;
+    }
+    if partial.latency_file.is_some() || partial.latency.model.is_some() || partial.latency.reward.is_some() {
+        let asked_latency = resolve_latency(partial.latency_file.as_ref(), &partial.latency, &stored.space)?;
+        // The model file may lie elsewhere on this machine; the kind and the reward may not change.
+        let same_place = |c: &Option<LatencyModelConfig>| c.as_ref().map(|c| (c.kind, c.reward));
+        check(study, "latency model", &same_place(&stored.latency), Some(&same_place(&asked_latency)))?;
+        config.latency = asked_latency;
+    } else if let (Some(stored), Some(path)) = (&mut config.latency, &partial.latency.path) {
+        stored.path = Some(path.clone());
     }
     config.evaluator = asked;
     if let Some(trials) = partial.trials {

@@ -11,7 +11,8 @@
 //!   1×1 convolutions).
 //!
 //! Images are split among rayon's threads; every GEMM is single-threaded. [`conv2d`] uses these kernels for
-//! ungrouped, undilated, symmetrically padded convolutions and leaves depthwise and dilated ones to burn.
+//! ungrouped, undilated, symmetrically padded convolutions, `depthwise.rs`'s kernel for depthwise ones, and
+//! leaves dilated and other grouped ones to burn.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
@@ -25,6 +26,7 @@ use burn_flex::FlexTensor;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::depthwise::depthwise_conv2d;
 use super::{f32_values, flex_tensor, images_per_task, on_cpu_in_f32, symmetric_padding};
 
 /// The shape of one convolution: input `[batch, c_in, height, width]`, weights `[c_out, c_in, kh, kw]`.
@@ -70,8 +72,13 @@ impl ConvGeometry {
     }
 }
 
-/// Applies `conv` to `x` with our kernels where they apply, with burn's `Conv2d::forward` elsewhere.
+/// Applies `conv` to `x` with our kernels where they apply (depthwise ones with [`depthwise_conv2d`]), with
+/// burn's `Conv2d::forward` elsewhere.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let x = match depthwise_conv2d(conv, x) {
+        Ok(output) => return output,
+        Err(x) => x,
+    };
     let Some(geometry) = own_kernel_geometry(conv, &x) else {
         return conv.forward(x);
     };

@@ -1,5 +1,5 @@
 //! Our own CPU kernels for the operations that dominate training on burn's `flex` backend: 2-D convolution
-//! ([`conv2d`]), training-mode batch norm ([`batch_norm`]) and pooling ([`max_pool2d`], [`avg_pool2d`]),
+//! ([`conv2d`], depthwise ones included), training-mode batch norm ([`batch_norm`]) and pooling ([`max_pool2d`], [`avg_pool2d`]),
 //! forward and backward.
 //!
 //! Each reaches burn through its backend-extension mechanism: a trait implemented for `Flex` (the forward
@@ -10,6 +10,7 @@
 
 mod batch_norm;
 mod conv;
+mod depthwise;
 mod pool;
 
 pub use batch_norm::{batch_norm, batch_norm_with_batch_statistics};
