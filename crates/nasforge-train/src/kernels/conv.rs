@@ -75,10 +75,9 @@ impl ConvGeometry {
 /// Applies `conv` to `x` with our kernels where they apply (depthwise ones with [`depthwise_conv2d`]), with
 /// burn's `Conv2d::forward` elsewhere.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let x = match depthwise_conv2d(conv, x) {
-        Ok(output) => return output,
-        Err(x) => x,
-    };
+    if let Some(output) = depthwise_conv2d(conv, &x) {
+        return output;
+    }
     let Some(geometry) = own_kernel_geometry(conv, &x) else {
         return conv.forward(x);
     };

@@ -70,18 +70,16 @@ fn depthwise_geometry(conv: &Conv2d, x: &Tensor<4>) -> Option<DepthwiseGeometry>
     Some(DepthwiseGeometry { batch, channels, height, width, kernel: [kh, kw], stride: conv.stride, padding })
 }
 
-/// Applies `conv` to `x` with our kernel when it is a depthwise convolution it covers; gives `x` back otherwise.
-pub(super) fn depthwise_conv2d(conv: &Conv2d, x: Tensor<4>) -> Result<Tensor<4>, Tensor<4>> {
-    let Some(geometry) = depthwise_geometry(conv, &x) else {
-        return Err(x);
-    };
+/// `conv` applied to `x` with our kernel, when it is a depthwise convolution the kernel covers.
+pub(super) fn depthwise_conv2d(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>> {
+    let geometry = depthwise_geometry(conv, x)?;
     let weight = conv.weight.val();
     let output = Tensor::<4>::from_dispatch(<burn::backend::Dispatch as DepthwiseBackend>::depthwise_conv2d(
-        x.into_dispatch(),
+        x.clone().into_dispatch(),
         weight.into_dispatch(),
         geometry,
     ));
-    Ok(match &conv.bias {
+    Some(match &conv.bias {
         Some(bias) => output + bias.val().reshape([1, geometry.channels as i32, 1, 1]),
         None => output,
     })
