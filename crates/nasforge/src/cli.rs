@@ -106,6 +106,10 @@ pub struct LatencyBuildArgs {
     /// The space (latency models exist for mbconv).
     #[arg(long, value_enum, default_value = "mbconv")]
     pub space: SpaceKind,
+    /// A study file whose `[space]` table sets the space and its settings (stages, choices) [default: --space
+    /// with its default settings].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Where the networks run: cpu, cuda, cuda:N, wgpu.
     #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
     pub device: DeviceChoice,
@@ -150,6 +154,10 @@ pub struct LatencyCheckArgs {
     /// The space the model was built for.
     #[arg(long, value_enum, default_value = "mbconv")]
     pub space: SpaceKind,
+    /// A study file whose `[space]` table sets the space and its settings (stages, choices) [default: --space
+    /// with its default settings].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Where the networks run (the model's device).
     #[arg(long, default_value = "cpu", value_parser = DeviceChoice::parse)]
     pub device: DeviceChoice,

@@ -1,11 +1,13 @@
 //! `nasforge latency build|check`: latency model files measured on a device through the engine
 //! ([`build_latency_model`], [`check_latency_model`]).
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use nasforge_core::space::TaskShape;
 use nasforge_engine::latency::{LatencyBuildRequest, LatencyCheckRequest, build_latency_model, check_latency_model};
+use nasforge_engine::{ConfigFile, SpaceConfig, SpaceKind};
 use nasforge_train::NetworkScale;
 use nasforge_train::latency::Repetition;
 
@@ -20,10 +22,16 @@ fn progress(what: &'static str) -> impl FnMut(usize, usize) + Send {
     }
 }
 
+/// The space of `--config`'s `[space]` table, else `--space` with its default settings.
+fn space(config: Option<&Path>, space: SpaceKind) -> Result<SpaceConfig> {
+    let from_file = config.map(ConfigFile::load).transpose()?.and_then(|file| file.space);
+    Ok(from_file.unwrap_or_else(|| space.default_config()))
+}
+
 pub fn build(args: &LatencyBuildArgs) -> Result<ExitCode> {
     let (channels, size) = args.input;
     let request = LatencyBuildRequest {
-        space: args.space.default_config(),
+        space: space(args.config.as_deref(), args.space)?,
         device: args.device,
         task: TaskShape { channels, size, classes: args.classes },
         scale: NetworkScale { channels: args.channels, cells: None },
@@ -47,7 +55,7 @@ pub fn build(args: &LatencyBuildArgs) -> Result<ExitCode> {
 pub fn check(args: &LatencyCheckArgs) -> Result<ExitCode> {
     let request = LatencyCheckRequest {
         model: args.model.clone(),
-        space: args.space.default_config(),
+        space: space(args.config.as_deref(), args.space)?,
         device: args.device,
         samples: args.samples,
         seed: args.seed,

@@ -169,6 +169,9 @@ fn forward(x: &[f32], weight: &[f32], g: &DepthwiseGeometry) -> Vec<f32> {
             for kj in 0..g.kernel[1] {
                 let tap = w[ki * g.kernel[1] + kj];
                 let (lo, hi) = valid_columns(kj, g);
+                if lo == hi {
+                    continue;
+                }
                 for (o_row, out_row) in out.chunks_mut(ow).enumerate() {
                     let Some(ih) = input_row(o_row, ki, g) else { continue };
                     let row = &x[ih * g.width..(ih + 1) * g.width];
@@ -211,6 +214,9 @@ fn backward(
                     for kj in 0..g.kernel[1] {
                         let t = ki * g.kernel[1] + kj;
                         let (lo, hi) = valid_columns(kj, g);
+                        if lo == hi {
+                            continue;
+                        }
                         let first = lo * g.stride[1] + kj - g.padding[1];
                         for (o_row, g_row) in gr.chunks(ow).enumerate() {
                             let Some(ih) = input_row(o_row, ki, g) else { continue };

@@ -175,22 +175,30 @@ pub struct Repetition {
     pub passes: usize,
 }
 
-/// The fastest time of each item over the sweeps; `progress` hears `(done, total)` measurements.
+/// The fastest time of each item over the sweeps; `progress` hears each measurement.
 fn sweep<T>(
     items: &[T],
     repetition: Repetition,
     mut measure: impl FnMut(&T) -> f64,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
+    progress: &mut dyn FnMut(),
 ) -> Vec<f64> {
     let mut fastest = vec![f64::INFINITY; items.len()];
-    let total = items.len() * repetition.passes.max(1);
-    for pass in 0..repetition.passes.max(1) {
+    for _ in 0..repetition.passes.max(1) {
         for (i, item) in items.iter().enumerate() {
             fastest[i] = fastest[i].min(measure(item));
-            progress(pass * items.len() + i + 1, total);
+            progress();
         }
     }
     fastest
+}
+
+/// Counts measurements towards `total` for a `(done, total)` progress callback.
+fn counter(total: usize, progress: &mut (dyn FnMut(usize, usize) + Send)) -> impl FnMut() + '_ {
+    let mut done = 0;
+    move || {
+        done += 1;
+        progress(done, total);
+    }
 }
 
 fn measure_table(
@@ -204,6 +212,7 @@ fn measure_table(
 ) -> LatencyTable {
     let started = Instant::now();
     let every: Vec<MbOperator> = space.every_operator(&target.task, target.scale.channels).into_iter().collect();
+    let mut progress = counter(repetition.passes.max(1) * (every.len() + calibration), progress);
     let times = sweep(
         &every,
         repetition,
@@ -212,12 +221,12 @@ fn measure_table(
             let x = Tensor::<4>::zeros(shape, device);
             fastest_ms(repetition.runs, || net.run(x.clone()))
         },
-        progress,
+        &mut progress,
     );
     let operators = every.iter().map(ToString::to_string).zip(times).collect();
     let archs = distinct_sample(space, calibration, seed, &HashSet::new());
-    let times =
-        sweep(&archs, repetition, |arch| measure_network(space, &target, arch, repetition.runs, device), progress);
+    let measure = |arch: &MbconvArch| measure_network(space, &target, arch, repetition.runs, device);
+    let times = sweep(&archs, repetition, measure, &mut progress);
     let calibration = archs
         .iter()
         .zip(times)
@@ -289,8 +298,9 @@ fn check_in_pool(
         table.calibration.iter().filter_map(|m| space.parse(&m.arch).ok()).map(|a| space.canonical(&a)).collect();
     let archs = distinct_sample(space, samples, seed, &calibration);
     let repetition = Repetition { runs: table.runs, passes: table.passes };
-    let measured =
-        sweep(&archs, repetition, |arch| measure_network(space, &table.target, arch, table.runs, device), progress);
+    let mut progress = counter(repetition.passes.max(1) * samples, progress);
+    let measure = |arch: &MbconvArch| measure_network(space, &table.target, arch, table.runs, device);
+    let measured = sweep(&archs, repetition, measure, &mut progress);
     let mut models = Vec::new();
     for kind in [LatencyModelKind::Lut, LatencyModelKind::Predictor, LatencyModelKind::Flops] {
         let predicted = match archs.iter().map(|a| latency.predict(kind, a)).collect::<Result<Vec<f64>, String>>() {

@@ -1,0 +1,160 @@
+//! Latency model files of a tiny mbconv space: a table of every operator any network contains, predictions
+//! that are the sums of its entries, a file that reads back to the same models, the refusals (another device,
+//! space settings, input, batch or threads; a missing operator; a garbled file; another format), and a check
+//! that reports every model on networks it never saw. Timing accuracy is a benchmark
+//! (`nasforge latency check`), not asserted here.
+
+use std::collections::HashSet;
+
+use burn::tensor::Device;
+use nasforge_core::SearchSpace;
+use nasforge_core::space::{MbconvSettings, MbconvSpace, TaskShape};
+use nasforge_train::NetworkScale;
+use nasforge_train::latency::{
+    LatencyModelKind, LatencyTable, LatencyTarget, MbconvLatency, Repetition, build_mbconv_table, check_mbconv,
+};
+use rand::SeedableRng;
+
+fn tiny_space() -> MbconvSpace {
+    MbconvSpace::new(MbconvSettings {
+        stage_channels: vec![4, 8],
+        stage_strides: vec![1, 2],
+        stem_channels: 4,
+        head_channels: 8,
+        min_depth: 1,
+        max_depth: 2,
+        kernels: vec![3, 5],
+        expansions: vec![2],
+        width_multipliers: vec![1.0],
+        resolutions: vec![0.5, 1.0],
+    })
+    .unwrap()
+}
+
+fn target(space: &MbconvSpace) -> LatencyTarget {
+    LatencyTarget {
+        device: "cpu".into(),
+        threads: 1,
+        space: "mbconv".into(),
+        space_settings: serde_json::to_value(space.settings()).unwrap(),
+        task: TaskShape { channels: 1, size: 8, classes: 3 },
+        scale: NetworkScale::default(),
+        batch: 1,
+    }
+}
+
+fn build(space: &MbconvSpace, calibration: usize) -> LatencyTable {
+    let repetition = Repetition { runs: 1, passes: 2 };
+    let mut heard = Vec::new();
+    let table =
+        build_mbconv_table(space, target(space), repetition, calibration, 3, &Device::flex(), &mut |done, total| {
+            heard.push((done, total))
+        })
+        .unwrap();
+    let total = 2 * (table.operators.len() + calibration);
+    assert_eq!(heard.last(), Some(&(total, total)), "progress ends at the total");
+    table
+}
+
+#[test]
+fn the_table_prices_every_network_as_the_sum_of_its_operators() {
+    let space = tiny_space();
+    let table = build(&space, 6);
+    let task = table.target.task;
+    assert_eq!(table.operators.len(), space.every_operator(&task, None).len());
+    assert!(table.operators.values().all(|&ms| ms.is_finite() && ms > 0.0), "{:?}", table.operators);
+    assert_eq!(table.calibration.len(), 6);
+    let distinct: HashSet<&str> = table.calibration.iter().map(|m| m.arch.as_str()).collect();
+    assert_eq!(distinct.len(), 6, "distinct calibration networks");
+
+    let latency = MbconvLatency::new(space.clone(), table.clone()).unwrap();
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+    for _ in 0..30 {
+        let arch = space.sample(&mut rng);
+        let operators = space.plan(&arch, &task, None).operators();
+        let by_hand: f64 = operators.iter().map(|o| table.operators[&o.to_string()]).sum();
+        let lut = latency.predict(LatencyModelKind::Lut, &arch).unwrap();
+        assert!((lut - by_hand).abs() < 1e-12, "{lut} vs {by_hand}");
+        for kind in [LatencyModelKind::Predictor, LatencyModelKind::Flops] {
+            assert!(latency.predict(kind, &arch).unwrap().is_finite(), "{kind:?}");
+        }
+    }
+    let arch = space.sample(&mut rng);
+    let e = latency.predict(LatencyModelKind::Measured, &arch).unwrap_err();
+    assert!(e.contains("needs the trained network"), "{e}");
+
+    // Written and read back: the same file, the same predictions.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lut.json");
+    table.save(&path).unwrap();
+    let read = LatencyTable::load(&path).unwrap();
+    assert_eq!(read, table);
+    let again = MbconvLatency::new(space.clone(), read).unwrap();
+    for kind in [LatencyModelKind::Lut, LatencyModelKind::Predictor, LatencyModelKind::Flops] {
+        assert_eq!(again.predict(kind, &arch), latency.predict(kind, &arch), "{kind:?}");
+    }
+
+    // The check measures networks none of the calibration ones, and reports all three models.
+    let check = check_mbconv(&latency, 5, 9, &Device::flex(), &mut |_, _| {}).unwrap();
+    assert_eq!(check.samples, 5);
+    let models: Vec<&str> = check.models.iter().map(|m| m.model).collect();
+    assert_eq!(models, ["lut", "predictor", "flops"]);
+    for model in &check.models {
+        assert!((0.0..=1.0).contains(&model.within_10pct) && (-1.0..=1.0).contains(&model.kendall), "{model:?}");
+        assert!(model.mean_abs_error_pct >= model.mean_error_pct.abs() - 1e-9, "{model:?}");
+    }
+    assert_eq!((check.within_10pct, check.kendall), (check.models[0].within_10pct, check.models[0].kendall));
+    assert!(check.measured_min_ms <= check.measured_median_ms && check.measured_median_ms <= check.measured_max_ms);
+}
+
+#[test]
+fn files_for_something_else_are_refused_by_name() {
+    let space = tiny_space();
+    let table = build(&space, 0);
+    assert_eq!(table.check_target(&target(&space)), Ok(()));
+    let refused = |change: &dyn Fn(&mut LatencyTarget), expected: &str| {
+        let mut other = target(&space);
+        change(&mut other);
+        let e = table.check_target(&other).unwrap_err();
+        assert!(e.contains(expected) && e.contains("nasforge latency build"), "{e}");
+    };
+    refused(&|t| t.device = "wgpu".into(), "measured on device cpu, not wgpu");
+    refused(&|t| t.space = "nb201".into(), "for the space mbconv, not nb201");
+    refused(&|t| t.space_settings = serde_json::to_value(MbconvSettings::default()).unwrap(), "space settings");
+    refused(&|t| t.task.size = 28, "for 1×8×8 inputs with 3 classes, not 1×28×28 inputs with 3 classes");
+    refused(&|t| t.batch = 8, "at batch 1, not 8");
+    refused(&|t| t.threads = 2, "with threads 1, not 2");
+
+    // Without calibration networks only the table predicts.
+    let latency = MbconvLatency::new(space.clone(), table.clone()).unwrap();
+    let arch = space.sample(&mut rand_pcg::Pcg64Mcg::seed_from_u64(2));
+    let e = latency.predict(LatencyModelKind::Predictor, &arch).unwrap_err();
+    assert!(e.contains("0 calibration networks") && e.contains("--calibration"), "{e}");
+
+    // An operator missing from the table is named.
+    let mut holed = table.clone();
+    let operator = space.plan(&arch, &holed.target.task, None).operators()[1].to_string();
+    holed.operators.remove(&operator);
+    let e = MbconvLatency::new(space.clone(), holed).unwrap().predict(LatencyModelKind::Lut, &arch).unwrap_err();
+    assert!(e.contains(&format!("operator '{operator}' is missing")), "{e}");
+
+    // A calibration network of another space is named.
+    let mut foreign = table.clone();
+    foreign
+        .calibration
+        .push(nasforge_train::latency::MeasuredNetwork { arch: "w1-r1:k7e6-relu".into(), latency_ms: 1.0 });
+    let e = MbconvLatency::new(space.clone(), foreign).err().unwrap();
+    assert!(e.contains("calibration network 'w1-r1:k7e6-relu'"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let garbled = dir.path().join("garbled.json");
+    std::fs::write(&garbled, "{\"format\": 1,\n \"target\": [").unwrap();
+    let e = LatencyTable::load(&garbled).unwrap_err();
+    assert!(e.contains("garbled.json") && e.contains("line 2"), "{e}");
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, serde_json::to_string(&LatencyTable { format: 99, ..table }).unwrap()).unwrap();
+    let e = LatencyTable::load(&old).unwrap_err();
+    assert!(e.contains("format 99") && e.contains("build it again"), "{e}");
+    let e = LatencyTable::load(&dir.path().join("missing.json")).unwrap_err();
+    assert!(e.contains("missing.json"), "{e}");
+}

@@ -1,0 +1,116 @@
+//! `nasforge latency build|check` and a hardware-aware search through the binary, on a tiny mbconv space (a
+//! study file's `[space]`) with the data-free zero-cost evaluator: a model file measured once, checked on
+//! unseen networks, then used for `latency_ms` with a hard bound (candidates over it rejected untrained,
+//! with their predicted latency and the reason) and MnasNet's reward; and the refusals, each leaving the
+//! study intact.
+
+mod common;
+
+use common::{fails, json, ok, trials};
+
+const SPACE: &str = "[space]\nname = \"mbconv\"\nstage_channels = [4, 8]\nstage_strides = [1, 2]\nstem_channels = 4\n\
+                     head_channels = 8\nmin_depth = 1\nmax_depth = 2\nkernels = [3, 5]\nexpansions = [2, 3]\n\
+                     width_multipliers = [0.5, 1.0]\nresolutions = [0.5, 1.0]\n";
+
+/// Writes the study file and builds a model file `lut.json` for CIFAR's shape (the data-free proxies' task).
+fn model(dir: &std::path::Path) {
+    std::fs::write(dir.join("space.toml"), SPACE).unwrap();
+    let build = ["latency", "build", "--config", "space.toml", "--input", "3x32x32", "--runs", "2", "--passes", "1"];
+    let out = ok(dir, &[&build[..], &["--calibration", "8", "-o", "lut.json"]].concat());
+    assert!(out.contains("calibration networks\t8") && out.contains("(1 threads)"), "{out}");
+}
+
+#[test]
+fn a_model_file_is_built_checked_and_searched_with() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    let check = json(&ok(
+        dir.path(),
+        &["latency", "check", "--config", "space.toml", "--model", "lut.json", "--samples", "6", "--json"],
+    ));
+    assert_eq!(check["samples"], 6);
+    let models: Vec<&str> = check["models"].as_array().unwrap().iter().map(|m| m["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["lut", "predictor", "flops"]);
+    assert!((0.0..=1.0).contains(&check["within_10pct"].as_f64().unwrap()), "{check}");
+    assert!((-1.0..=1.0).contains(&check["kendall"].as_f64().unwrap()), "{check}");
+
+    // A first study with the table's latency and no bound: every trial has its predicted latency.
+    let search =
+        ["search", "--config", "space.toml", "--proxy", "params", "--metric", "params", "--storage", "sqlite:s.db"];
+    let latency = ["--latency-model", "lut", "--latency-table", "lut.json"];
+    ok(dir.path(), &[&search[..], &latency, &["--study", "free", "--trials", "16", "--seed", "4"]].concat());
+    let free = trials(dir.path(), "sqlite:s.db", "free");
+    let mut latencies: Vec<f64> = free.iter().map(|t| t["metrics"]["latency_ms"].as_f64().unwrap()).collect();
+    assert!(free.iter().all(|t| t["state"] == "complete"), "{free:?}");
+    latencies.sort_by(f64::total_cmp);
+    let bound = latencies[latencies.len() / 2];
+
+    // The same search under the median as a hard bound: the slower half is rejected before any proxy runs.
+    let bounded = ["--study", "bounded", "--trials", "16", "--seed", "4", "--constraint"];
+    let reward = ["--latency-reward", &format!("{bound}:-0.07")];
+    let constraint = format!("latency_ms <= {bound}");
+    ok(dir.path(), &[&search[..], &latency, &bounded, &[constraint.as_str()], &reward].concat());
+    let done = trials(dir.path(), "sqlite:s.db", "bounded");
+    let (mut rejected, mut kept) = (0, 0);
+    for trial in &done {
+        let ms = trial["metrics"]["latency_ms"].as_f64().unwrap();
+        if trial["state"] == "failed" {
+            rejected += 1;
+            assert!(ms > bound, "{trial}");
+            let error = trial["error"].as_str().unwrap();
+            assert!(error.contains("rejected before training: the lut latency model predicts"), "{error}");
+            assert!(trial["metrics"].get("proxy_seconds").is_none(), "no proxy ran: {trial}");
+        } else {
+            kept += 1;
+            assert!(ms <= bound && trial["metrics"]["proxy_seconds"].as_f64().is_some(), "{trial}");
+            // The proxies record no val_accuracy, so no reward.
+            assert!(trial["metrics"].get("latency_reward").is_none(), "{trial}");
+        }
+    }
+    assert!(rejected > 0 && kept > 0, "{done:?}");
+}
+
+#[test]
+fn latency_models_that_cannot_serve_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path());
+    let search =
+        ["search", "--config", "space.toml", "--proxy", "params", "--metric", "params", "--storage", "sqlite:s.db"];
+    let lut = ["--latency-model", "lut", "--latency-table", "lut.json"];
+    ok(dir.path(), &[&search[..], &["--study", "kept", "--trials", "3"]].concat());
+    let refused = |extra: &[&str], expected: &[&str]| {
+        let e = fails(dir.path(), &[&search[..], extra].concat());
+        for part in expected {
+            assert!(e.contains(part), "{extra:?}: {e}");
+        }
+    };
+    refused(
+        &[&lut[..], &["--study", "x", "--constraint", "latency_ms <= 0.000001"]].concat(),
+        &["no network of the mbconv space meets latency_ms <= 0.000001", "the fastest it knows takes"],
+    );
+    refused(&["--study", "x", "--latency-model", "lut"], &["--latency-model lut: needs --latency-table FILE"]);
+    refused(&["--study", "x", "--latency-table", "lut.json"], &["the measured latency needs no model"]);
+    refused(&[&lut[..], &["--study", "x", "--dataset", "synthetic"]].concat(), &["lut.json", "measured for 3×32×32"]);
+    refused(
+        &[&lut[..], &["--study", "x", "--space", "nb201"]].concat(),
+        &["latency models are built for the mbconv space, not nb201"],
+    );
+    std::fs::write(dir.path().join("bad.json"), "{\"format\": 1,\n\"target\": 3}").unwrap();
+    refused(
+        &["--study", "x", "--latency-model", "lut", "--latency-table", "bad.json"],
+        &["bad.json", "not a latency model file", "line 2"],
+    );
+    // A model of the default space does not serve the tiny one.
+    let other = ["latency", "build", "--input", "3x32x32", "--runs", "1", "--passes", "1", "--calibration", "0"];
+    ok(dir.path(), &[&other[..], &["-o", "default.json"]].concat());
+    refused(
+        &["--study", "x", "--latency-model", "lut", "--latency-table", "default.json"],
+        &["default.json", "space settings"],
+    );
+    let e = fails(dir.path(), &["latency", "build", "--space", "nb201", "-o", "x.json"]);
+    assert!(e.contains("latency models are built for the mbconv space, not nb201"), "{e}");
+    let e = fails(dir.path(), &["latency", "check", "--config", "space.toml", "--model", "lut.json", "--samples", "1"]);
+    assert!(e.contains("at least 2 networks"), "{e}");
+    // Every refusal left the store as it was.
+    assert_eq!(trials(dir.path(), "sqlite:s.db", "kept").len(), 3);
+}
