@@ -24,6 +24,9 @@ pub struct MbconvLatency {
     /// Intercept (ms) and slope (ms per million multiply-accumulates), by least squares.
     flops_line: Option<(f64, f64)>,
     predictor: Option<RidgeModel>,
+    /// The median over the calibration networks of measured ÷ summed latency: what a whole network costs
+    /// beyond its operators timed alone (1 without calibration networks).
+    lut_scale: f64,
 }
 
 /// The predictor's inputs: the one-hot decisions, then the cost that drives time on a CPU (millions of
@@ -77,7 +80,14 @@ impl MbconvLatency {
             let targets: Vec<f64> = archs.iter().map(|(_, ms)| *ms).collect();
             Ridge::default().train(&rows, &targets)
         });
-        Ok(MbconvLatency { space, table, flops_line, predictor })
+        let mut ratios = Vec::with_capacity(archs.len());
+        for (arch, ms) in &archs {
+            let plan = space.plan(arch, &target.task, target.scale.channels);
+            ratios.push(ms / table.sum(plan.operators().iter().map(ToString::to_string))?);
+        }
+        ratios.sort_by(f64::total_cmp);
+        let lut_scale = if ratios.is_empty() { 1.0 } else { ratios[ratios.len() / 2] };
+        Ok(MbconvLatency { space, table, flops_line, predictor, lut_scale })
     }
 
     pub fn table(&self) -> &LatencyTable {
@@ -97,7 +107,7 @@ impl MbconvLatency {
         match kind {
             LatencyModelKind::Lut => {
                 let plan = self.space.plan(arch, &target.task, target.scale.channels);
-                self.table.sum(plan.operators().iter().map(ToString::to_string))
+                Ok(self.lut_scale * self.table.sum(plan.operators().iter().map(ToString::to_string))?)
             }
             LatencyModelKind::Predictor => {
                 let model = self.predictor.as_ref().ok_or_else(fitted)?;

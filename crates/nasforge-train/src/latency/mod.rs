@@ -15,7 +15,8 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LatencyModelKind {
-    /// The look-up table: the sum of the network's operators.
+    /// The look-up table: the sum of the network's operators, scaled by the calibration networks' median ratio
+    /// of measured to summed latency.
     Lut,
     /// Ridge regression on the architecture's encoding and cost, fitted on networks measured end to end.
     Predictor,
