@@ -18,8 +18,7 @@ use nasforge_core::space::{MbconvSpace, TaskShape};
 use nasforge_train::{Buildable, Network, NetworkScale};
 
 /// Every kernel, expansion, squeeze-and-excitation and activation at full width and resolution.
-const DEFAULT_ARCH: &str =
-    "w1-r1:k3e3-relu,k5e6-se-hswish/k7e4-relu,k3e6-se-relu,k5e3-hswish/k3e4-relu,k7e6-se-hswish/k5e4-se-relu,k3e3-hswish";
+const DEFAULT_ARCH: &str = "w1-r1:k3e3-relu,k5e6-se-hswish/k7e4-relu,k3e6-se-relu,k5e3-hswish/k3e4-relu,k7e6-se-hswish/k5e4-se-relu,k3e3-hswish";
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())

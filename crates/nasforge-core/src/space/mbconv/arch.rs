@@ -1,6 +1,6 @@
 //! The mbconv architecture: the width multiplier, the input resolution and each stage's blocks (kernel,
-//! expansion, squeeze-and-excitation, activation), with the JSON form and a located message for every field
-//! it rejects.
+//! expansion, squeeze-and-excitation, activation), with the deployment it runs under when the space searches
+//! one, the JSON form and a located message for every field it rejects.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -48,13 +48,24 @@ pub struct MbBlock {
     pub activation: MbActivation,
 }
 
+/// How a network is run where it is deployed, searched with the architecture (co-design) when the space
+/// lists deployment choices: the threads it runs on and the images per forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    pub threads: usize,
+    pub batch: usize,
+}
+
 /// One mbconv network: width multiplier and input resolution (in percent, so that `Eq` and `Hash` are
-/// exact), then the blocks of each stage in order (a stage's depth is its number of blocks).
+/// exact), then the blocks of each stage in order (a stage's depth is its number of blocks); its deployment
+/// when the space searches one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MbconvArch {
     pub width_percent: u32,
     pub resolution_percent: u32,
     pub stages: Vec<Vec<MbBlock>>,
+    pub deployment: Option<Deployment>,
 }
 
 impl MbconvArch {
@@ -75,13 +86,15 @@ impl MbconvArch {
 }
 
 /// The JSON form: `{"width_multiplier":1.0,"resolution":0.75,"stages":[[{"kernel":3,"expansion":4,
-/// "se":false,"activation":"relu"}, …], …]}`.
+/// "se":false,"activation":"relu"}, …], …]}`, with `"deployment":{"threads":2,"batch":8}` when searched.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MbconvJson {
     width_multiplier: f64,
     resolution: f64,
     stages: Vec<Vec<MbBlock>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deployment: Option<Deployment>,
 }
 
 impl Serialize for MbconvArch {
@@ -90,6 +103,7 @@ impl Serialize for MbconvArch {
             width_multiplier: f64::from(self.width_percent) / 100.0,
             resolution: f64::from(self.resolution_percent) / 100.0,
             stages: self.stages.clone(),
+            deployment: self.deployment,
         }
         .serialize(serializer)
     }
@@ -107,6 +121,7 @@ impl<'de> Deserialize<'de> for MbconvArch {
             width_percent: percent("width_multiplier", json.width_multiplier)?,
             resolution_percent: percent("resolution", json.resolution)?,
             stages: json.stages,
+            deployment: json.deployment,
         })
     }
 }

@@ -1,8 +1,9 @@
 //! The decision vector of an mbconv architecture: width, resolution, then for each stage its depth and, for
 //! each of `max_depth` block slots, kernel, expansion, squeeze-and-excitation and activation. Slots beyond a
-//! stage's depth are ignored when read and written as 0.
+//! stage's depth are ignored when read and written as 0. Then threads and batch when the space searches the
+//! deployment.
 
-use super::{MbActivation, MbBlock, MbconvArch, MbconvSpace};
+use super::{Deployment, MbActivation, MbBlock, MbconvArch, MbconvSpace};
 
 /// Decisions per block slot: kernel, expansion, squeeze-and-excitation, activation.
 const BLOCK_DECISIONS: usize = 4;
@@ -14,6 +15,9 @@ pub(super) fn decision_sizes(space: &MbconvSpace) -> Vec<usize> {
         for _ in 0..space.max_depth {
             sizes.extend([space.kernels.len(), space.expansions.len(), 2, MbActivation::ALL.len()]);
         }
+    }
+    if let Some(choices) = &space.deployment {
+        sizes.extend([choices.threads.len(), choices.batches.len()]);
     }
     sizes
 }
@@ -41,6 +45,10 @@ pub(super) fn to_decisions(space: &MbconvSpace, arch: &MbconvArch) -> Vec<usize>
             }
         }
     }
+    if let (Some(choices), Some(deployment)) = (&space.deployment, arch.deployment) {
+        decisions
+            .extend([position(&choices.threads, &deployment.threads), position(&choices.batches, &deployment.batch)]);
+    }
     decisions
 }
 
@@ -67,9 +75,14 @@ pub(super) fn from_decisions(space: &MbconvSpace, decisions: &[usize]) -> Mbconv
         at += space.max_depth * BLOCK_DECISIONS;
         stages.push(blocks);
     }
+    let deployment = space
+        .deployment
+        .as_ref()
+        .map(|choices| Deployment { threads: pick(&choices.threads, at), batch: pick(&choices.batches, at + 1) });
     MbconvArch {
         width_percent: pick_percent(&space.width_percents, 0),
         resolution_percent: pick_percent(&space.resolution_percents, 1),
         stages,
+        deployment,
     }
 }

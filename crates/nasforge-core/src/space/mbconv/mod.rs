@@ -1,6 +1,7 @@
 //! The MobileNet-style space `mbconv` (ProxylessNAS / once-for-all): stages of inverted-residual blocks
 //! whose depth is searched, each block's depthwise kernel, expansion ratio, squeeze-and-excitation and
-//! activation searched, and the width multiplier and input resolution searched with them.
+//! activation searched, and the width multiplier and input resolution searched with them; optionally the
+//! deployment too (co-design): the threads the network runs on and its batch size.
 //!
 //! # The network
 //!
@@ -23,25 +24,27 @@
 //! # Printed form
 //!
 //! ```text
-//! mbconv = "w" width "-r" resolution ":" stage ( "/" stage )*
+//! mbconv = "w" width "-r" resolution [ "-t" threads "-b" batch ] ":" stage ( "/" stage )*
 //! stage  = block ( "," block )*
 //! block  = "k" kernel "e" expansion [ "-se" ] "-" activation
 //! ```
 //! e.g. `w0.75-r1:k3e3-relu,k5e6-se-hswish/k3e4-relu,k7e6-relu/…`, one stage per entry of
-//! `stage_channels`. Width and resolution are decimals in whole percent. The JSON form:
+//! `stage_channels`. Width and resolution are decimals in whole percent; threads and batch are there exactly
+//! when the space searches the deployment (`w1-r1-t2-b16:…`). The JSON form:
 //! `{"width_multiplier":0.75,"resolution":1.0,"stages":[[{"kernel":3,"expansion":3,"se":false,
-//! "activation":"relu"},…],…]}`.
+//! "activation":"relu"},…],…]}`, with `"deployment":{"threads":2,"batch":16}` when searched.
 //!
 //! # Canonical form
 //!
 //! The printed form: no two architectures of the space compute the same function (every field changes the
-//! network's weights or shapes).
+//! network's weights or shapes). In a co-design space one network under two deployments is two candidates
+//! (their latency and throughput differ), so the deployment is part of the canonical form.
 //!
 //! # Decisions
 //!
 //! Width, resolution, then for each stage its depth (`depth − min_depth`) and, for each of `max_depth` block
 //! slots, kernel, expansion, squeeze-and-excitation (0 off, 1 on) and activation; slots beyond the depth are
-//! ignored (and encoded as 0).
+//! ignored (and encoded as 0); then threads and batch when the space searches the deployment.
 
 mod arch;
 mod encoding;
@@ -58,7 +61,7 @@ use serde::{Deserialize, Serialize};
 
 use super::choices::{choice_list, numbers_text, percent_list, percent_text, percents_text};
 use super::{NetworkCost, ParseError, SearchSpace, TaskShape};
-pub use arch::{MbActivation, MbBlock, MbconvArch};
+pub use arch::{Deployment, MbActivation, MbBlock, MbconvArch};
 pub use network::{BlockPlan, MbconvPlan, SE_REDUCTION};
 pub use operators::MbOperator;
 
@@ -86,6 +89,13 @@ pub struct MbconvSettings {
     pub width_multipliers: Vec<f64>,
     /// Input resolution choices as fractions of the task's side, each in (0, 2] and a whole percentage.
     pub resolutions: Vec<f64>,
+    /// Thread counts to deploy on, searched with the architecture (co-design; 1 to 1,024). Empty, with
+    /// `batches` empty too: the deployment is not searched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<usize>,
+    /// Batch sizes to deploy at, searched with the architecture (1 to 65,536; empty: 1 when `threads` is set).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<usize>,
 }
 
 impl Default for MbconvSettings {
@@ -101,6 +111,8 @@ impl Default for MbconvSettings {
             expansions: vec![3, 4, 6],
             width_multipliers: vec![0.5, 0.75, 1.0],
             resolutions: vec![0.5, 0.75, 1.0],
+            threads: Vec::new(),
+            batches: Vec::new(),
         }
     }
 }
@@ -120,6 +132,34 @@ pub struct MbconvSpace {
     expansions: Vec<usize>,
     width_percents: Vec<u32>,
     resolution_percents: Vec<u32>,
+    deployment: Option<DeploymentChoices>,
+}
+
+/// The deployment settings a co-design space searches, sorted ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeploymentChoices {
+    threads: Vec<usize>,
+    batches: Vec<usize>,
+}
+
+impl DeploymentChoices {
+    /// None when neither list is given; a missing list is `[1]`.
+    fn new(threads: Vec<usize>, batches: Vec<usize>) -> Result<Option<DeploymentChoices>, ParseError> {
+        if threads.is_empty() && batches.is_empty() {
+            return Ok(None);
+        }
+        let or_one = |list: Vec<usize>| if list.is_empty() { vec![1] } else { list };
+        let within = |what: &'static str, most: usize| {
+            move |n: usize| match n {
+                n if (1..=most).contains(&n) => Ok(()),
+                _ => Err(format!("{n} is not a {what} (expected 1 to {most})")),
+            }
+        };
+        Ok(Some(DeploymentChoices {
+            threads: choice_list("mbconv", "threads", or_one(threads), within("thread count", 1024))?,
+            batches: choice_list("mbconv", "batches", or_one(batches), within("batch size", 65_536))?,
+        }))
+    }
 }
 
 impl Default for MbconvSpace {
@@ -208,7 +248,13 @@ impl MbconvSpace {
                 1..=200,
                 "above 0 and at most 2",
             )?,
+            deployment: DeploymentChoices::new(settings.threads, settings.batches)?,
         })
+    }
+
+    /// Whether the space searches the deployment (threads and batch) with the architecture.
+    pub fn searches_deployment(&self) -> bool {
+        self.deployment.is_some()
     }
 
     pub fn settings(&self) -> MbconvSettings {
@@ -223,6 +269,8 @@ impl MbconvSpace {
             expansions: self.expansions.clone(),
             width_multipliers: self.width_percents.iter().map(|&p| f64::from(p) / 100.0).collect(),
             resolutions: self.resolution_percents.iter().map(|&p| f64::from(p) / 100.0).collect(),
+            threads: self.deployment.as_ref().map(|d| d.threads.clone()).unwrap_or_default(),
+            batches: self.deployment.as_ref().map(|d| d.batches.clone()).unwrap_or_default(),
         }
     }
 }
@@ -241,12 +289,13 @@ impl SearchSpace for MbconvSpace {
         variation::mutate(self, arch, rng)
     }
 
-    /// Each stage whole from either parent; width and resolution from either.
+    /// Each stage whole from either parent; width, resolution and deployment from either.
     fn crossover<R: Rng + ?Sized>(&self, a: &MbconvArch, b: &MbconvArch, rng: &mut R) -> MbconvArch {
         variation::crossover(a, b, rng)
     }
 
-    /// Width, resolution, then per stage deeper, shallower, and each block's fields (see `variation.rs`).
+    /// Width, resolution, deployment, then per stage deeper, shallower, and each block's fields (see
+    /// `variation.rs`).
     fn neighbours(&self, arch: &MbconvArch) -> Vec<MbconvArch> {
         variation::neighbours(self, arch)
     }
@@ -296,6 +345,7 @@ impl SearchSpace for MbconvSpace {
                 percents_text(&self.resolution_percents)
             ));
         }
+        self.validate_deployment(arch.deployment)?;
         if arch.stages.len() != self.stage_channels.len() {
             return err(format!(
                 "mbconv architecture has {} stages; the space has {}",
@@ -332,5 +382,38 @@ impl SearchSpace for MbconvSpace {
             }
         }
         Ok(())
+    }
+}
+
+impl MbconvSpace {
+    /// A deployment exactly when the space searches one, with threads and batch among its choices.
+    fn validate_deployment(&self, deployment: Option<Deployment>) -> Result<(), ParseError> {
+        let err = |message: String| Err(ParseError::new(message));
+        match (&self.deployment, deployment) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => err("mbconv architecture has a deployment (-t…-b…); the space searches none \
+                 (its `threads` and `batches` settings are empty)"
+                .into()),
+            (Some(_), None) => err("mbconv architecture has no deployment; the space searches threads and \
+                 batch (add them after the resolution, like w1-r1-t1-b1:…)"
+                .into()),
+            (Some(choices), Some(deployment)) => {
+                if !choices.threads.contains(&deployment.threads) {
+                    return err(format!(
+                        "mbconv deployment: {} threads is not among the choices ({})",
+                        deployment.threads,
+                        numbers_text(&choices.threads)
+                    ));
+                }
+                if !choices.batches.contains(&deployment.batch) {
+                    return err(format!(
+                        "mbconv deployment: batch {} is not among the choices ({})",
+                        deployment.batch,
+                        numbers_text(&choices.batches)
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 }

@@ -108,6 +108,7 @@ impl MbconvSpace {
                     width_percent,
                     resolution_percent,
                     stages: vec![vec![any_block; shapes_per_stage]; self.stage_channels.len()],
+                    deployment: None,
                 };
                 let plan = self.plan(&probe, task, stem_channels);
                 // Every depth of the last stage ends the network at the same shape, so the head has one shape.

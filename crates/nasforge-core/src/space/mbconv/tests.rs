@@ -144,6 +144,7 @@ fn network_cost_of_a_small_network_by_hand() {
         expansions: vec![2],
         width_multipliers: vec![1.0],
         resolutions: vec![0.5, 1.0],
+        ..MbconvSettings::default()
     };
     let space = MbconvSpace::new(settings).unwrap();
     let task = TaskShape { channels: 3, size: 8, classes: 2 };
@@ -192,4 +193,74 @@ fn every_operator_of_every_network_is_in_the_space_wide_set() {
     assert_eq!(keys[0], "stem 1>12 @28");
     assert_eq!(keys[2], "block 12>12 @28 s1 k5 h72 se18 hswish");
     assert_eq!(keys.last().unwrap(), "head 48>128 @4 >10");
+}
+
+#[test]
+fn a_codesign_space_searches_threads_and_batch_with_the_architecture() {
+    let settings = MbconvSettings { threads: vec![2, 1], batches: vec![1, 16, 64], ..MbconvSettings::default() };
+    let space = MbconvSpace::new(settings).unwrap();
+    assert!(space.searches_deployment() && !MbconvSpace::default().searches_deployment());
+    assert_eq!(space.settings().threads, vec![1, 2]);
+    let text = EXAMPLE.replacen("w0.75-r1:", "w0.75-r1-t2-b16:", 1);
+    let a = space.parse(&text).unwrap();
+    assert_eq!(a.deployment, Some(Deployment { threads: 2, batch: 16 }));
+    assert_eq!(space.print(&a), text);
+    let json = space.to_json(&a);
+    assert!(json.contains(r#""deployment":{"threads":2,"batch":16}"#), "{json}");
+    assert_eq!(space.from_json(&json).unwrap(), a);
+    assert!(!MbconvSpace::default().to_json(&arch(EXAMPLE)).contains("deployment"));
+    // Two more decisions, read back; sampling covers every combination.
+    assert_eq!(space.decision_sizes().len(), MbconvSpace::default().decision_sizes().len() + 2);
+    assert_eq!(space.from_decisions(&space.to_decisions(&a)), a);
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+    let seen: HashSet<Deployment> = (0..200).filter_map(|_| space.sample(&mut rng).deployment).collect();
+    assert_eq!(seen.len(), 6);
+    // Neighbours change the threads or the batch alone; crossover keeps one parent's deployment.
+    let deployments: HashSet<Deployment> = space
+        .neighbours(&a)
+        .into_iter()
+        .filter(|n| n.stages == a.stages && n.width_percent == a.width_percent && n.resolution_percent == 100)
+        .filter_map(|n| n.deployment)
+        .collect();
+    let expected = [(1, 16), (2, 1), (2, 64)].map(|(threads, batch)| Deployment { threads, batch });
+    assert_eq!(deployments, HashSet::from(expected));
+    let b = space.parse(&EXAMPLE.replacen("w0.75-r1:", "w1-r0.5-t1-b1:", 1)).unwrap();
+    for _ in 0..20 {
+        let child = space.crossover(&a, &b, &mut rng);
+        assert!(child.deployment == a.deployment || child.deployment == b.deployment);
+        space.validate(&child).unwrap();
+    }
+    // The same network under another deployment is another candidate, with the same cost per image.
+    let task = TaskShape { channels: 1, size: 28, classes: 10 };
+    let other = MbconvArch { deployment: Some(Deployment { threads: 1, batch: 1 }), ..a.clone() };
+    assert_ne!(space.canonical(&a), space.canonical(&other));
+    assert_eq!(space.cost(&a, &task), space.cost(&other, &task));
+}
+
+#[test]
+fn deployments_are_checked_against_the_space() {
+    let space = MbconvSpace::new(MbconvSettings { threads: vec![1, 2], ..MbconvSettings::default() }).unwrap();
+    assert_eq!(space.settings().batches, vec![1]);
+    let with = |header: &str| EXAMPLE.replacen("w0.75-r1:", header, 1);
+    let cases = [
+        (space.clone(), with("w0.75-r1:"), "has no deployment; the space searches threads and batch"),
+        (MbconvSpace::default(), with("w0.75-r1-t1-b1:"), "has a deployment (-t…-b…); the space searches none"),
+        (space.clone(), with("w0.75-r1-t4-b1:"), "4 threads is not among the choices (1, 2)"),
+        (space.clone(), with("w0.75-r1-t1-b8:"), "batch 8 is not among the choices (1)"),
+        (space.clone(), with("w0.75-r1-t1:"), "after the resolution comes ':' or a deployment like -t2-b16"),
+        (space.clone(), with("w0.75-r1-t1-b1-x:"), "after the resolution comes ':' or a deployment"),
+        (space.clone(), with("w0.75-r1-tx-b1:"), "threads 'tx' must look like t2"),
+        (space.clone(), with("w0.75-r1-t1-b0:"), "batch 'b0' must look like b2"),
+    ];
+    for (space, text, expected) in cases {
+        let err = space.parse(&text).unwrap_err();
+        assert!(err.message.contains(expected), "{text}: {}", err.message);
+    }
+    for (settings, expected) in [
+        (MbconvSettings { threads: vec![0], ..MbconvSettings::default() }, "`threads`: 0 is not a thread count"),
+        (MbconvSettings { batches: vec![4, 4], ..MbconvSettings::default() }, "`batches`: 4 is listed twice"),
+    ] {
+        let err = MbconvSpace::new(settings).unwrap_err();
+        assert!(err.message.contains(expected), "{}", err.message);
+    }
 }

@@ -1,8 +1,8 @@
-//! The printed form `w<width>-r<resolution>:stage/stage…`, each stage `block,block…`, each block
+//! The printed form `w<width>-r<resolution>[-t<threads>-b<batch>]:stage/stage…`, each stage `block,block…`, each block
 //! `k<kernel>e<expansion>[-se]-<activation>`: reading it with a located error for each mistake, and writing it.
 
 use super::super::choices::{percent_from_text, percent_text, unknown, whole_number};
-use super::{MbActivation, MbBlock, MbconvArch, MbconvSpace, ParseError, SearchSpace};
+use super::{Deployment, MbActivation, MbBlock, MbconvArch, MbconvSpace, ParseError, SearchSpace};
 
 fn parse_block(stage: usize, number: usize, text: &str) -> Result<MbBlock, ParseError> {
     let error = |message: String| ParseError::new(format!("mbconv stage {stage}, block {number}: {message}"));
@@ -32,7 +32,9 @@ pub(super) fn parse(space: &MbconvSpace, text: &str) -> Result<MbconvArch, Parse
     let (header, body) = text
         .split_once(':')
         .ok_or_else(|| ParseError::new(format!("mbconv architecture '{text}': expected {form} before the stages")))?;
-    let (width, resolution) = header.split_once('-').unwrap_or((header, ""));
+    let mut fields = header.split('-');
+    let width = fields.next().unwrap_or_default();
+    let resolution = fields.next().unwrap_or_default();
     let percent = |field: &str, prefix: char, what: &str| {
         field.strip_prefix(prefix).and_then(percent_from_text).ok_or_else(|| {
             ParseError::new(format!(
@@ -42,6 +44,23 @@ pub(super) fn parse(space: &MbconvSpace, text: &str) -> Result<MbconvArch, Parse
     };
     let width_percent = percent(width, 'w', "width multiplier")?;
     let resolution_percent = percent(resolution, 'r', "resolution")?;
+    let deployment = match (fields.next(), fields.next(), fields.next()) {
+        (None, _, _) => None,
+        (Some(threads), Some(batch), None) => {
+            let number = |field: &str, prefix: char, what: &str| {
+                field.strip_prefix(prefix).and_then(whole_number).filter(|&n| n > 0).ok_or_else(|| {
+                    ParseError::new(format!("mbconv architecture '{text}': {what} '{field}' must look like {prefix}2"))
+                })
+            };
+            Some(Deployment { threads: number(threads, 't', "threads")?, batch: number(batch, 'b', "batch")? })
+        }
+        _ => {
+            return Err(ParseError::new(format!(
+                "mbconv architecture '{text}': after the resolution comes ':' or a deployment like -t2-b16, not '{}'",
+                header.splitn(3, '-').nth(2).unwrap_or_default()
+            )));
+        }
+    };
     let stages = body
         .split('/')
         .enumerate()
@@ -49,7 +68,7 @@ pub(super) fn parse(space: &MbconvSpace, text: &str) -> Result<MbconvArch, Parse
             stage.split(',').enumerate().map(|(b, block)| parse_block(s + 1, b + 1, block.trim())).collect()
         })
         .collect::<Result<Vec<Vec<MbBlock>>, _>>()?;
-    let arch = MbconvArch { width_percent, resolution_percent, stages };
+    let arch = MbconvArch { width_percent, resolution_percent, stages, deployment };
     space.validate(&arch)?;
     Ok(arch)
 }
@@ -62,5 +81,11 @@ pub(super) fn block_text(block: &MbBlock) -> String {
 pub(super) fn print(arch: &MbconvArch) -> String {
     let stages: Vec<String> =
         arch.stages.iter().map(|blocks| blocks.iter().map(block_text).collect::<Vec<_>>().join(",")).collect();
-    format!("w{}-r{}:{}", percent_text(arch.width_percent), percent_text(arch.resolution_percent), stages.join("/"))
+    let deployment = arch.deployment.map(|d| format!("-t{}-b{}", d.threads, d.batch)).unwrap_or_default();
+    format!(
+        "w{}-r{}{deployment}:{}",
+        percent_text(arch.width_percent),
+        percent_text(arch.resolution_percent),
+        stages.join("/")
+    )
 }

@@ -1,10 +1,11 @@
 //! mbconv variation: uniform sampling, the single-step changes behind neighbours and mutation (one field of
-//! one block, a stage one block deeper or shallower, the width, the resolution), and stage-wise crossover.
+//! one block, a stage one block deeper or shallower, the width, the resolution, the deployment's threads or
+//! batch), and stage-wise crossover.
 
 use rand::seq::IndexedRandom;
 use rand::{Rng, RngExt};
 
-use super::{MbActivation, MbBlock, MbconvArch, MbconvSpace};
+use super::{Deployment, MbActivation, MbBlock, MbconvArch, MbconvSpace};
 
 /// The values of `choices` other than `current`, in order.
 fn others<T: Copy + PartialEq>(current: T, choices: &[T]) -> impl Iterator<Item = T> + '_ {
@@ -22,7 +23,8 @@ impl MbconvSpace {
     }
 }
 
-/// Each decision uniformly: width, resolution, then each stage's depth and each of its blocks' fields.
+/// Each decision uniformly: width, resolution, then each stage's depth and each of its blocks' fields, then
+/// the deployment's threads and batch.
 pub(super) fn sample<R: Rng + ?Sized>(space: &MbconvSpace, rng: &mut R) -> MbconvArch {
     let stages = space
         .stage_channels
@@ -32,14 +34,16 @@ pub(super) fn sample<R: Rng + ?Sized>(space: &MbconvSpace, rng: &mut R) -> Mbcon
             (0..depth).map(|_| space.random_block(rng)).collect()
         })
         .collect();
-    MbconvArch {
-        width_percent: *space.width_percents.choose(rng).expect("validated non-empty"),
-        resolution_percent: *space.resolution_percents.choose(rng).expect("validated non-empty"),
-        stages,
-    }
+    let width_percent = *space.width_percents.choose(rng).expect("validated non-empty");
+    let resolution_percent = *space.resolution_percents.choose(rng).expect("validated non-empty");
+    let deployment = space.deployment.as_ref().map(|choices| Deployment {
+        threads: *choices.threads.choose(rng).expect("validated non-empty"),
+        batch: *choices.batches.choose(rng).expect("validated non-empty"),
+    });
+    MbconvArch { width_percent, resolution_percent, stages, deployment }
 }
 
-/// In order: each other width, each other resolution; then for each stage one block deeper (a copy of its
+/// In order: each other width, each other resolution, each other thread count, each other batch; then for each stage one block deeper (a copy of its
 /// last block appended) and one shallower (its last block removed) where the depth range allows; then for
 /// each block each other kernel, each other expansion, squeeze-and-excitation switched, the other activation.
 /// Every change gives a different network, so no neighbour is listed twice.
@@ -51,6 +55,15 @@ pub(super) fn neighbours(space: &MbconvSpace, arch: &MbconvArch) -> Vec<MbconvAr
         others(arch.resolution_percent, &space.resolution_percents)
             .map(|resolution_percent| MbconvArch { resolution_percent, ..arch.clone() }),
     );
+    if let (Some(choices), Some(deployment)) = (&space.deployment, arch.deployment) {
+        let deployed = |deployment: Deployment| MbconvArch { deployment: Some(deployment), ..arch.clone() };
+        out.extend(
+            others(deployment.threads, &choices.threads).map(|threads| deployed(Deployment { threads, ..deployment })),
+        );
+        out.extend(
+            others(deployment.batch, &choices.batches).map(|batch| deployed(Deployment { batch, ..deployment })),
+        );
+    }
     let with_stage = |s: usize, blocks: Vec<MbBlock>| {
         let mut child = arch.clone();
         child.stages[s] = blocks;
@@ -90,12 +103,14 @@ pub(super) fn mutate<R: Rng + ?Sized>(space: &MbconvSpace, arch: &MbconvArch, rn
     neighbours(space, arch).choose(rng).cloned().unwrap_or_else(|| arch.clone())
 }
 
-/// Each stage whole from either parent, the width and the resolution from either, each by a fair coin.
+/// Each stage whole from either parent, the width, the resolution and the deployment from either, each by a
+/// fair coin.
 pub(super) fn crossover<R: Rng + ?Sized>(a: &MbconvArch, b: &MbconvArch, rng: &mut R) -> MbconvArch {
     let mut either = |x: u32, y: u32| if rng.random_bool(0.5) { x } else { y };
     let width_percent = either(a.width_percent, b.width_percent);
     let resolution_percent = either(a.resolution_percent, b.resolution_percent);
     let stages =
         a.stages.iter().zip(&b.stages).map(|(x, y)| if rng.random_bool(0.5) { x } else { y }.clone()).collect();
-    MbconvArch { width_percent, resolution_percent, stages }
+    let deployment = if rng.random_bool(0.5) { a.deployment } else { b.deployment };
+    MbconvArch { width_percent, resolution_percent, stages, deployment }
 }
