@@ -14,7 +14,7 @@ use nasforge_train::{Buildable, DeviceChoice, TrainEvaluator};
 
 use crate::config::{EvaluatorConfig, StudyConfig, TrainSettings, ZeroCostConfig, parse_duration};
 use crate::error::{EngineError, Result, invalid};
-use crate::latency_evaluator::LatencyEvaluator;
+use crate::latency_evaluator::{LatencyEvaluator, searches_deployment};
 use crate::registry::SpaceKind;
 
 /// The objective of a new study that names none: the evaluator's first metric (a table's first metric
@@ -55,15 +55,18 @@ pub fn build_evaluator<S: Buildable>(
     let Some(latency) = &config.latency else {
         return build_plain_evaluator(config, space, study, device, &config.metrics());
     };
-    // The latency model records `latency_ms` (unless it is the trained network's own) and the reward.
+    // The latency model records `latency_ms` (unless it is the trained network's own), the reward, and in a
+    // co-design space the deployed throughput.
+    let codesign = searches_deployment(&config.space);
     let recorded_around = |metric: &&str| match *metric {
-        "latency_ms" => latency.kind != LatencyModelKind::Measured,
+        "latency_ms" => latency.kind != LatencyModelKind::Measured || codesign,
+        "throughput" => codesign,
         "latency_reward" => latency.reward.is_some(),
         _ => false,
     };
     let metrics: Vec<&str> = config.metrics().into_iter().filter(|m| !recorded_around(m)).collect();
     let inner = build_plain_evaluator(config, space, study, device, &metrics)?;
-    Ok(Box::new(LatencyEvaluator::new(config, latency, inner)?))
+    Ok(Box::new(LatencyEvaluator::new(config, latency, inner, device)?))
 }
 
 /// The evaluator of the study's configuration alone, which must record `metrics`.

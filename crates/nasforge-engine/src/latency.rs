@@ -14,6 +14,7 @@ use nasforge_train::{DeviceChoice, NetworkScale};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result, invalid};
+use crate::latency_evaluator::searches_deployment;
 use crate::registry::SpaceConfig;
 
 /// A study's latency model (a `[latency]` table): where `latency_ms` comes from, and MnasNet's soft
@@ -49,19 +50,21 @@ pub fn resolve_latency(
     let kind = flags.model.or(from_file.map(|c| c.kind)).unwrap_or_default();
     let path = flags.path.clone().or(from_file.and_then(|c| c.path.clone()));
     let reward = flags.reward.or(from_file.and_then(|c| c.reward));
+    let codesign = searches_deployment(space);
     match (kind, &path) {
         (LatencyModelKind::Measured, Some(path)) => invalid!(
             "--latency-table {}: the measured latency needs no model; choose --latency-model lut, predictor or flops",
             path.display()
         ),
-        (LatencyModelKind::Measured, None) if reward.is_none() => return Ok(None),
+        (LatencyModelKind::Measured, None) if reward.is_none() && !codesign => return Ok(None),
         (LatencyModelKind::Measured, None) => {}
+        (kind, _) if codesign => invalid!("--latency-model {}: {CODESIGN_HAS_NO_MODEL}", kind.name()),
         (kind, None) => invalid!(
             "--latency-model {}: needs --latency-table FILE (written by `nasforge latency build`)",
             kind.name()
         ),
         (_, Some(_)) => {
-            mbconv_space(space)?;
+            modelled_space(space)?;
         }
     }
     Ok(Some(LatencyModelConfig { kind, path, reward }))
@@ -103,6 +106,20 @@ impl LatencyReward {
     pub fn reward(&self, accuracy: f64, latency_ms: f64) -> f64 {
         accuracy * (latency_ms / self.target_ms).powf(self.weight)
     }
+}
+
+/// Why a co-design space has no latency model file.
+const CODESIGN_HAS_NO_MODEL: &str = "a latency model file holds one thread count and batch, and this mbconv \
+     space searches both (its `threads`/`batches` settings): each candidate is measured under its own \
+     deployment instead (--latency-model measured)";
+
+/// The mbconv space of `space` for a latency model file, or why it has none.
+fn modelled_space(space: &SpaceConfig) -> Result<MbconvSpace> {
+    let mbconv = mbconv_space(space)?;
+    if mbconv.searches_deployment() {
+        invalid!("{CODESIGN_HAS_NO_MODEL}");
+    }
+    Ok(mbconv)
 }
 
 /// The mbconv space of `space`, or why it has no latency model.
@@ -161,7 +178,7 @@ pub fn build_latency_model(
     request: &LatencyBuildRequest,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<LatencyTable> {
-    let space = mbconv_space(&request.space)?;
+    let space = modelled_space(&request.space)?;
     if request.threads == 0 {
         invalid!("a latency model needs at least 1 thread (--threads)");
     }
@@ -191,7 +208,7 @@ pub fn load_latency_model(
     }
     let in_file = |e: String| EngineError::invalid(format!("latency model {}: {e}", path.display()));
     table.check_target(&target).map_err(in_file)?;
-    MbconvLatency::new(mbconv_space(space)?, table).map_err(in_file)
+    MbconvLatency::new(modelled_space(space)?, table).map_err(in_file)
 }
 
 /// What `nasforge latency check` measures.

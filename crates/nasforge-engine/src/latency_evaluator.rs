@@ -1,14 +1,17 @@
-//! A study's evaluator under a latency model: `latency_ms` predicted before any training (the look-up table,
-//! the learned predictor or the FLOPs line), a candidate over a hard `latency_ms <= …` constraint rejected
-//! without training, and MnasNet's soft reward `latency_reward = val_accuracy × (latency_ms / target)^w`.
+//! A study's evaluator under a latency model: `latency_ms` known before any training (predicted by the look-up
+//! table, the learned predictor or the FLOPs line; or, in a co-design space, the candidate's network measured
+//! under its deployment, with its `throughput`), a candidate over a hard `latency_ms <= …` constraint
+//! rejected without training, and MnasNet's soft reward `latency_reward = val_accuracy × (latency_ms /
+//! target)^w`.
 
-use nasforge_core::space::MbconvSpace;
+use nasforge_core::space::{MbconvArch, MbconvSpace, TaskShape};
 use nasforge_core::study::{EvalRequest, Reporter};
 use nasforge_core::{Comparison, EvalError, Evaluator, Metrics, SearchSpace};
-use nasforge_train::latency::{LatencyModelKind, MbconvLatency};
+use nasforge_train::latency::{LatencyModelKind, MbconvLatency, measure_deployed};
+use nasforge_train::{DeviceChoice, NetworkScale};
 
 use crate::config::StudyConfig;
-use crate::error::{Result, invalid};
+use crate::error::{EngineError, Result, invalid};
 use crate::export::study_network;
 use crate::latency::{LatencyModelConfig, LatencyReward, load_latency_model, mbconv_space};
 
@@ -26,10 +29,58 @@ impl Prediction {
     }
 }
 
+/// Timed runs per deployed measurement (the fastest kept, after three of warm-up).
+const DEPLOYED_RUNS: usize = 10;
+
+/// A co-design space's candidates measured under their deployment, on the study's device, with the study's
+/// network.
+struct Deployed {
+    space: MbconvSpace,
+    task: TaskShape,
+    scale: NetworkScale,
+    device: DeviceChoice,
+}
+
+impl Deployed {
+    /// The milliseconds of one batch of `arch` under its deployment.
+    fn measure(&self, arch: &MbconvArch) -> std::result::Result<f64, String> {
+        let device = self.device.device()?;
+        measure_deployed(&self.space, (&self.task, &self.scale), arch, DEPLOYED_RUNS, &device)
+    }
+}
+
+/// Where the evaluator's `latency_ms` comes from, when not from the inner evaluator.
+enum Source {
+    Model(Prediction),
+    Deployed(Deployed),
+}
+
+impl Source {
+    /// `latency_ms` of the printed candidate, and its throughput (images per second) when measured deployed.
+    fn latency(&self, printed: &str) -> std::result::Result<(f64, Option<f64>), String> {
+        match self {
+            Source::Model(prediction) => Ok((prediction.of(printed)?, None)),
+            Source::Deployed(deployed) => {
+                let arch = deployed.space.parse(printed).map_err(|e| e.message)?;
+                let ms = deployed.measure(&arch)?;
+                let batch = arch.deployment.map_or(1, |d| d.batch);
+                Ok((ms, Some(batch as f64 * 1000.0 / ms)))
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Source::Model(prediction) => prediction.kind.name(),
+            Source::Deployed(_) => "measured (deployed)",
+        }
+    }
+}
+
 /// An evaluator with the study's latency model around it.
 pub struct LatencyEvaluator<S: SearchSpace> {
     inner: Box<dyn Evaluator<S> + Send>,
-    prediction: Option<Prediction>,
+    source: Option<Source>,
     /// The hard constraint `latency_ms <= bound`.
     bound: Option<f64>,
     reward: Option<LatencyReward>,
@@ -37,42 +88,67 @@ pub struct LatencyEvaluator<S: SearchSpace> {
 
 impl<S: SearchSpace> LatencyEvaluator<S> {
     /// Wraps `inner` in the study's latency model: loads the model file, checked against the study's
-    /// network, and refuses a hard bound no network of the space meets under the model.
+    /// network, or prepares deployed measurements on `device` in a co-design space; refuses a hard bound no
+    /// network of the space meets.
     pub fn new(
         config: &StudyConfig,
         latency: &LatencyModelConfig,
         inner: Box<dyn Evaluator<S> + Send>,
+        device: DeviceChoice,
     ) -> Result<LatencyEvaluator<S>> {
         let bound = (config.objectives.constraints.iter())
             .filter(|c| c.metric == "latency_ms" && c.comparison == Comparison::AtMost)
             .map(|c| c.bound)
             .reduce(f64::min);
-        let prediction = match &latency.path {
+        let source = match &latency.path {
             Some(path) => {
                 let model = load_latency_model(path, &config.space, None, study_network(config)?)?;
-                Some(Prediction { kind: latency.kind, space: mbconv_space(&config.space)?, model })
+                Some(Source::Model(Prediction { kind: latency.kind, space: mbconv_space(&config.space)?, model }))
+            }
+            None if searches_deployment(&config.space) => {
+                let Some((task, scale)) = study_network(config)? else {
+                    invalid!(
+                        "a co-design search measures its networks: the study's evaluator must give their input shape"
+                    )
+                };
+                Some(Source::Deployed(Deployed { space: mbconv_space(&config.space)?, task, scale, device }))
             }
             None => None,
         };
-        if let (Some(prediction), Some(bound)) = (&prediction, bound) {
-            check_reachable(prediction, bound)?;
+        if let (Some(source), Some(bound)) = (&source, bound) {
+            check_reachable(source, bound)?;
         }
-        Ok(LatencyEvaluator { inner, prediction, bound, reward: latency.reward })
+        Ok(LatencyEvaluator { inner, source, bound, reward: latency.reward })
     }
 }
 
-/// Refuses a bound that neither the space's smallest network (every first choice: the lists are sorted) nor
-/// any of 2,000 random ones meets under the model.
-fn check_reachable(prediction: &Prediction, bound: f64) -> Result<()> {
+/// Refuses a bound that no network of the space meets. Under a model: neither the space's smallest network
+/// (every first choice: the lists are sorted) nor any of 2,000 random ones. Deployed: the smallest network at
+/// the smallest batch on none of the thread counts.
+fn check_reachable(source: &Source, bound: f64) -> Result<()> {
     use rand::SeedableRng;
-    let space = &prediction.space;
+    let space = match source {
+        Source::Model(prediction) => &prediction.space,
+        Source::Deployed(deployed) => &deployed.space,
+    };
     let smallest = space.from_decisions(&vec![0; space.decision_sizes().len()]);
-    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
-    let candidates = std::iter::once(smallest).chain((0..2000).map(|_| space.sample(&mut rng)));
+    let candidates: Vec<MbconvArch> = match source {
+        Source::Model(_) => {
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
+            std::iter::once(smallest).chain((0..2000).map(|_| space.sample(&mut rng))).collect()
+        }
+        Source::Deployed(_) => (space.settings().threads.iter())
+            .map(|&threads| {
+                let mut arch = smallest.clone();
+                arch.deployment = arch.deployment.map(|d| nasforge_core::space::mbconv::Deployment { threads, ..d });
+                arch
+            })
+            .collect(),
+    };
     let mut fastest: Option<(f64, String)> = None;
     for arch in candidates {
         let printed = space.print(&arch);
-        let ms = prediction.of(&printed).map_err(crate::error::EngineError::Invalid)?;
+        let (ms, _) = source.latency(&printed).map_err(EngineError::Invalid)?;
         if ms <= bound {
             return Ok(());
         }
@@ -82,42 +158,52 @@ fn check_reachable(prediction: &Prediction, bound: f64) -> Result<()> {
     }
     let (ms, printed) = fastest.expect("at least the smallest network");
     invalid!(
-        "no network of the mbconv space meets latency_ms <= {bound} under the {} latency model: the fastest it \
-         knows takes {ms:.3} ms ({printed})",
-        prediction.kind.name()
+        "no network of the mbconv space meets latency_ms <= {bound} under the {} latency: the fastest it knows \
+         takes {ms:.3} ms ({printed})",
+        source.name()
     )
+}
+
+/// Whether `space` is a co-design space: mbconv with threads and batch searched.
+pub(crate) fn searches_deployment(space: &crate::registry::SpaceConfig) -> bool {
+    matches!(space, crate::registry::SpaceConfig::Mbconv(space) if space.searches_deployment())
 }
 
 impl<S: SearchSpace> Evaluator<S> for LatencyEvaluator<S> {
     /// The inner evaluator's, with the predicted latency: known before any training, so a candidate rejected
-    /// by a hard constraint keeps it.
+    /// by a hard constraint keeps it. (A deployed measurement takes time: it is made once, in `evaluate`.)
     fn size_metrics(&self, space: &S, arch: &S::Arch) -> Metrics {
         let mut metrics = self.inner.size_metrics(space, arch);
-        if let Some(Ok(ms)) = self.prediction.as_ref().map(|p| p.of(&space.print(arch))) {
+        if let Some(Source::Model(prediction)) = &self.source
+            && let Ok(ms) = prediction.of(&space.print(arch))
+        {
             metrics.insert("latency_ms".to_string(), ms);
         }
         metrics
     }
 
     fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
-        let predicted = match &self.prediction {
-            Some(prediction) => Some(prediction.of(request.printed).map_err(EvalError::Fatal)?),
+        let known = match &self.source {
+            Some(source) => Some(source.latency(request.printed).map_err(EvalError::Fatal)?),
             None => None,
         };
-        if let (Some(ms), Some(bound)) = (predicted, self.bound)
+        if let (Some((ms, _)), Some(bound)) = (known, self.bound)
             && ms > bound
         {
-            let kind = self.prediction.as_ref().map_or("", |p| p.kind.name());
+            let source = self.source.as_ref().map_or("", Source::name);
             return Err(EvalError::Failed(format!(
-                "rejected before training: the {kind} latency model predicts {ms:.3} ms, above latency_ms <= {bound}"
+                "rejected before training: the {source} latency is {ms:.3} ms, above latency_ms <= {bound}"
             )));
         }
         let mut metrics = self.inner.evaluate(request, reporter)?;
-        if let Some(ms) = predicted {
+        if let Some((ms, throughput)) = known {
             if let Some(measured) = metrics.remove("latency_ms") {
                 metrics.insert("latency_measured_ms".to_string(), measured);
             }
             metrics.insert("latency_ms".to_string(), ms);
+            if let Some(throughput) = throughput {
+                metrics.insert("throughput".to_string(), throughput);
+            }
         }
         if let (Some(reward), Some(&accuracy), Some(&ms)) =
             (self.reward, metrics.get("val_accuracy"), metrics.get("latency_ms"))

@@ -1,8 +1,9 @@
 //! `nasforge latency build|check` and a hardware-aware search through the binary, on a tiny mbconv space (a
 //! study file's `[space]`) with the data-free zero-cost evaluator: a model file measured once, checked on
 //! unseen networks, then used for `latency_ms` with a hard bound (candidates over it rejected untrained,
-//! with their predicted latency and the reason) and MnasNet's reward; and the refusals, each leaving the
-//! study intact.
+//! with their predicted latency and the reason) and MnasNet's reward; a co-design search (threads and batch
+//! searched with the network, each candidate measured under its deployment); and the refusals, each leaving
+//! the study intact.
 
 mod common;
 
@@ -58,7 +59,7 @@ fn a_model_file_is_built_checked_and_searched_with() {
             rejected += 1;
             assert!(ms > bound, "{trial}");
             let error = trial["error"].as_str().unwrap();
-            assert!(error.contains("rejected before training: the lut latency model predicts"), "{error}");
+            assert!(error.contains("rejected before training: the lut latency is"), "{error}");
             assert!(trial["metrics"].get("proxy_seconds").is_none(), "no proxy ran: {trial}");
         } else {
             kept += 1;
@@ -113,4 +114,45 @@ fn latency_models_that_cannot_serve_are_refused() {
     assert!(e.contains("at least 2 networks"), "{e}");
     // Every refusal left the store as it was.
     assert_eq!(trials(dir.path(), "sqlite:s.db", "kept").len(), 3);
+}
+
+#[test]
+fn a_codesign_search_measures_each_candidate_under_its_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("codesign.toml"), format!("{SPACE}threads = [1, 2]\nbatches = [1, 16]\n")).unwrap();
+    let search = ["search", "--config", "codesign.toml", "--proxy", "params", "--storage", "sqlite:s.db"];
+    let objectives = ["--strategy", "nsga2", "--objective", "params:min", "--objective", "throughput:max"];
+    ok(dir.path(), &[&search[..], &objectives, &["--study", "co", "--trials", "12", "--seed", "2"]].concat());
+    let done = trials(dir.path(), "sqlite:s.db", "co");
+    assert_eq!(done.len(), 12);
+    let mut deployments = std::collections::HashSet::new();
+    for trial in &done {
+        assert_eq!(trial["state"], "complete", "{trial}");
+        let arch = trial["arch"].as_str().unwrap();
+        // The printed form carries the deployment: `w0.5-r1-t2-b16:…`.
+        let header = arch.split(':').next().unwrap();
+        let batch: f64 = header.rsplit("-b").next().unwrap().parse().unwrap();
+        deployments.insert(header.split_once("-t").unwrap().1.to_string());
+        let (ms, throughput) =
+            (trial["metrics"]["latency_ms"].as_f64().unwrap(), trial["metrics"]["throughput"].as_f64().unwrap());
+        assert!(ms > 0.0 && (throughput - batch * 1000.0 / ms).abs() < 1e-6 * throughput, "{trial}");
+    }
+    assert!(deployments.len() >= 3, "{deployments:?}");
+
+    // A bound below what the smallest network takes on any thread count is refused; lut models do not serve
+    // a space that searches its deployment; the study is intact.
+    let e = fails(
+        dir.path(),
+        &[&search[..], &objectives, &["--study", "x", "--constraint", "latency_ms <= 0.000001"]].concat(),
+    );
+    assert!(e.contains("no network of the mbconv space meets latency_ms <= 0.000001") && e.contains("-t"), "{e}");
+    let e = fails(
+        dir.path(),
+        &[&search[..], &objectives, &["--study", "x", "--latency-model", "lut", "--latency-table", "lut.json"]]
+            .concat(),
+    );
+    assert!(e.contains("holds one thread count and batch"), "{e}");
+    let e = fails(dir.path(), &["latency", "build", "--config", "codesign.toml", "-o", "x.json"]);
+    assert!(e.contains("holds one thread count and batch"), "{e}");
+    assert_eq!(trials(dir.path(), "sqlite:s.db", "co").len(), 12);
 }

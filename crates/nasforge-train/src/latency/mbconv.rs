@@ -12,9 +12,10 @@ use serde::Serialize;
 use nasforge_core::SearchSpace;
 use nasforge_core::predictor::{Model, Ridge, RidgeModel, kendall_tau};
 use nasforge_core::space::mbconv::MbOperator;
-use nasforge_core::space::{MbconvArch, MbconvSpace};
+use nasforge_core::space::{MbconvArch, MbconvSpace, TaskShape};
 
 use super::{LATENCY_TABLE_FORMAT, LatencyModelKind, LatencyTable, LatencyTarget, MeasuredNetwork, fastest_ms};
+use crate::NetworkScale;
 use crate::network::{Buildable, MbOperatorNet};
 
 /// The latency models of one file over the mbconv space it was measured for.
@@ -136,20 +137,36 @@ fn distinct_sample(space: &MbconvSpace, count: usize, seed: u64, excluded: &Hash
     archs
 }
 
-/// The fastest end-to-end latency of `arch`'s network over `runs` (fresh weights, batch norm in inference).
+/// The fastest end-to-end latency of `arch`'s network over `runs` forward passes of `batch` images (fresh
+/// weights, batch norm in inference).
 fn measure_network(
     space: &MbconvSpace,
-    target: &LatencyTarget,
+    (task, scale): (&TaskShape, &NetworkScale),
+    batch: usize,
     arch: &MbconvArch,
     runs: usize,
     device: &Device,
 ) -> f64 {
-    let network = space.build(arch, &target.task, &target.scale, device);
-    let task = target.task;
-    let x = Tensor::<4>::zeros([target.batch, task.channels, task.size, task.size], device);
+    let network = space.build(arch, task, scale, device);
+    let x = Tensor::<4>::zeros([batch, task.channels, task.size, task.size], device);
     fastest_ms(runs, || {
         let _ = network.forward(x.clone()).into_data();
     })
+}
+
+/// The fastest of `runs` forward passes of `arch`'s network (fresh weights) under its deployment: a batch of
+/// its batch size, on a pool of its thread count. What a co-design search compares candidates by.
+pub fn measure_deployed(
+    space: &MbconvSpace,
+    network: (&TaskShape, &NetworkScale),
+    arch: &MbconvArch,
+    runs: usize,
+    device: &Device,
+) -> Result<f64, String> {
+    let deployment = arch
+        .deployment
+        .ok_or_else(|| format!("{} has no deployment (threads and batch) to measure", space.print(arch)))?;
+    in_pool(deployment.threads, || Ok(measure_network(space, network, deployment.batch, arch, runs, device)))
 }
 
 /// Measures the latency model file of `space` for `target` on `device`, in a pool of the target's threads:
@@ -235,7 +252,8 @@ fn measure_table(
     );
     let operators = every.iter().map(ToString::to_string).zip(times).collect();
     let archs = distinct_sample(space, calibration, seed, &HashSet::new());
-    let measure = |arch: &MbconvArch| measure_network(space, &target, arch, repetition.runs, device);
+    let network = (&target.task, &target.scale);
+    let measure = |arch: &MbconvArch| measure_network(space, network, target.batch, arch, repetition.runs, device);
     let times = sweep(&archs, repetition, measure, &mut progress);
     let calibration = archs
         .iter()
@@ -309,7 +327,9 @@ fn check_in_pool(
     let archs = distinct_sample(space, samples, seed, &calibration);
     let repetition = Repetition { runs: table.runs, passes: table.passes };
     let mut progress = counter(repetition.passes.max(1) * samples, progress);
-    let measure = |arch: &MbconvArch| measure_network(space, &table.target, arch, table.runs, device);
+    let target = &table.target;
+    let network = (&target.task, &target.scale);
+    let measure = |arch: &MbconvArch| measure_network(space, network, target.batch, arch, table.runs, device);
     let measured = sweep(&archs, repetition, measure, &mut progress);
     let mut models = Vec::new();
     for kind in [LatencyModelKind::Lut, LatencyModelKind::Predictor, LatencyModelKind::Flops] {

@@ -6,7 +6,9 @@
 mod mbconv;
 mod table;
 
-pub use mbconv::{LatencyCheck, MbconvLatency, ModelAccuracy, Repetition, build_mbconv_table, check_mbconv};
+pub use mbconv::{
+    LatencyCheck, MbconvLatency, ModelAccuracy, Repetition, build_mbconv_table, check_mbconv, measure_deployed,
+};
 pub use table::{LATENCY_TABLE_FORMAT, LatencyTable, LatencyTarget, MeasuredNetwork};
 
 use std::time::Instant;
@@ -22,7 +24,8 @@ pub enum LatencyModelKind {
     Predictor,
     /// A line in the network's multiply-accumulates, fitted on the same networks.
     Flops,
-    /// The trained network itself, timed after training (no model).
+    /// No model: the trained network itself, timed after training; in a co-design space (threads and batch
+    /// searched), each candidate's network timed under its deployment before training.
     #[default]
     Measured,
 }
