@@ -1,12 +1,13 @@
 """The accuracy–latency front of searches under a latency target, summarised over seeds.
 
     python3 scripts/latency_front.py WORK --strategies random,tpe,nsga2 --seeds N --accuracy METRIC \
-        --latency METRIC --target MS --reference-accuracy A [--table CSV] [--title TEXT]
+        (--latency METRIC | --throughput METRIC) --target MS --reference-accuracy A [--table CSV] [--title TEXT]
 
 WORK holds `nasforge trials --json` of each run as STRATEGY-SEED.json. For each strategy it prints the
 hypervolume of the feasible completed trials' front (the area dominated above the reference point: accuracy
 A, latency MS), the number of feasible trials and the best feasible accuracy, each as the mean over seeds
-± CI95; with --table (a CSV holding both metrics for every candidate), the hypervolume's share of the whole
+± CI95. With --throughput (images per second) the cost axis is milliseconds per image, 1000 / throughput;
+with --table (a CSV holding both metrics for every candidate), the hypervolume's share of the whole
 table's front under the same target.
 """
 import argparse
@@ -43,20 +44,24 @@ def main():
     parser.add_argument("--strategies", required=True)
     parser.add_argument("--seeds", type=int, required=True)
     parser.add_argument("--accuracy", required=True)
-    parser.add_argument("--latency", required=True)
+    cost = parser.add_mutually_exclusive_group(required=True)
+    cost.add_argument("--latency")
+    cost.add_argument("--throughput")
     parser.add_argument("--target", type=float, required=True)
     parser.add_argument("--reference-accuracy", type=float, required=True)
     parser.add_argument("--table")
     parser.add_argument("--title", default="")
     args = parser.parse_args()
     volume = lambda points: hypervolume(points, args.reference_accuracy, args.target)
+    cost_of = (lambda m: m[args.latency]) if args.latency else (lambda m: 1000.0 / m[args.throughput])
+    cost_name = args.latency or f"ms per image (1000 / {args.throughput})"
     optimum = None
     if args.table:
         with open(args.table) as file:
             optimum = volume([(float(r[args.accuracy]), float(r[args.latency])) for r in csv.DictReader(file)
                               if r[args.accuracy] and r[args.latency]])
     print(args.title)
-    print(f"hypervolume above {args.accuracy} {args.reference_accuracy} and {args.latency} {args.target}"
+    print(f"hypervolume above {args.accuracy} {args.reference_accuracy} and {cost_name} {args.target}"
           + (f"; the whole table's front: {optimum:.4g}" if optimum else ""))
     share = "| share of the table's " if optimum else ""
     print(f"| strategy | hypervolume {share}| feasible trials | best feasible {args.accuracy} |")
@@ -66,7 +71,7 @@ def main():
         for seed in range(1, args.seeds + 1):
             with open(f"{args.work}/{strategy}-{seed}.json") as file:
                 done = [t for t in json.load(file) if t["state"] == "complete"]
-            points = [(t["metrics"][args.accuracy], t["metrics"][args.latency]) for t in done]
+            points = [(t["metrics"][args.accuracy], cost_of(t["metrics"])) for t in done]
             ok = [p for p in points if p[1] <= args.target]
             volumes.append(volume(points))
             feasible.append(len(ok))
