@@ -49,10 +49,11 @@ impl Deployed {
     }
 }
 
-/// Where the evaluator's `latency_ms` comes from, when not from the inner evaluator.
+/// Where the evaluator's `latency_ms` comes from, when not from the inner evaluator (boxed: a space and a
+/// model are large, and there is one per evaluator).
 enum Source {
-    Model(Prediction),
-    Deployed(Deployed),
+    Model(Box<Prediction>),
+    Deployed(Box<Deployed>),
 }
 
 impl Source {
@@ -103,7 +104,11 @@ impl<S: SearchSpace> LatencyEvaluator<S> {
         let source = match &latency.path {
             Some(path) => {
                 let model = load_latency_model(path, &config.space, None, study_network(config)?)?;
-                Some(Source::Model(Prediction { kind: latency.kind, space: mbconv_space(&config.space)?, model }))
+                Some(Source::Model(Box::new(Prediction {
+                    kind: latency.kind,
+                    space: mbconv_space(&config.space)?,
+                    model,
+                })))
             }
             None if searches_deployment(&config.space) => {
                 let Some((task, scale)) = study_network(config)? else {
@@ -111,7 +116,7 @@ impl<S: SearchSpace> LatencyEvaluator<S> {
                         "a co-design search measures its networks: the study's evaluator must give their input shape"
                     )
                 };
-                Some(Source::Deployed(Deployed { space: mbconv_space(&config.space)?, task, scale, device }))
+                Some(Source::Deployed(Box::new(Deployed { space: mbconv_space(&config.space)?, task, scale, device })))
             }
             None => None,
         };

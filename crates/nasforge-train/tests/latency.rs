@@ -27,6 +27,7 @@ fn tiny_space() -> MbconvSpace {
         expansions: vec![2],
         width_multipliers: vec![1.0],
         resolutions: vec![0.5, 1.0],
+        ..MbconvSettings::default()
     })
     .unwrap()
 }
