@@ -4,6 +4,9 @@
 //! rejected without training, and MnasNet's soft reward `latency_reward = val_accuracy × (latency_ms /
 //! target)^w`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use nasforge_core::space::{MbconvArch, MbconvSpace, TaskShape};
 use nasforge_core::study::{EvalRequest, Reporter};
 use nasforge_core::{Comparison, EvalError, Evaluator, Metrics, SearchSpace};
@@ -85,6 +88,9 @@ pub struct LatencyEvaluator<S: SearchSpace> {
     /// The hard constraint `latency_ms <= bound`.
     bound: Option<f64>,
     reward: Option<LatencyReward>,
+    /// Deployed measurements made at proposal time (`size_metrics`), by printed architecture, taken by the
+    /// evaluation that follows: each candidate is measured once.
+    measured: Mutex<HashMap<String, (f64, Option<f64>)>>,
 }
 
 impl<S: SearchSpace> LatencyEvaluator<S> {
@@ -123,7 +129,7 @@ impl<S: SearchSpace> LatencyEvaluator<S> {
         if let (Some(source), Some(bound)) = (&source, bound) {
             check_reachable(source, bound)?;
         }
-        Ok(LatencyEvaluator { inner, source, bound, reward: latency.reward })
+        Ok(LatencyEvaluator { inner, source, bound, reward: latency.reward, measured: Mutex::default() })
     }
 }
 
@@ -174,24 +180,39 @@ pub(crate) fn searches_deployment(space: &crate::registry::SpaceConfig) -> bool 
     matches!(space, crate::registry::SpaceConfig::Mbconv(space) if space.searches_deployment())
 }
 
+impl<S: SearchSpace> LatencyEvaluator<S> {
+    /// `latency_ms` (and the deployed throughput) of the printed candidate: a deployed measurement made at
+    /// its proposal, else the source's answer now.
+    fn known(&self, printed: &str) -> Option<std::result::Result<(f64, Option<f64>), String>> {
+        let source = self.source.as_ref()?;
+        let proposed = self.measured.lock().unwrap_or_else(|e| e.into_inner()).remove(printed);
+        Some(proposed.map_or_else(|| source.latency(printed), Ok))
+    }
+}
+
 impl<S: SearchSpace> Evaluator<S> for LatencyEvaluator<S> {
-    /// The inner evaluator's, with the predicted latency: known before any training, so a candidate rejected
-    /// by a hard constraint keeps it. (A deployed measurement takes time: it is made once, in `evaluate`.)
+    /// The inner evaluator's, with the latency: known before any training, so a candidate rejected by a hard
+    /// constraint keeps it (a deployed measurement is made here, once, and kept for the evaluation).
     fn size_metrics(&self, space: &S, arch: &S::Arch) -> Metrics {
         let mut metrics = self.inner.size_metrics(space, arch);
-        if let Some(Source::Model(prediction)) = &self.source
-            && let Ok(ms) = prediction.of(&space.print(arch))
-        {
+        let printed = space.print(arch);
+        let known = match &self.source {
+            Some(Source::Model(prediction)) => prediction.of(&printed).ok().map(|ms| (ms, None)),
+            Some(source @ Source::Deployed(_)) => source.latency(&printed).ok(),
+            None => None,
+        };
+        if let Some((ms, throughput)) = known {
             metrics.insert("latency_ms".to_string(), ms);
+            if let Some(throughput) = throughput {
+                metrics.insert("throughput".to_string(), throughput);
+                self.measured.lock().unwrap_or_else(|e| e.into_inner()).insert(printed, (ms, Some(throughput)));
+            }
         }
         metrics
     }
 
     fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
-        let known = match &self.source {
-            Some(source) => Some(source.latency(request.printed).map_err(EvalError::Fatal)?),
-            None => None,
-        };
+        let known = self.known(request.printed).transpose().map_err(EvalError::Fatal)?;
         if let (Some((ms, _)), Some(bound)) = (known, self.bound)
             && ms > bound
         {

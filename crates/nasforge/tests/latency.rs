@@ -139,6 +139,28 @@ fn a_codesign_search_measures_each_candidate_under_its_deployment() {
     }
     assert!(deployments.len() >= 3, "{deployments:?}");
 
+    // Under the median as a hard bound, the slower candidates are rejected before any proxy runs, each with
+    // its measured latency; the others keep the measurement the bound was checked on.
+    let mut latencies: Vec<f64> = done.iter().map(|t| t["metrics"]["latency_ms"].as_f64().unwrap()).collect();
+    latencies.sort_by(f64::total_cmp);
+    let constraint = format!("latency_ms <= {}", latencies[latencies.len() / 2]);
+    let bounded = ["--study", "bounded", "--trials", "12", "--seed", "2", "--constraint", &constraint];
+    ok(dir.path(), &[&search[..], &objectives, &bounded].concat());
+    let (mut rejected, mut kept) = (0, 0);
+    for trial in trials(dir.path(), "sqlite:s.db", "bounded") {
+        let ms = trial["metrics"]["latency_ms"].as_f64().unwrap();
+        if trial["state"] == "failed" {
+            rejected += 1;
+            let error = trial["error"].as_str().unwrap();
+            assert!(ms > latencies[latencies.len() / 2], "{trial}");
+            assert!(error.contains("rejected before training: the measured (deployed) latency is"), "{error}");
+        } else {
+            kept += 1;
+            assert!(ms <= latencies[latencies.len() / 2] && trial["metrics"]["throughput"].is_number(), "{trial}");
+        }
+    }
+    assert!(rejected > 0 && kept > 0, "{rejected} rejected, {kept} kept");
+
     // A bound below what the smallest network takes on any thread count is refused; lut models do not serve
     // a space that searches its deployment; the study is intact.
     let e = fails(
