@@ -10,14 +10,14 @@
 # machine's cores. No test image is read.
 #
 #   bash scripts/codesign_fashion_mnist.sh [SEEDS] [TRIALS] [BOUND_MS] [REFERENCE_MS] [STRATEGIES]
-#   defaults: 3 seeds, 20 trials, 5 ms, 1 ms per image, random,nsga2; runs kept in target/codesign-fm
+#   defaults: 3 seeds, 30 trials, 20 ms, 1 ms per image, random,tpe; runs kept in target/codesign-fm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-3}
-trials=${2:-20}
-bound=${3:-5}
+trials=${2:-30}
+bound=${3:-20}
 reference=${4:-1}
-strategies=${5:-random,nsga2}
+strategies=${5:-random,tpe}
 bash scripts/install_fashion_mnist.sh >&2
 cargo build --release --locked -p nasforge >&2
 nasforge=./target/release/nasforge
