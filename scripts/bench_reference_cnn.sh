@@ -11,14 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 
-venv=target/bench-venv
-if [[ ! -x $venv/bin/python ]]; then
-    python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
-    echo "installing PyTorch into $venv (once)" >&2
-    "$venv/bin/pip" install --quiet torch numpy
-fi
+source scripts/bench_venv.sh
 cargo build --release --locked -p nasforge-train --example reference_cnn
 burn=target/release/examples/reference_cnn
 
