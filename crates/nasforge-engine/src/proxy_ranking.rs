@@ -96,7 +96,7 @@ pub fn rank_proxies<S: Buildable>(
                     seconds[i] += score.seconds;
                 }
             }
-            Err(EvalError::Failed(_) | EvalError::Stopped(_)) => {
+            Err(EvalError::Failed(_) | EvalError::Stopped(_) | EvalError::Paused { .. }) => {
                 unscorable += 1;
                 scores.iter_mut().for_each(|s| s.push(f64::NEG_INFINITY));
             }

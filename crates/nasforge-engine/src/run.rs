@@ -164,6 +164,9 @@ pub(crate) fn open_view<S: Buildable>(
     }
     let mut view = Study::open(space, strategy, config.objectives.clone(), config.seed, store)?;
     if let Some(scheduler) = &config.scheduler {
+        if scheduler.pauses() {
+            view = view.with_checkpoints(study.checkpoint_dir());
+        }
         view = view.with_scheduler(scheduler.clone());
     }
     Ok(view)

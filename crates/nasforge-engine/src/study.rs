@@ -1,11 +1,11 @@
 //! A study in a store, found by its storage URL and name: opened as stored, created from a file and a
 //! request, or continued with a new budget; and its results read back.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nasforge_core::study::TrialStore;
 use nasforge_core::{StudyError, TrialRecord};
-use nasforge_store::{FinalResultRecord, Storage, StudyRecord, StudyStore};
+use nasforge_store::{FinalResultRecord, Storage, StorageUrl, StudyRecord, StudyStore};
 
 use crate::config::{ConfigFile, StudyConfig, StudyRequest, continued_study_config, new_study_config};
 use crate::error::{EngineError, Result, invalid};
@@ -101,6 +101,28 @@ impl StudyHandle {
         match &self.storage {
             Some(storage) => storage.location().to_string(),
             None => self.url.clone(),
+        }
+    }
+
+    /// Where the evaluator keeps the checkpoints of trials paused by the scheduler: `$NASFORGE_CHECKPOINTS/NAME`
+    /// when set (workers of one study on several machines must share it), else beside an SQLite file
+    /// (`FILE.checkpoints/NAME`), in the system's temporary directory for an in-memory store, and
+    /// `nasforge-checkpoints/NAME` in the working directory for PostgreSQL.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        let name = self.name.replace(['/', '\\'], "_");
+        if let Some(root) = std::env::var_os("NASFORGE_CHECKPOINTS") {
+            return PathBuf::from(root).join(name);
+        }
+        match StorageUrl::parse(&self.url) {
+            Ok(StorageUrl::Sqlite(path)) => {
+                let mut dir = path.into_os_string();
+                dir.push(".checkpoints");
+                PathBuf::from(dir).join(name)
+            }
+            Ok(StorageUrl::SqliteMemory) => {
+                std::env::temp_dir().join(format!("nasforge-checkpoints-{}", std::process::id())).join(name)
+            }
+            Ok(StorageUrl::Postgres(_)) | Err(_) => PathBuf::from("nasforge-checkpoints").join(name),
         }
     }
 

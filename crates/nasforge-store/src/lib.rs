@@ -22,7 +22,7 @@
 //! ```
 
 /// Implements nasforge-core's `TrialStore` for a backend's trial store through its inherent methods
-/// (`read`, `claim`, `take_over`, `keeper`, `finish_trial`, `append`, which return [`StoreError`]s and
+/// (`read`, `claim`, `take_over`, `resume`, `keeper`, `finish_trial`, `append`, which return [`StoreError`]s and
 /// document what each backend does).
 macro_rules! trial_store_through_inherent_methods {
     ($store:ty) => {
@@ -49,6 +49,14 @@ macro_rules! trial_store_through_inherent_methods {
                 lease: &$crate::Lease,
             ) -> Result<Option<$crate::TrialRecord>, $crate::CoreStoreError> {
                 Ok(self.take_over(lease)?)
+            }
+
+            fn resume_paused(
+                &mut self,
+                id: u64,
+                lease: &$crate::Lease,
+            ) -> Result<Option<$crate::TrialRecord>, $crate::CoreStoreError> {
+                Ok(self.resume(id, lease)?)
             }
 
             fn keep_alive(
@@ -379,6 +387,10 @@ impl TrialStore for StudyStore {
 
     fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, CoreStoreError> {
         forward!(self, claim_abandoned(lease))
+    }
+
+    fn resume_paused(&mut self, id: u64, lease: &Lease) -> Result<Option<TrialRecord>, CoreStoreError> {
+        forward!(self, resume_paused(id, lease))
     }
 
     fn keep_alive(&mut self, id: u64, lease: &Lease) -> Result<Box<dyn LeaseKeeper>, CoreStoreError> {

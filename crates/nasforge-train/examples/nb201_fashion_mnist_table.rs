@@ -108,7 +108,7 @@ fn main() -> Result<(), String> {
         let params = model.params();
         let cost = space.network_cost(&arch, &task, &config.scale);
         let train = train_split.subset(config.data_fraction, seed);
-        let run = train_network(model, &train, &val, &batcher, &config, &device, seed, &mut |_| Ok(()))
+        let run = train_network(model, &train, &val, &batcher, &config, &device, seed, None, &mut |_| Ok(()))
             .map_err(|e| format!("training {arch_text}: {e}"))?;
         let last = run.curve.last().expect("at least one epoch");
         let (test_accuracy, _) = evaluate(&run.model, &test, &batcher, &device);

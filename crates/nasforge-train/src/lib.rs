@@ -5,6 +5,7 @@
 //! on our own kernels ([`kernels`]).
 
 pub mod allocator;
+pub mod checkpoint;
 pub mod data;
 pub mod differentiable;
 pub mod kernels;

@@ -9,14 +9,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasforge_core::space::nb201::EDGES;
 use nasforge_core::space::{Nb201Arch, Nb201Op};
 use nasforge_core::study::EvalError;
 
+use crate::checkpoint;
 use crate::data::{Augmentation, Batcher, Dataset, SplitMix64};
 use crate::network::{BatchNormStatistics, Nb201Supernet};
 use crate::train::{TrainConfig, evaluate_logits, learning_rate, optimizer};
@@ -76,7 +76,7 @@ pub fn train_supernet(
     };
     if let Some(dir) = checkpoint {
         let saved;
-        (saved, supernet, optim) = Progress::load(dir, supernet, optim).map_err(EvalError::Fatal)?;
+        (saved, supernet, optim) = checkpoint::load(dir, supernet, optim).map_err(EvalError::Fatal)?;
         progress = saved.unwrap_or(progress);
     }
     let loss_fn = CrossEntropyLossConfig::new().init(&ad_device);
@@ -109,7 +109,7 @@ pub fn train_supernet(
         progress.epochs += 1;
         progress.seconds = earlier_seconds + started.elapsed().as_secs_f64();
         if let Some(dir) = checkpoint {
-            progress.save(dir, &supernet, &optim).map_err(EvalError::Fatal)?;
+            checkpoint::save(dir, &supernet, &optim, &progress).map_err(EvalError::Fatal)?;
         }
         let epoch_losses = &progress.losses[progress.losses.len().saturating_sub(steps_per_epoch)..];
         on_epoch(progress.epochs, epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64)?;
@@ -136,54 +136,6 @@ struct Progress {
     losses: Vec<f64>,
     /// Training seconds so far, over every run that took part.
     seconds: f64,
-}
-
-const PROGRESS_FILE: &str = "progress.json";
-const WEIGHTS_FILE: &str = "weights.bpk";
-const OPTIMIZER_FILE: &str = "optimizer.bpk";
-
-impl Progress {
-    /// Writes the state into `dir/next`, complete (progress last), then puts it in place of `dir/last`:
-    /// a run killed at any moment leaves one complete state to resume from.
-    fn save(&self, dir: &Path, supernet: &Nb201Supernet, optim: &ModuleOptimizer) -> Result<(), String> {
-        let (next, last) = (dir.join("next"), dir.join("last"));
-        let fail = |what: &Path, e: &dyn std::fmt::Display| {
-            format!("saving the supernet's training to {}: {e}", what.display())
-        };
-        let _ = std::fs::remove_dir_all(&next);
-        std::fs::create_dir_all(&next).map_err(|e| fail(&next, &e))?;
-        let weights = next.join(WEIGHTS_FILE);
-        supernet.clone().save_file(&weights).map_err(|e| fail(&weights, &format!("{e:?}")))?;
-        let optimizer = next.join(OPTIMIZER_FILE);
-        optim.save(&optimizer).map_err(|e| fail(&optimizer, &format!("{e:?}")))?;
-        let progress = next.join(PROGRESS_FILE);
-        std::fs::write(&progress, serde_json::to_string(self).expect("progress serialises"))
-            .map_err(|e| fail(&progress, &e))?;
-        let _ = std::fs::remove_dir_all(&last);
-        std::fs::rename(&next, &last).map_err(|e| fail(&last, &e))
-    }
-
-    /// The state saved in `dir` (`last`, or a complete `next` when a run was killed while putting it in
-    /// place), loaded into `supernet` and `optim`; `None` (and both as given) when there is none.
-    fn load(
-        dir: &Path,
-        supernet: Nb201Supernet,
-        optim: ModuleOptimizer,
-    ) -> Result<(Option<Progress>, Nb201Supernet, ModuleOptimizer), String> {
-        let Some(state) =
-            ["last", "next"].map(|name| dir.join(name)).into_iter().find(|d| d.join(PROGRESS_FILE).is_file())
-        else {
-            return Ok((None, supernet, optim));
-        };
-        let path = state.join(PROGRESS_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let progress: Progress = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let weights = state.join(WEIGHTS_FILE);
-        let supernet = supernet.try_load_file(&weights).map_err(|e| format!("{}: {e:?}", weights.display()))?;
-        let optimizer = state.join(OPTIMIZER_FILE);
-        let optim = optim.load(&optimizer).map_err(|e| format!("{}: {e:?}", optimizer.display()))?;
-        Ok((Some(progress), supernet, optim))
-    }
 }
 
 /// How a candidate is scored with the weights it inherits from a supernet.

@@ -18,6 +18,7 @@ use nasforge_core::space::TaskShape;
 use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter};
 use nasforge_core::trial::Metrics;
 
+use crate::checkpoint;
 use crate::data::{Augmentation, Batcher, DataSource, Dataset, Normalization, SplitMix64};
 use crate::network::{Buildable, Network, NetworkScale};
 
@@ -182,7 +183,7 @@ impl Default for TrainConfig {
 }
 
 /// One epoch of a learning curve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochStats {
     pub epoch: usize,
     pub train_loss: f64,
@@ -285,9 +286,24 @@ pub(crate) fn learning_rate(config: &TrainConfig, step: usize, total_steps: f64)
     }
 }
 
+/// A training run's state after its last finished epoch, kept when the scheduler pauses it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Paused {
+    /// The epochs done, as reported.
+    pub curve: Vec<EpochStats>,
+    step: usize,
+    rng: SplitMix64,
+    /// The data order, shuffled in place every epoch.
+    order: Vec<usize>,
+    losses: Vec<f64>,
+    /// Training seconds so far, over every run that took part.
+    seconds: f64,
+}
+
 /// Trains `model` (built on the autodiff version of `device`) on `train`, validating on `val` after every
 /// epoch; `on_epoch` receives each epoch's statistics (and may stop the run with an error). A NaN or
-/// infinite loss ends the run as [`EvalError::Failed`].
+/// infinite loss ends the run as [`EvalError::Failed`]. With a `checkpoint` directory, a run resumes from
+/// the state saved there, and saves its state there when `on_epoch` pauses it ([`EvalError::Paused`]).
 #[allow(clippy::too_many_arguments)] // each is a separate input of the run; a struct would only rename them
 pub fn train_network(
     model: Network,
@@ -297,6 +313,7 @@ pub fn train_network(
     config: &TrainConfig,
     device: &Device,
     seed: u64,
+    checkpoint: Option<&Path>,
     on_epoch: &mut dyn FnMut(&EpochStats) -> Result<(), EvalError>,
 ) -> Result<TrainRun, EvalError> {
     if train.is_empty() {
@@ -304,8 +321,20 @@ pub fn train_network(
     }
     let ad_device = device.clone().autodiff();
     let started = Instant::now();
-    let mut model = model;
-    let mut optim = optimizer(config);
+    let (mut model, mut optim) = (model, optimizer(config));
+    let mut state = Paused {
+        curve: Vec::new(),
+        step: 0,
+        rng: SplitMix64::new(seed ^ 0xDA7A),
+        order: (0..train.len()).collect(),
+        losses: Vec::new(),
+        seconds: 0.0,
+    };
+    if let Some(dir) = checkpoint {
+        let saved;
+        (saved, model, optim) = checkpoint::load(dir, model, optim).map_err(EvalError::Fatal)?;
+        state = saved.unwrap_or(state);
+    }
     let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing);
     let loss_fn = CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&ad_device);
     let batch_size = config.batch_size.max(1).min(train.len());
@@ -314,20 +343,16 @@ pub fn train_network(
         config.max_steps_per_epoch.map_or(full, |m| full.min(m)).max(1)
     };
     let total_steps = (steps_per_epoch * config.epochs.max(1)) as f64;
-    let mut rng = SplitMix64::new(seed ^ 0xDA7A);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut losses = Vec::new();
-    let mut curve: Vec<EpochStats> = Vec::new();
-    let mut best: Option<EpochStats> = None;
-    let mut since_best = 0;
-    let mut step = 0usize;
-    for epoch in 1..=config.epochs.max(1) {
-        rng.shuffle(&mut order);
+    let earlier_seconds = state.seconds;
+    let first_epoch = state.curve.len() + 1;
+    for epoch in first_epoch..=config.epochs.max(1) {
+        let Paused { rng, order, losses, step, .. } = &mut state;
+        rng.shuffle(order);
         let mut epoch_loss = 0f64;
         let mut lr = config.learning_rate;
         for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
-            lr = learning_rate(config, step, total_steps);
-            let batch = batcher.batch(train, chunk, &mut rng);
+            lr = learning_rate(config, *step, total_steps);
+            let batch = batcher.batch(train, chunk, rng);
             let n = batch.labels.len();
             let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
             let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels, [n]), &ad_device);
@@ -336,14 +361,14 @@ pub fn train_network(
             if !value.is_finite() {
                 return Err(EvalError::Failed(format!(
                     "training diverged: loss is {value} at epoch {epoch}, step {} (learning rate {lr:.3e})",
-                    step + 1
+                    *step + 1
                 )));
             }
             losses.push(value);
             epoch_loss += value;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
-            step += 1;
+            *step += 1;
         }
         let eval_model = model.valid();
         let (val_accuracy, val_loss) = evaluate(&eval_model, val, batcher, device);
@@ -359,29 +384,37 @@ pub fn train_network(
             val_accuracy,
             learning_rate: lr,
         };
-        on_epoch(&stats)?;
-        curve.push(stats.clone());
-        if best.as_ref().is_none_or(|b| stats.val_accuracy > b.val_accuracy) {
-            best = Some(stats);
-            since_best = 0;
-        } else {
-            since_best += 1;
+        state.curve.push(stats.clone());
+        state.seconds = earlier_seconds + started.elapsed().as_secs_f64();
+        match (on_epoch(&stats), checkpoint) {
+            (Err(EvalError::Paused { reason, at }), Some(dir)) => {
+                checkpoint::save(dir, &model, &optim, &state).map_err(EvalError::Fatal)?;
+                return Err(EvalError::Paused { reason, at });
+            }
+            (result, _) => result?,
         }
-        if config.early_stopping_patience.is_some_and(|p| since_best >= p) {
+        let best_epoch = best_of(&state.curve).epoch;
+        if config.early_stopping_patience.is_some_and(|p| epoch - best_epoch >= p) {
             break;
         }
     }
+    let Paused { curve, losses, step, .. } = state;
     let tenth = (losses.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     Ok(TrainRun {
         model: model.valid(),
-        best: best.expect("at least one epoch"),
-        curve,
+        best: best_of(&curve).clone(),
         first_loss: mean(&losses[..tenth]),
         last_loss: mean(&losses[losses.len() - tenth..]),
         steps: step,
-        train_seconds: started.elapsed().as_secs_f64(),
+        train_seconds: earlier_seconds + started.elapsed().as_secs_f64(),
+        curve,
     })
+}
+
+/// The first epoch with the best validation accuracy of a curve of at least one epoch.
+fn best_of(curve: &[EpochStats]) -> &EpochStats {
+    curve.iter().reduce(|best, e| if e.val_accuracy > best.val_accuracy { e } else { best }).expect("at least one epoch")
 }
 
 /// Median latency in milliseconds of one forward pass at `batch` images, after warm-up.
@@ -465,13 +498,41 @@ impl TrainEvaluator {
         Batcher { normalization: self.normalization.clone(), augmentation, resolution: self.config.resolution }
     }
 
-    /// Trains one architecture and returns its metrics; `report` receives every epoch's metrics.
+    /// Trains one architecture and returns its metrics; `reporter` receives every epoch's metrics. With
+    /// a `checkpoint` directory, resumes from the state saved there (first putting back, with
+    /// [`Reporter::restore`], the saved epochs after the `reported` first that the study holds), saves it
+    /// there when the scheduler pauses the trial, and removes it when the training ends otherwise.
     pub fn train_arch<S: Buildable>(
         &self,
         space: &S,
         arch: &S::Arch,
         seed: u64,
-        report: &mut dyn FnMut(&Metrics) -> Result<(), EvalError>,
+        checkpoint: Option<&Path>,
+        reported: usize,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Metrics, EvalError> {
+        if let Some(dir) = checkpoint {
+            let saved: Option<Paused> = checkpoint::progress(dir).map_err(EvalError::Fatal)?;
+            for stats in saved.iter().flat_map(|state| state.curve.iter().skip(reported)) {
+                reporter.restore(&stats.metrics())?;
+            }
+        }
+        let result = self.train_from(space, arch, seed, checkpoint, reporter);
+        if let Some(dir) = checkpoint
+            && !matches!(result, Err(EvalError::Paused { .. }))
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn train_from<S: Buildable>(
+        &self,
+        space: &S,
+        arch: &S::Arch,
+        seed: u64,
+        checkpoint: Option<&Path>,
+        reporter: &mut dyn Reporter,
     ) -> Result<Metrics, EvalError> {
         let config = &self.config;
         let device = config.device.device().map_err(EvalError::Fatal)?;
@@ -491,9 +552,10 @@ impl TrainEvaluator {
             let params = model.params();
             let train = self.train.subset(config.data_fraction, seed);
             let batcher = self.batcher(config.augmentation);
-            let run = train_network(model, &train, &self.val, &batcher, config, &device, seed, &mut |stats| {
-                report(&stats.metrics())
-            })?;
+            let run =
+                train_network(model, &train, &self.val, &batcher, config, &device, seed, checkpoint, &mut |stats| {
+                    reporter.report(&stats.metrics())
+                })?;
             let mut metrics = size_metrics(params, cost.flops);
             metrics.extend([
                 ("val_accuracy".to_string(), run.best.val_accuracy),
@@ -572,7 +634,7 @@ impl<S: Buildable> Evaluator<S> for TrainEvaluator {
     }
 
     fn evaluate(&self, request: &EvalRequest<'_, S>, reporter: &mut dyn Reporter) -> Result<Metrics, EvalError> {
-        self.train_arch(request.space, request.arch, request.seed, &mut |m| reporter.report(m))
+        self.train_arch(request.space, request.arch, request.seed, request.checkpoint, request.reported, reporter)
     }
 }
 
@@ -615,7 +677,7 @@ pub fn train_final<S: Buildable>(
         let params = model.params();
         let train = source.train.subset(config.data_fraction, seed);
         let final_config = TrainConfig { early_stopping_patience: None, ..config.clone() };
-        let run = train_network(model, &train, &source.test, &batcher, &final_config, &device, seed, &mut |s| {
+        let run = train_network(model, &train, &source.test, &batcher, &final_config, &device, seed, None, &mut |s| {
             on_epoch(s);
             Ok(())
         })?;

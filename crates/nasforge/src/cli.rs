@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use nasforge_core::scheduler::SchedulerKind;
+use nasforge_core::scheduler::{SchedulerForm, SchedulerKind};
 use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY};
 use nasforge_engine::latency::LatencyReward;
 use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
@@ -188,7 +188,16 @@ fn parse_scheduler(text: &str) -> Result<SchedulerKind, String> {
         "asha" => Ok(SchedulerKind::Asha),
         "hyperband" => Ok(SchedulerKind::Hyperband),
         "curve" => Ok(SchedulerKind::Curve),
-        other => Err(format!("unknown scheduler '{other}' (schedulers: asha, hyperband, curve)")),
+        "halving" => Ok(SchedulerKind::Halving),
+        other => Err(format!("unknown scheduler '{other}' (schedulers: asha, hyperband, halving, curve)")),
+    }
+}
+
+fn parse_scheduler_form(text: &str) -> Result<SchedulerForm, String> {
+    match text {
+        "stopping" => Ok(SchedulerForm::Stopping),
+        "promotion" => Ok(SchedulerForm::Promotion),
+        other => Err(format!("unknown scheduler form '{other}' (forms: stopping, promotion)")),
     }
 }
 
@@ -340,10 +349,16 @@ pub struct SearchArgs {
     #[arg(long, value_parser = LatencyReward::parse, allow_hyphen_values = true)]
     pub latency_reward: Option<LatencyReward>,
     /// Multi-fidelity scheduler: asha (asynchronous successive halving), hyperband (asynchronous, brackets of
-    /// ASHA) or curve (learning-curve extrapolation); trials that fall behind stop early as `pruned`. Needs the
-    /// train or command evaluator.
+    /// ASHA), halving (synchronous successive halving: pauses trials, train evaluator only) or curve
+    /// (learning-curve extrapolation); trials that fall behind stop early as `pruned`. Needs the train or
+    /// command evaluator.
     #[arg(long, value_parser = parse_scheduler)]
     pub scheduler: Option<SchedulerKind>,
+    /// asha and hyperband: stopping (a trial behind at a rung stops for good) or promotion (every trial
+    /// pauses at each rung, keeping a checkpoint, and resumes when promoted; train evaluator only)
+    /// [default: stopping].
+    #[arg(long, value_parser = parse_scheduler_form)]
+    pub scheduler_form: Option<SchedulerForm>,
     /// The scheduler's first rung, in units of --resource [default: 1].
     #[arg(long)]
     pub min_resource: Option<f64>,

@@ -90,6 +90,7 @@ pub fn study_request(args: &SearchArgs) -> StudyRequest {
             max_resource: args.max_resource,
             eta: args.eta,
             stop_probability: args.stop_probability,
+            form: args.scheduler_form,
         },
         latency: LatencyFlags {
             model: args.latency_model,

@@ -40,6 +40,8 @@ pub fn noise_floor<S: SearchSpace>(
                     printed,
                     trial_id: index as u64,
                     seed: trial_seed(seed, index as u64),
+                    checkpoint: None,
+                    reported: 0,
                 };
                 let metrics = evaluator.evaluate(&request, &mut ()).map_err(|e| failed(e.to_string()))?;
                 let (Some(&search), Some(&report)) =

@@ -87,6 +87,11 @@ impl TrialStore for SimulatedWorkers<'_> {
         self.store.claim_abandoned(lease)
     }
 
+    /// Table evaluations report no rungs: nothing is ever paused in a simulation.
+    fn resume_paused(&mut self, _id: u64, _lease: &Lease) -> Result<Option<TrialRecord>, StoreError> {
+        Ok(None)
+    }
+
     fn keep_alive(&mut self, id: u64, lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError> {
         self.store.keep_alive(id, lease)
     }

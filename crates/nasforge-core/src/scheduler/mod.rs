@@ -1,7 +1,12 @@
 //! Multi-fidelity scheduling, apart from the strategy (as Optuna keeps pruners apart from samplers): while a
 //! trial reports intermediate results (epochs of training, steps of a command), the scheduler decides at
-//! each rung whether it goes on. Asynchronous successive halving (ASHA, Li et al. 2020) in its stopping
-//! form, and asynchronous Hyperband (brackets of ASHA, Li et al. 2018; Syne Tune's `hyperband_stopping`).
+//! each rung whether it goes on. Asynchronous successive halving (ASHA, Li et al. 2020) and asynchronous
+//! Hyperband (brackets of ASHA, Li et al. 2018; Syne Tune's `hyperband_stopping` and `hyperband_promotion`),
+//! each in two forms: *stopping* (a trial that falls behind at a rung stops for good) and *promotion* (every
+//! trial pauses at each rung, its evaluator keeping a checkpoint, and a free worker resumes the best paused
+//! trial of the highest rung that has one in its top 1/η before it starts a new trial); and synchronous
+//! successive halving (rounds of `η^R` trials; a rung's best 1/η are promoted once every trial of the round
+//! that can reach it has).
 //!
 //! The rungs of bracket `b` are the resources `r_min · η^(b + k)` below `r_max` (`k = 0, 1, …`); bracket 0
 //! is the most aggressive one, and ASHA is Hyperband with bracket 0 only. A trial that reaches a rung goes on
@@ -30,7 +35,33 @@ pub enum SchedulerKind {
     /// `max_resource`; a trial whose chance to beat the best finished trial falls under `stop_probability`
     /// stops.
     Curve,
+    /// Synchronous successive halving: rounds of `η^R` trials (`R` rungs), each trial paused at each rung;
+    /// a rung's best 1/η resume once every trial of their round that can reach the rung has reached it.
+    Halving,
 }
+
+/// How ASHA and Hyperband act on a trial that reaches a rung.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerForm {
+    /// It goes on while it is in the top 1/η of the trials recorded there, else stops for good (pruned).
+    Stopping,
+    /// It pauses (recorded as pruned with [`PAUSED_AT`], its evaluator keeping a checkpoint) and resumes
+    /// from the checkpoint when it is promoted.
+    Promotion,
+}
+
+impl SchedulerForm {
+    pub fn name(self) -> &'static str {
+        match self {
+            SchedulerForm::Stopping => "stopping",
+            SchedulerForm::Promotion => "promotion",
+        }
+    }
+}
+
+/// The metric of a paused trial: the rung (in units of the resource) it waits at for a promotion.
+pub const PAUSED_AT: &str = "paused_at";
 
 impl SchedulerKind {
     pub fn name(self) -> &'static str {
@@ -38,6 +69,7 @@ impl SchedulerKind {
             SchedulerKind::Asha => "asha",
             SchedulerKind::Hyperband => "hyperband",
             SchedulerKind::Curve => "curve",
+            SchedulerKind::Halving => "halving",
         }
     }
 }
@@ -58,6 +90,9 @@ pub struct SchedulerConfig {
     /// `curve`: a trial stops when its predicted chance to beat the best finished trial is below this.
     #[serde(default = "five_percent")]
     pub stop_probability: f64,
+    /// `asha` and `hyperband`: stopping (the default) or promotion; `halving` always pauses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<SchedulerForm>,
 }
 
 fn five_percent() -> f64 {
@@ -93,14 +128,39 @@ impl SchedulerConfig {
         if self.resource.trim().is_empty() {
             return Err("scheduler: name the resource metric (e.g. epoch)".into());
         }
-        Ok(())
+        match (self.kind, self.form) {
+            (SchedulerKind::Curve, Some(form)) => {
+                Err(format!("scheduler: curve stops trials by prediction; it has no {} form", form.name()))
+            }
+            (SchedulerKind::Halving, Some(SchedulerForm::Stopping)) => Err(
+                "scheduler: synchronous successive halving waits at its rungs, so it pauses trials: it has no \
+                 stopping form (use asha for stopping)"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether trials pause at rungs and resume when promoted (their evaluator must keep checkpoints).
+    pub fn pauses(&self) -> bool {
+        match self.kind {
+            SchedulerKind::Halving => true,
+            SchedulerKind::Asha | SchedulerKind::Hyperband => self.form == Some(SchedulerForm::Promotion),
+            SchedulerKind::Curve => false,
+        }
+    }
+
+    /// The number of trials of a round of synchronous successive halving: `η^R` for `R` rungs, so that one
+    /// trial of each round reaches `max_resource`.
+    pub fn round_size(&self) -> usize {
+        self.eta.powi(self.rungs(0).len() as i32).round().max(1.0) as usize
     }
 
     /// The number of brackets: 1 for ASHA; for Hyperband, one per rung level of the most aggressive one
     /// plus the bracket that trains every trial to `max_resource`.
     pub fn brackets(&self) -> usize {
         match self.kind {
-            SchedulerKind::Asha | SchedulerKind::Curve => 1,
+            SchedulerKind::Asha | SchedulerKind::Curve | SchedulerKind::Halving => 1,
             SchedulerKind::Hyperband => self.rungs(0).len() + 1,
         }
     }

@@ -1,8 +1,9 @@
-//! The record of what every trial reported at each rung of its bracket, and the rung decision.
+//! The record of what every trial reported at each rung of its bracket, the rung decision, and which paused
+//! trial a free worker promotes.
 
 use std::collections::HashMap;
 
-use super::{CurvePrediction, SchedulerConfig, SchedulerKind, extrapolate};
+use super::{CurvePrediction, PAUSED_AT, SchedulerConfig, SchedulerKind, extrapolate};
 use crate::trial::{Metrics, TrialRecord, TrialState};
 
 /// What the scheduler says after an intermediate result.
@@ -14,10 +15,12 @@ pub enum RungDecision {
     Stop { rung: f64, better: usize, recorded: usize },
     /// At `resource`, the extrapolated final value had `probability` to beat the best finished trial.
     Extrapolated { resource: f64, prediction: CurvePrediction, incumbent: f64, probability: f64 },
+    /// At rung `rung` of a scheduler that pauses: the trial waits there for a promotion.
+    Pause { rung: f64 },
 }
 
 impl RungDecision {
-    /// Why a stopped trial stopped, for its record.
+    /// Why a stopped or paused trial stopped, for its record.
     pub fn reason(&self, resource: &str) -> Option<String> {
         match self {
             RungDecision::Continue => None,
@@ -29,7 +32,38 @@ impl RungDecision {
                  chance to beat the best finished trial ({incumbent:.4}) {probability:.3}",
                 prediction.mean, prediction.std
             )),
+            RungDecision::Pause { rung } => Some(format!(
+                "paused by the scheduler at rung {resource} = {rung}: resumes from its checkpoint if promoted"
+            )),
         }
+    }
+}
+
+/// Where a trial stands for the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    Running,
+    /// Paused at the rung of this index, waiting for a promotion.
+    Paused(usize),
+    /// Finished for good (complete, failed, stopped): it reaches no further rung.
+    Done,
+}
+
+/// One trial as the scheduler sees it.
+#[derive(Debug, Clone)]
+struct Entry {
+    bracket: usize,
+    /// The value at each rung of the bracket, where it reported one.
+    values: Vec<Option<f64>>,
+    standing: Standing,
+    /// Paid for (a cache hit is not scheduled).
+    paid: bool,
+}
+
+impl Entry {
+    /// Whether the trial may still report at rung `index` (it runs below it, or it is paused below it).
+    fn may_reach(&self, index: usize) -> bool {
+        self.values[index].is_none() && self.standing != Standing::Done
     }
 }
 
@@ -40,8 +74,7 @@ pub struct RungTable {
     /// The metric compared at the rungs and whether larger is better.
     metric: String,
     maximize: bool,
-    /// Trial id → (bracket, value at each rung of the bracket, where it reported one).
-    trials: HashMap<u64, (usize, Vec<Option<f64>>)>,
+    trials: HashMap<u64, Entry>,
     /// The best final value of a complete trial (learning-curve extrapolation compares with it).
     incumbent: Option<f64>,
 }
@@ -59,7 +92,14 @@ impl RungTable {
     pub fn record(&mut self, trial: &TrialRecord) {
         let bracket = self.config.bracket_of(trial.seed);
         let values = self.rung_values(bracket, &trial.intermediate);
-        self.trials.insert(trial.id, (bracket, values));
+        let rungs = self.config.rungs(bracket);
+        let paused_at = trial.metrics.get(PAUSED_AT).and_then(|at| rungs.iter().position(|l| (l - at).abs() < 1e-9));
+        let standing = match (trial.state, paused_at) {
+            (TrialState::Running, _) => Standing::Running,
+            (TrialState::Pruned, Some(index)) if trial.is_paid() => Standing::Paused(index),
+            _ => Standing::Done,
+        };
+        self.trials.insert(trial.id, Entry { bracket, values, standing, paid: trial.is_paid() });
         if trial.state == TrialState::Complete
             && let Some(value) = trial.metrics.get(&self.metric).copied().filter(|v| v.is_finite())
             && self.incumbent.is_none_or(|best| self.better(value, best))
@@ -135,23 +175,84 @@ impl RungTable {
             .map(|(index, level)| (index, *level))
             .next_back();
         let values = self.rung_values(bracket, curve);
-        self.trials.insert(id, (bracket, values.clone()));
+        let paid = self.trials.get(&id).is_none_or(|entry| entry.paid);
+        self.trials.insert(id, Entry { bracket, values: values.clone(), standing: Standing::Running, paid });
         let Some((index, level)) = reached else { return Ok(RungDecision::Continue) };
         let Some(mine) = values[index] else { return Ok(RungDecision::Continue) };
+        if self.config.pauses() {
+            return Ok(RungDecision::Pause { rung: level });
+        }
         let at_rung: Vec<f64> =
-            self.trials.values().filter(|(b, _)| *b == bracket).filter_map(|(_, values)| values[index]).collect();
-        let better = at_rung.iter().filter(|v| if self.maximize { **v > mine } else { **v < mine }).count();
+            self.trials.values().filter(|e| e.bracket == bracket).filter_map(|e| e.values[index]).collect();
+        let better = at_rung.iter().filter(|v| self.better(**v, mine)).count();
         if (better as f64) < at_rung.len() as f64 / self.config.eta {
             Ok(RungDecision::Continue)
         } else {
             Ok(RungDecision::Stop { rung: level, better, recorded: at_rung.len() })
         }
     }
+
+    /// The best `⌊n / η⌋` of the `n` trials (ids, in increasing order) that reported at rung `index`.
+    fn top_of_rung(&self, members: &[u64], index: usize) -> Vec<u64> {
+        let mut at_rung: Vec<(u64, f64)> =
+            members.iter().filter_map(|id| Some((*id, self.trials[id].values[index]?))).collect();
+        // Best first; ties go to the older trial.
+        at_rung.sort_by(|a, b| {
+            let order = a.1.total_cmp(&b.1);
+            (if self.maximize { order.reverse() } else { order }).then(a.0.cmp(&b.0))
+        });
+        let keep = (at_rung.len() as f64 / self.config.eta).floor() as usize;
+        at_rung.into_iter().take(keep).map(|(id, _)| id).collect()
+    }
+
+    /// The paused trial a free worker should resume, if any (schedulers that pause): for ASHA and
+    /// Hyperband, the best paused trial of the highest rung whose top 1/η holds one (Li et al. 2020,
+    /// Algorithm 2); for synchronous successive halving, the oldest round's lowest complete rung's best.
+    pub fn promotable(&self) -> Option<u64> {
+        if !self.config.pauses() {
+            return None;
+        }
+        let mut paid: Vec<u64> = self.trials.iter().filter(|(_, e)| e.paid).map(|(id, _)| *id).collect();
+        paid.sort_unstable();
+        let paused_at = |id: &u64, index: usize| self.trials[id].standing == Standing::Paused(index);
+        if self.config.kind == SchedulerKind::Halving {
+            return paid
+                .chunks(self.config.round_size())
+                .filter(|round| round.len() == self.config.round_size())
+                .find_map(|round| self.promotable_in_round(round));
+        }
+        (0..self.config.brackets()).rev().find_map(|bracket| {
+            let members: Vec<u64> = paid.iter().copied().filter(|id| self.trials[id].bracket == bracket).collect();
+            (0..self.config.rungs(bracket).len())
+                .rev()
+                .find_map(|index| self.top_of_rung(&members, index).into_iter().find(|id| paused_at(id, index)))
+        })
+    }
+
+    /// Synchronous successive halving in one full round: rung `k` is settled when no trial of the round
+    /// can still reach it (every trial promoted from rung `k − 1` has reported there or is done); the
+    /// lowest settled rung whose top 1/η holds a paused trial promotes its best.
+    fn promotable_in_round(&self, round: &[u64]) -> Option<u64> {
+        let rungs = self.config.rungs(0).len();
+        let mut candidates: Vec<u64> = round.to_vec();
+        for index in 0..rungs {
+            if candidates.iter().any(|id| self.trials[id].may_reach(index)) {
+                return None;
+            }
+            let top = self.top_of_rung(&candidates, index);
+            if let Some(id) = top.iter().find(|id| self.trials[id].standing == Standing::Paused(index)) {
+                return Some(*id);
+            }
+            candidates = top;
+        }
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::SchedulerForm;
 
     fn asha(min: f64, max: f64, eta: f64) -> SchedulerConfig {
         SchedulerConfig {
@@ -161,6 +262,7 @@ mod tests {
             max_resource: max,
             eta,
             stop_probability: 0.05,
+            form: None,
         }
     }
 
@@ -205,6 +307,87 @@ mod tests {
             table.decide(2, 0, &curve(&[0.7, 0.7, 0.75])).unwrap(),
             RungDecision::Stop { rung: 3.0, better: 1, recorded: 2 }
         );
+    }
+
+    /// Trial `id` paused at the end of `values` (one per epoch), or running with them (none: it just began).
+    fn trial(id: u64, values: &[f64], paused_at: Option<f64>) -> TrialRecord {
+        let mut metrics: Metrics = values.last().map(|v| ("acc".to_string(), *v)).into_iter().collect();
+        if let Some(at) = paused_at {
+            metrics.insert(PAUSED_AT.to_string(), at);
+        }
+        TrialRecord {
+            id,
+            arch: String::new(),
+            arch_json: String::new(),
+            canonical: String::new(),
+            state: if paused_at.is_some() { TrialState::Pruned } else { TrialState::Running },
+            metrics,
+            intermediate: curve(values),
+            cached_from: None,
+            seed: 0,
+            error: None,
+            started_at: 0.0,
+            finished_at: None,
+            attempts: 1,
+            worker: None,
+        }
+    }
+
+    #[test]
+    fn the_promotion_form_pauses_at_every_rung_and_promotes_the_top_third() {
+        let config = SchedulerConfig { form: Some(SchedulerForm::Promotion), ..asha(1.0, 9.0, 3.0) };
+        let mut table = RungTable::new(config, "acc", true);
+        // Even the best trial pauses at a rung; between rungs nothing is decided.
+        assert_eq!(table.decide(0, 0, &curve(&[0.5])).unwrap(), RungDecision::Pause { rung: 1.0 });
+        assert_eq!(table.decide(0, 0, &curve(&[0.5, 0.6])).unwrap(), RungDecision::Continue);
+        table.record(&trial(0, &[0.5], Some(1.0)));
+        assert_eq!(table.promotable(), None, "⌊1/3⌋ = 0 trials of rung 1 go on");
+        table.record(&trial(1, &[0.4], Some(1.0)));
+        table.record(&trial(2, &[0.7], Some(1.0)));
+        assert_eq!(table.promotable(), Some(2), "the best of three");
+        // Promoted (running again), then paused at rung 3: alone there, nobody goes on.
+        table.record(&trial(2, &[0.7], None));
+        assert_eq!(table.promotable(), None);
+        table.record(&trial(2, &[0.7, 0.72, 0.75], Some(3.0)));
+        assert_eq!(table.promotable(), None);
+        // Six at rung 1: the top two are 2 (moved on) and 4, which is promoted next.
+        for (id, value) in [(3, 0.6), (4, 0.65), (5, 0.3)] {
+            table.record(&trial(id, &[value], Some(1.0)));
+        }
+        assert_eq!(table.promotable(), Some(4));
+        // A higher rung first: with three at rung 3, its best (still paused) goes before rung 1's.
+        table.record(&trial(4, &[0.65, 0.7, 0.8], Some(3.0)));
+        table.record(&trial(0, &[0.5, 0.6, 0.6], Some(3.0)));
+        assert_eq!(table.promotable(), Some(4));
+    }
+
+    #[test]
+    fn synchronous_halving_promotes_a_rung_once_its_round_has_reached_it() {
+        let config = SchedulerConfig { kind: SchedulerKind::Halving, ..asha(1.0, 9.0, 3.0) };
+        assert!(config.pauses() && config.check().is_ok());
+        assert_eq!(config.round_size(), 9);
+        let mut table = RungTable::new(config, "acc", true);
+        let values = [0.50, 0.40, 0.70, 0.60, 0.65, 0.30, 0.55, 0.45, 0.35];
+        for (id, value) in values.iter().enumerate().take(8) {
+            table.record(&trial(id as u64, &[*value], Some(1.0)));
+        }
+        assert_eq!(table.promotable(), None, "eight of the round's nine");
+        table.record(&trial(8, &[], None));
+        assert_eq!(table.promotable(), None, "the ninth has not reached rung 1 yet");
+        table.record(&trial(8, &[values[8]], Some(1.0)));
+        // The top three of nine (2, 4, 3) go on, best first, all from rung 1 before any from rung 3.
+        assert_eq!(table.promotable(), Some(2));
+        table.record(&trial(2, &[0.70], None));
+        assert_eq!(table.promotable(), Some(4));
+        table.record(&trial(4, &[0.65], None));
+        table.record(&trial(2, &[0.70, 0.7, 0.9], Some(3.0)));
+        assert_eq!(table.promotable(), Some(3), "rung 3 waits for 4 and 3");
+        table.record(&trial(3, &[0.60, 0.6, 0.7], Some(3.0)));
+        assert_eq!(table.promotable(), None, "4 still runs to rung 3");
+        table.record(&trial(4, &[0.65, 0.7, 0.8], Some(3.0)));
+        assert_eq!(table.promotable(), Some(2), "the best of rung 3's three");
+        let stopping = SchedulerConfig { form: Some(SchedulerForm::Stopping), ..table.config().clone() };
+        assert!(stopping.check().unwrap_err().contains("no stopping form"));
     }
 
     #[test]

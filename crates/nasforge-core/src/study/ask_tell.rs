@@ -83,7 +83,8 @@ impl<S: SearchSpace> Study<S> {
         match decision {
             Ok(()) => Ok(None),
             Err(EvalError::Stopped(reason)) => Ok(Some(reason)),
-            Err(EvalError::Failed(message) | EvalError::Fatal(message)) => {
+            // The engine refuses a pausing scheduler for asked trials: they keep no checkpoint to resume.
+            Err(EvalError::Failed(message) | EvalError::Fatal(message) | EvalError::Paused { reason: message, .. }) => {
                 Err(StudyError::Evaluation { id: trial.id, arch: trial.arch.clone(), message })
             }
         }

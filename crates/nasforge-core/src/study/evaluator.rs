@@ -1,6 +1,8 @@
 //! The evaluator interface: what an evaluator is asked, how it reports a learning curve while it runs,
 //! and how it fails.
 
+use std::path::Path;
+
 use crate::space::SearchSpace;
 use crate::trial::Metrics;
 
@@ -13,11 +15,25 @@ pub struct EvalRequest<'a, S: SearchSpace> {
     pub trial_id: u64,
     /// A seed for the evaluation's own randomness (weight initialisation, data order).
     pub seed: u64,
+    /// Under a scheduler that pauses trials: where the evaluator keeps this trial's checkpoint. It saves its
+    /// state there when a report answers [`EvalError::Paused`], resumes from a state found there, and
+    /// removes it when the evaluation ends otherwise.
+    pub checkpoint: Option<&'a Path>,
+    /// How many intermediate results the store holds for this trial (those of earlier rungs, for a
+    /// promoted trial): a checkpoint with more puts the missing ones back with [`Reporter::restore`].
+    pub reported: usize,
 }
 
 /// Receives intermediate results while an evaluation runs.
 pub trait Reporter {
     fn report(&mut self, metrics: &Metrics) -> Result<(), EvalError>;
+
+    /// Puts back an intermediate result reported before a pause (kept in the checkpoint) that the store
+    /// lost when the trial's worker died; no scheduling decision is taken on it. A reporter that takes no
+    /// decision records it as a report.
+    fn restore(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
+        self.report(metrics)
+    }
 }
 
 /// Discards intermediate results (an evaluation whose learning curve nobody keeps).
@@ -39,6 +55,10 @@ pub enum EvalError {
     /// ends as pruned with the metrics it reported last.
     #[error("{0}")]
     Stopped(String),
+    /// The scheduler paused this trial at rung `at` (returned by a [`Reporter`]): the evaluator saves its
+    /// state in the request's checkpoint and returns it; the trial resumes from there when promoted.
+    #[error("{reason}")]
+    Paused { reason: String, at: f64 },
 }
 
 /// Scores architectures: a benchmark table, real training, an external command, a zero-cost proxy.

@@ -7,13 +7,14 @@ mod evaluator;
 mod lease;
 mod store;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 
 use crate::objective::{Direction, Objectives, Outcome};
-use crate::scheduler::{RungTable, SchedulerConfig};
+use crate::scheduler::{PAUSED_AT, RungDecision, RungTable, SchedulerConfig};
 use crate::space::SearchSpace;
 use crate::strategy::{Strategy, StrategyRng};
 use crate::trial::{Metrics, TrialRecord, TrialState};
@@ -21,7 +22,7 @@ use crate::trial::{Metrics, TrialRecord, TrialState};
 pub use ask_tell::{Asked, Told};
 pub use evaluator::{EvalError, EvalRequest, Evaluator, Reporter};
 pub use lease::{Lease, LeaseKeeper, now_seconds, this_host};
-pub use store::{Claim, MemoryStore, StoreError, TrialStore, with_own_metrics};
+pub use store::{Claim, MemoryStore, StoreError, TrialStore, is_paused, with_own_metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StudyError {
@@ -111,6 +112,9 @@ pub struct Study<S: SearchSpace> {
     best: Option<Outcome>,
     /// The multi-fidelity scheduler's record of every trial's rung values, when the study has one.
     rungs: Option<RungTable>,
+    /// Where evaluators keep the checkpoints of paused trials (`trial-ID` below it), when the scheduler
+    /// pauses trials.
+    checkpoints: Option<PathBuf>,
 }
 
 /// How long a worker waits before looking again at a study whose remaining trials other workers hold.
@@ -138,6 +142,7 @@ impl<S: SearchSpace> Study<S> {
             progress: Progress::default(),
             best: None,
             rungs: None,
+            checkpoints: None,
         };
         study.sync(store, &mut ())?;
         Ok(study)
@@ -150,6 +155,13 @@ impl<S: SearchSpace> Study<S> {
         let mut rungs = RungTable::new(config, objective.metric.clone(), objective.direction == Direction::Maximize);
         self.trials.iter().for_each(|trial| rungs.record(trial));
         self.rungs = Some(rungs);
+        self
+    }
+
+    /// Where evaluators keep the checkpoints of paused trials, one directory per trial below `dir` (needed
+    /// by a scheduler that pauses; every worker of the study must see the same directory).
+    pub fn with_checkpoints(mut self, dir: PathBuf) -> Self {
+        self.checkpoints = Some(dir);
         self
     }
 
@@ -167,13 +179,15 @@ impl<S: SearchSpace> Study<S> {
     }
 
     /// Reads the store's changes since the last look: new and updated trials; each trial seen finished
-    /// for the first time is learned (counts, best, strategy) and shown to the observer, in the
-    /// order the trials finished.
+    /// for the first time (or paused) is learned (counts, best, strategy) and shown to the observer, in the
+    /// order the trials finished; a promoted trial that finishes again updates the best and is shown again
+    /// (the strategy learned it at its first rung, as it learns a stopped one).
     fn sync(&mut self, store: &mut dyn TrialStore, observer: &mut dyn StudyObserver) -> Result<(), StudyError> {
         let changes = store.changes(self.version).map_err(StudyError::Store)?;
         // A trial appears once, in its latest state, so new trials may come out of id order.
         let mut by_id: Vec<&TrialRecord> = changes.iter().map(|(_, trial)| trial).collect();
         by_id.sort_by_key(|trial| trial.id);
+        let mut finished_again = Vec::new();
         for trial in by_id {
             let id = trial.id as usize;
             if id > self.trials.len() {
@@ -182,7 +196,10 @@ impl<S: SearchSpace> Study<S> {
             if id == self.trials.len() {
                 self.trials.push(trial.clone());
                 self.told.push(false);
-            } else if !self.told[id] {
+            } else {
+                if self.told[id] && self.trials[id].state == TrialState::Running && trial.state.is_finished() {
+                    finished_again.push(id);
+                }
                 self.trials[id] = trial.clone();
             }
             if let Some(rungs) = &mut self.rungs {
@@ -194,6 +211,9 @@ impl<S: SearchSpace> Study<S> {
             let id = trial.id as usize;
             if self.trials[id].state.is_finished() && !self.told[id] {
                 self.learn(id)?;
+                observer.trial_finished(&self.trials[id], &self.progress);
+            } else if finished_again.contains(&id) {
+                self.update_best(id)?;
                 observer.trial_finished(&self.trials[id], &self.progress);
             }
         }
@@ -218,13 +238,22 @@ impl<S: SearchSpace> Study<S> {
             .space
             .parse(&trial.arch)
             .map_err(|e| history(format!("{e} (was the store created for another space?)")))?;
-        let outcome = self.outcome_of(trial).map_err(history)?;
         if trial.is_paid() {
             self.progress.paid += 1;
             self.progress.failed += u64::from(trial.state == TrialState::Failed);
         } else {
             self.progress.cache_hits += 1;
         }
+        let outcome = self.update_best(id)?;
+        self.told[id] = true;
+        self.strategy.tell(&arch, outcome.as_ref());
+        Ok(())
+    }
+
+    /// Makes finished trial `id` the best one if it is better; returns its outcome.
+    fn update_best(&mut self, id: usize) -> Result<Option<Outcome>, StudyError> {
+        let trial = &self.trials[id];
+        let outcome = self.outcome_of(trial).map_err(|message| StudyError::History { id: trial.id, message })?;
         if let Some(outcome) = &outcome
             && self.best.as_ref().is_none_or(|best| outcome.better_than(best))
         {
@@ -232,14 +261,15 @@ impl<S: SearchSpace> Study<S> {
             self.progress.best = trial.metrics.get(metric).copied();
             self.best = Some(outcome.clone());
         }
-        self.told[id] = true;
-        self.strategy.tell(&arch, outcome.as_ref());
-        Ok(())
+        Ok(outcome)
     }
 
-    /// Paid trials, finished or running.
+    /// Paid trials, finished, paused or running (a promoted trial counts once).
     fn paid_or_running(&self) -> u64 {
-        self.progress.paid + self.trials.iter().filter(|t| t.state == TrialState::Running && t.is_paid()).count() as u64
+        let running = (self.trials.iter().zip(&self.told))
+            .filter(|(t, told)| t.state == TrialState::Running && t.is_paid() && !**told)
+            .count();
+        self.progress.paid + running as u64
     }
 
     /// Works on the study until a limit is reached or `stop` is set; returns why it stopped. Any number of
@@ -272,6 +302,14 @@ impl<S: SearchSpace> Study<S> {
             }
             if let Some(trial) = store.claim_abandoned(lease).map_err(StudyError::Store)? {
                 self.evaluate(trial, evaluator, store, lease)?;
+                continue;
+            }
+            // A promotion before a new trial (the promotion form of ASHA and Hyperband, synchronous
+            // successive halving); promotions go on after the budget of new trials is spent.
+            if let Some(id) = self.rungs.as_ref().and_then(RungTable::promotable) {
+                if let Some(trial) = store.resume_paused(id, lease).map_err(StudyError::Store)? {
+                    self.evaluate(trial, evaluator, store, lease)?;
+                }
                 continue;
             }
             let budget_left = limits.max_paid_trials.is_none_or(|max| self.paid_or_running() < max);
@@ -392,13 +430,21 @@ impl<S: SearchSpace> Study<S> {
         let arch =
             self.space.parse(&trial.arch).map_err(|e| StudyError::History { id: trial.id, message: e.message })?;
         let keeper = store.keep_alive(trial.id, lease).map_err(StudyError::Store)?;
-        let request =
-            EvalRequest { space: &self.space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed };
+        let checkpoint = self.checkpoints.as_ref().map(|dir| dir.join(format!("trial-{}", trial.id)));
+        let request = EvalRequest {
+            space: &self.space,
+            arch: &arch,
+            printed: &trial.arch,
+            trial_id: trial.id,
+            seed: trial.seed,
+            checkpoint: checkpoint.as_deref(),
+            reported: trial.intermediate.len(),
+        };
         let mut reporter = StoreReporter {
             store,
             id: trial.id,
             seed: trial.seed,
-            curve: Vec::new(),
+            curve: std::mem::take(&mut trial.intermediate),
             rungs: self.rungs.as_mut(),
             version: self.version,
         };
@@ -422,6 +468,7 @@ impl<S: SearchSpace> Study<S> {
     ) -> Result<TrialRecord, StudyError> {
         trial.finished_at = Some(now_seconds());
         trial.worker = Some(lease.owner.clone());
+        trial.metrics.remove(PAUSED_AT);
         let mut fatal = None;
         match result.map(|metrics| self.objectives.outcome(&metrics).map(|_| metrics)) {
             Ok(Ok(metrics)) => {
@@ -443,6 +490,14 @@ impl<S: SearchSpace> Study<S> {
                 if let Some(last) = trial.intermediate.last() {
                     trial.metrics.extend(last.iter().map(|(name, value)| (name.clone(), *value)));
                 }
+                trial.error = Some(reason);
+            }
+            Err(EvalError::Paused { reason, at }) => {
+                trial.state = TrialState::Pruned;
+                if let Some(last) = trial.intermediate.last() {
+                    trial.metrics.extend(last.iter().map(|(name, value)| (name.clone(), *value)));
+                }
+                trial.metrics.insert(PAUSED_AT.to_string(), at);
                 trial.error = Some(reason);
             }
         }
@@ -470,10 +525,7 @@ struct StoreReporter<'a, 'r> {
 
 impl Reporter for StoreReporter<'_, '_> {
     fn report(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
-        self.store
-            .append_intermediate(self.id, metrics)
-            .map_err(|e| EvalError::Fatal(format!("storing an intermediate result: {e}")))?;
-        self.curve.push(metrics.clone());
+        self.restore(metrics)?;
         let Some(rungs) = self.rungs.as_deref_mut() else { return Ok(()) };
         let changes =
             self.store.changes(self.version).map_err(|e| EvalError::Fatal(format!("reading the study: {e}")))?;
@@ -484,9 +536,18 @@ impl Reporter for StoreReporter<'_, '_> {
             }
         }
         let decision = rungs.decide(self.id, self.seed, &self.curve).map_err(EvalError::Fatal)?;
-        match decision.reason(&rungs.config().resource) {
-            Some(reason) => Err(EvalError::Stopped(reason)),
-            None => Ok(()),
+        match (decision.reason(&rungs.config().resource), decision) {
+            (None, _) => Ok(()),
+            (Some(reason), RungDecision::Pause { rung }) => Err(EvalError::Paused { reason, at: rung }),
+            (Some(reason), _) => Err(EvalError::Stopped(reason)),
         }
+    }
+
+    fn restore(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
+        self.store
+            .append_intermediate(self.id, metrics)
+            .map_err(|e| EvalError::Fatal(format!("storing an intermediate result: {e}")))?;
+        self.curve.push(metrics.clone());
+        Ok(())
     }
 }

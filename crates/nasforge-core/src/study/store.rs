@@ -47,6 +47,11 @@ pub trait TrialStore {
     /// increments its attempts, clears its learning curve, and returns it running under `lease`. Atomic.
     fn claim_abandoned(&mut self, lease: &Lease) -> Result<Option<TrialRecord>, StoreError>;
 
+    /// Takes paused trial `id` (pruned, [`crate::scheduler::PAUSED_AT`] among its metrics) back as running
+    /// under `lease`, keeping its learning curve, for the scheduler promoted it; `None` when it is not
+    /// paused any more (another worker took it). Atomic.
+    fn resume_paused(&mut self, id: u64, lease: &Lease) -> Result<Option<TrialRecord>, StoreError>;
+
     /// Keeps the lease on trial `id` alive until the returned keeper is dropped.
     fn keep_alive(&mut self, id: u64, lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError>;
 
@@ -158,6 +163,18 @@ impl TrialStore for MemoryStore {
         Ok(Some(trial))
     }
 
+    fn resume_paused(&mut self, id: u64, lease: &Lease) -> Result<Option<TrialRecord>, StoreError> {
+        let trial = self.trial_mut(id)?;
+        if !is_paused(trial) {
+            return Ok(None);
+        }
+        trial.state = TrialState::Running;
+        trial.worker = Some(lease.owner.clone());
+        let trial = trial.clone();
+        self.touch(id);
+        Ok(Some(trial))
+    }
+
     fn keep_alive(&mut self, _id: u64, _lease: &Lease) -> Result<Box<dyn LeaseKeeper>, StoreError> {
         Ok(Box::new(()))
     }
@@ -177,6 +194,11 @@ impl TrialStore for MemoryStore {
         self.touch(id);
         Ok(())
     }
+}
+
+/// Whether a trial waits at a rung for a promotion (the scheduler may resume it).
+pub fn is_paused(trial: &TrialRecord) -> bool {
+    trial.state == TrialState::Pruned && trial.is_paid() && trial.metrics.contains_key(crate::scheduler::PAUSED_AT)
 }
 
 /// The metrics a cache hit records: the quality metrics of the trial it reuses, with its own size metrics.

@@ -1,7 +1,7 @@
 //! The multi-fidelity scheduler of a study: asked for by a `[scheduler]` table and flags, completed with
 //! defaults from the evaluator, and refused where the evaluator reports nothing to schedule on.
 
-use nasforge_core::scheduler::{SchedulerConfig, SchedulerKind};
+use nasforge_core::scheduler::{SchedulerConfig, SchedulerForm, SchedulerKind};
 
 use super::evaluator::EvaluatorConfig;
 use crate::error::{Result, invalid};
@@ -15,6 +15,7 @@ pub struct SchedulerFlags {
     pub max_resource: Option<f64>,
     pub eta: Option<f64>,
     pub stop_probability: Option<f64>,
+    pub form: Option<SchedulerForm>,
 }
 
 impl SchedulerFlags {
@@ -25,6 +26,7 @@ impl SchedulerFlags {
             && self.max_resource.is_none()
             && self.eta.is_none()
             && self.stop_probability.is_none()
+            && self.form.is_none()
     }
 }
 
@@ -38,7 +40,8 @@ pub fn resolve_scheduler(
     let Some(kind) = flags.kind.or(from_file.map(|s| s.kind)) else {
         if !flags.is_empty() {
             invalid!(
-                "--min-resource, --max-resource, --eta and --resource need a scheduler: add --scheduler asha|hyperband"
+                "--min-resource, --max-resource, --eta, --resource and --scheduler-form need a scheduler: add \
+                 --scheduler asha|hyperband|halving"
             );
         }
         return Ok(None);
@@ -65,8 +68,18 @@ pub fn resolve_scheduler(
         max_resource,
         eta: flags.eta.or(from_file.map(|s| s.eta)).unwrap_or(3.0),
         stop_probability: flags.stop_probability.or(from_file.map(|s| s.stop_probability)).unwrap_or(0.05),
+        form: flags.form.or(from_file.and_then(|s| s.form)),
     };
     config.check().map_err(crate::error::EngineError::Invalid)?;
+    if config.pauses() && epochs.is_none() {
+        invalid!(
+            "the {} scheduler pauses trials at its rungs and resumes them from checkpoints, which only the train \
+             evaluator keeps (the {} evaluator cannot resume a trial): use --scheduler asha or hyperband in the \
+             stopping form",
+            if config.kind == SchedulerKind::Halving { "halving" } else { "promotion form of the" },
+            evaluator.kind().name()
+        );
+    }
     if let Some(epochs) = epochs {
         if config.resource != "epoch" {
             invalid!("the training evaluator reports its resource as `epoch`, not `{}`", config.resource);

@@ -71,6 +71,10 @@ statements! {
     take_over = format!("UPDATE trials SET worker = $3, lease_until = {NOW} + $4, attempts = attempts + 1, version = $5 \
         WHERE study = $1 AND id = $2 AND state = 'running'");
     clear_steps = "DELETE FROM intermediate WHERE study = $1 AND trial = $2";
+    // A paused trial (checked by the caller in the same transaction) running again under a new lease.
+    resume_paused = format!("UPDATE trials SET state = 'running', worker = $3, lease_until = {NOW} + $4, \
+        version = $5 WHERE study = $1 AND id = $2 AND state = 'pruned'");
+    trial_with_steps = format!("SELECT {TRIAL_COLUMNS}, {STEPS} FROM trials t WHERE study = $1 AND id = $2");
     trial = format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study = $1 AND id = $2");
     trial_exists = "SELECT 1 FROM trials WHERE study = $1 AND id = $2";
     // Trials with their learning curves in one statement: one snapshot, one round trip.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nasforge_core::study::{Claim, Lease};
+use nasforge_core::study::{Claim, Lease, is_paused};
 use nasforge_core::{Metrics, TrialRecord, TrialState};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
@@ -218,6 +218,48 @@ impl PostgresTrialStore {
             self.held.insert(record.id, Held { owner: lease.owner.clone(), next_step: 0 });
         }
         Ok(taken)
+    }
+
+    /// Takes paused trial `id` back as running under `lease`, with its learning curve, if it is still
+    /// paused (one transaction, the study's row locked); after an uncertain commit, a trial already running
+    /// under this lease counts as resumed.
+    fn resume(&mut self, id: u64, lease: &Lease) -> Result<Option<TrialRecord>, StoreError> {
+        let study = self.study_id;
+        let sql_id = to_sql_u64(id);
+        let lease_seconds = lease.duration.as_secs_f64();
+        let with_steps = |row: &Row| -> Result<TrialRecord, OpError> {
+            let (_, mut trial) = trial_from_row(&self.scope, row)?;
+            let steps: Vec<String> = row.try_get(TRIAL_COLUMN_COUNT)?;
+            for text in steps {
+                rows::push_step(&self.scope, &mut trial, &text)?;
+            }
+            Ok(trial)
+        };
+        let resumed = self.shared.run("resuming a paused trial", |PgConn { client, st }, retry| {
+            let mut tx = client.transaction()?;
+            tx.query_one(&st.lock_study, &[&study])?;
+            let Some(row) = tx.query_opt(&st.trial_with_steps, &[&study, &sql_id])? else {
+                return Err(OpError::Store(self.scope.no_trial(id)));
+            };
+            let trial = with_steps(&row)?;
+            let mine = trial.state == TrialState::Running && trial.worker.as_deref() == Some(lease.owner.as_str());
+            if retry && mine {
+                return Ok(Some(trial));
+            }
+            if !is_paused(&trial) {
+                return Ok(None);
+            }
+            let version: i64 = tx.query_one(&st.bump_version, &[&study])?.get(0);
+            tx.execute(&st.resume_paused, &[&study, &sql_id, &lease.owner, &lease_seconds, &version])?;
+            let resumed = with_steps(&tx.query_one(&st.trial_with_steps, &[&study, &sql_id])?)?;
+            tx.commit()?;
+            Ok(Some(resumed))
+        })?;
+        if let Some(record) = &resumed {
+            let next_step = record.intermediate.len() as i32;
+            self.held.insert(id, Held { owner: lease.owner.clone(), next_step });
+        }
+        Ok(resumed)
     }
 
     /// Records state, metrics, error, finish time, attempts and the worker, only while `lease` holds the

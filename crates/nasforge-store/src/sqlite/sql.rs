@@ -65,6 +65,15 @@ pub(super) const TAKE_OVER: &str = concat!(
     " WHERE study = ?1 AND id = ?2 AND state = 'running'"
 );
 
+/// A paused trial (checked by the caller in the same transaction) running again under a new lease.
+pub(super) const RESUME_PAUSED: &str = concat!(
+    "UPDATE trials SET state = 'running', worker = ?3, lease_until = ?4, version = ",
+    next_version!(),
+    " WHERE study = ?1 AND id = ?2 AND state = 'pruned'"
+);
+
+pub(super) const SELECT_STEPS: &str = "SELECT metrics FROM intermediate WHERE study = ?1 AND trial = ?2 ORDER BY step";
+
 pub(super) const CLEAR_STEPS: &str = "DELETE FROM intermediate WHERE study = ?1 AND trial = ?2";
 
 pub(super) const RENEW_LEASE: &str = "

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nasforge_core::study::{Claim, Lease, now_seconds};
+use nasforge_core::study::{Claim, Lease, is_paused, now_seconds};
 use nasforge_core::{Metrics, TrialRecord, TrialState};
 use rusqlite::{Connection, params};
 
@@ -202,6 +202,36 @@ impl SqliteTrialStore {
             self.held.insert(record.id, lease.owner.clone());
         }
         Ok(taken)
+    }
+
+    /// Takes paused trial `id` back as running under `lease`, with its learning curve, if it is still
+    /// paused (one `BEGIN IMMEDIATE` transaction).
+    fn resume(&mut self, id: u64, lease: &Lease) -> Result<Option<TrialRecord>, StoreError> {
+        let sql_id = to_sql_u64(id);
+        let conn = self.shared.conn()?;
+        let resumed = self.shared.in_transaction(&conn, "BEGIN IMMEDIATE", |conn| {
+            if !is_paused(&self.read_one(conn, sql_id)?) {
+                return Ok(None);
+            }
+            conn.prepare_cached(RESUME_PAUSED)
+                .and_then(|mut s| s.execute(params![self.study_id, sql_id, lease.owner, lease_end(lease.duration)]))
+                .map_err(self.shared.err("resuming a paused trial"))?;
+            let mut record = self.read_one(conn, sql_id)?;
+            let action = "reading intermediate results";
+            let mut statement = conn.prepare_cached(SELECT_STEPS).map_err(self.shared.err(action))?;
+            let steps: Vec<String> = statement
+                .query_map(params![self.study_id, sql_id], |row| row.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(self.shared.err(action))?;
+            for text in steps {
+                rows::push_step(&self.scope, &mut record, &text)?;
+            }
+            Ok(Some(record))
+        })?;
+        if resumed.is_some() {
+            self.held.insert(id, lease.owner.clone());
+        }
+        Ok(resumed)
     }
 
     /// Records state, metrics, error, finish time, attempts and the worker, only while `lease` holds the
