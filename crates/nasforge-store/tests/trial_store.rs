@@ -10,6 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::*;
+use nasforge_core::scheduler::PAUSED_AT;
 use nasforge_core::study::{Claim, Lease, MemoryStore, TrialStore};
 use nasforge_core::{Metrics, TrialRecord, TrialState};
 
@@ -23,6 +24,7 @@ both_backends!(
     unknown_trials_are_errors,
     fields_round_trip,
     cache_hits_keep_their_own_metrics,
+    a_paused_trial_is_resumed_once_with_its_curve,
 );
 
 /// The same operations on a store and on `MemoryStore` give the same answers, the same trials and the
@@ -405,4 +407,35 @@ fn cache_hits_keep_their_own_metrics(db: &TestDb) {
         assert_eq!(format!("{:?}", stored[2]), format!("{plain:?}"));
     }
     assert_eq!(format!("{:?}", store.load_trials().unwrap()), format!("{:?}", memory.load_trials().unwrap()));
+}
+
+/// A trial paused at a rung (pruned with `paused_at`) goes back to running under one lease only, with its
+/// learning curve, and goes on appending to it — on the store as on `MemoryStore`.
+fn a_paused_trial_is_resumed_once_with_its_curve(db: &TestDb) {
+    let storage = db.with_study("s");
+    let mut store = storage.trial_store("s").unwrap();
+    let mut memory = MemoryStore::default();
+    let (a, b) = (long_lease("a"), long_lease("b"));
+    let stores: [&mut dyn TrialStore; 2] = [&mut store, &mut memory];
+    for store in stores {
+        let trial = claimed(store.claim_new(&proposal(0, 0), None, &a).unwrap());
+        store.append_intermediate(0, &metrics(&[("epoch", 1.0), ("accuracy", 0.5)])).unwrap();
+        assert_eq!(store.resume_paused(0, &b).unwrap(), None, "a running trial is not paused");
+        let mut paused = trial.clone();
+        paused.state = TrialState::Pruned;
+        paused.metrics = metrics(&[("epoch", 1.0), ("accuracy", 0.5), (PAUSED_AT, 1.0)]);
+        paused.error = Some("paused by the scheduler at rung epoch = 1".into());
+        assert!(store.finish(&paused, &a).unwrap());
+        let resumed = store.resume_paused(0, &b).unwrap().expect("a paused trial resumes");
+        assert_eq!((resumed.state, resumed.worker.as_deref()), (TrialState::Running, Some(b.owner.as_str())));
+        assert_eq!(resumed.intermediate, vec![metrics(&[("epoch", 1.0), ("accuracy", 0.5)])]);
+        assert_eq!(store.resume_paused(0, &a).unwrap(), None, "resumed once");
+        store.append_intermediate(0, &metrics(&[("epoch", 2.0), ("accuracy", 0.6)])).unwrap();
+        assert!(!store.finish(&finished(resumed.clone(), 0.6), &a).unwrap(), "the old lease is gone");
+        assert!(store.finish(&finished(resumed, 0.6), &b).unwrap());
+        let trials = store.load_trials().unwrap();
+        assert_eq!((trials[0].state, trials[0].intermediate.len()), (TrialState::Complete, 2));
+        // A finished trial that was never paused is not resumable.
+        assert_eq!(store.resume_paused(0, &a).unwrap(), None);
+    }
 }
