@@ -93,7 +93,15 @@ impl<S: Buildable> SpaceEvaluator<S> {
 impl<S: Buildable> ScoreArch for SpaceEvaluator<S> {
     fn evaluate(&self, arch: &str, seed: u64) -> Result<std::result::Result<Metrics, String>> {
         let parsed = self.parse(arch)?;
-        let request = EvalRequest { space: &self.space, arch: &parsed, printed: arch, trial_id: 0, seed, checkpoint: None, reported: 0 };
+        let request = EvalRequest {
+            space: &self.space,
+            arch: &parsed,
+            printed: arch,
+            trial_id: 0,
+            seed,
+            checkpoint: None,
+            reported: 0,
+        };
         match self.evaluator.evaluate(&request, &mut ()) {
             Ok(metrics) => Ok(Ok(metrics)),
             Err(EvalError::Failed(reason) | EvalError::Stopped(reason) | EvalError::Paused { reason, .. }) => {

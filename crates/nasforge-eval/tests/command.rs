@@ -28,7 +28,15 @@ fn run(command: &str, timeout: Option<Duration>) -> (tempfile::TempDir, Result<M
         fidelity: Metrics::from([("epochs".into(), 3.0)]),
     };
     let arch = Nb201Space.parse(ARCH).unwrap();
-    let request = EvalRequest { space: &Nb201Space, arch: &arch, printed: ARCH, trial_id: 7, seed: 11, checkpoint: None, reported: 0 };
+    let request = EvalRequest {
+        space: &Nb201Space,
+        arch: &arch,
+        printed: ARCH,
+        trial_id: 7,
+        seed: 11,
+        checkpoint: None,
+        reported: 0,
+    };
     let mut curve = Curve::default();
     let result = evaluator.evaluate(&request, &mut curve);
     (dir, result, curve.0)

@@ -18,7 +18,8 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
 
 fn evaluate(evaluator: &TableEvaluator, printed: &str, seed: u64) -> Metrics {
     let arch = Nb201Space.parse(printed).unwrap();
-    let request = EvalRequest { space: &Nb201Space, arch: &arch, printed, trial_id: 0, seed, checkpoint: None, reported: 0 };
+    let request =
+        EvalRequest { space: &Nb201Space, arch: &arch, printed, trial_id: 0, seed, checkpoint: None, reported: 0 };
     evaluator.evaluate(&request, &mut ()).unwrap()
 }
 

@@ -16,7 +16,8 @@ fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 
 fn evaluate(evaluator: &TableEvaluator, printed: &str) -> Result<Metrics, EvalError> {
     let arch = Nb201Space.parse(printed).unwrap();
-    let request = EvalRequest { space: &Nb201Space, arch: &arch, printed, trial_id: 0, seed: 0, checkpoint: None, reported: 0 };
+    let request =
+        EvalRequest { space: &Nb201Space, arch: &arch, printed, trial_id: 0, seed: 0, checkpoint: None, reported: 0 };
     evaluator.evaluate(&request, &mut ())
 }
 

@@ -30,7 +30,8 @@ pub fn save<M: Module, P: Serialize>(
     let optimizer = next.join(OPTIMIZER_FILE);
     optim.save(&optimizer).map_err(|e| fail(&optimizer, &format!("{e:?}")))?;
     let path = next.join(PROGRESS_FILE);
-    std::fs::write(&path, serde_json::to_string(progress).expect("progress serialises")).map_err(|e| fail(&path, &e))?;
+    std::fs::write(&path, serde_json::to_string(progress).expect("progress serialises"))
+        .map_err(|e| fail(&path, &e))?;
     let _ = std::fs::remove_dir_all(&last);
     std::fs::rename(&next, &last).map_err(|e| fail(&last, &e))
 }

@@ -414,7 +414,10 @@ pub fn train_network(
 
 /// The first epoch with the best validation accuracy of a curve of at least one epoch.
 fn best_of(curve: &[EpochStats]) -> &EpochStats {
-    curve.iter().reduce(|best, e| if e.val_accuracy > best.val_accuracy { e } else { best }).expect("at least one epoch")
+    curve
+        .iter()
+        .reduce(|best, e| if e.val_accuracy > best.val_accuracy { e } else { best })
+        .expect("at least one epoch")
 }
 
 /// Median latency in milliseconds of one forward pass at `batch` images, after warm-up.

@@ -372,7 +372,8 @@ fn a_reporter_error_stops_the_evaluation() {
     let evaluator = TrainEvaluator::new(&source.train, 0.25, 1, TrainConfig { epochs: 3, ..quick_config() });
     let space = ChainSpace::default();
     let arch = space.parse("w1:conv1x1-c16-relu-bn|identity").unwrap();
-    let request = EvalRequest { space: &space, arch: &arch, printed: "", trial_id: 0, seed: 0, checkpoint: None, reported: 0 };
+    let request =
+        EvalRequest { space: &space, arch: &arch, printed: "", trial_id: 0, seed: 0, checkpoint: None, reported: 0 };
     assert_eq!(evaluator.evaluate(&request, &mut Refusing), Err(EvalError::Fatal("store is gone".into())));
 }
 

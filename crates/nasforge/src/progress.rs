@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use nasforge_core::study::is_paused;
 use nasforge_core::{Progress, StudyObserver, TrialRecord};
 use nasforge_engine::StudyConfig;
 
@@ -87,10 +88,10 @@ impl StudyObserver for RunProgress {
             None => {
                 let value = trial.metrics.get(&shown.metric).map_or("-".to_string(), |v| format!("{v:.4}"));
                 let of = shown.budget.map_or(String::new(), |b| format!("/{b}"));
+                let state = if is_paused(trial) { "paused" } else { trial.state.as_str() };
                 tracing::info!(
-                    "trial {} {} {}={value}  paid {}{of}  {status}",
+                    "trial {} {state} {}={value}  paid {}{of}  {status}",
                     trial.id,
-                    trial.state,
                     shown.metric,
                     progress.paid
                 );

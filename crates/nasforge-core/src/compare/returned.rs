@@ -105,8 +105,15 @@ fn reevaluate<S: SearchSpace>(
     let trial = &query.trial;
     let failed = |message: String| StudyError::Evaluation { id: trial.id, arch: trial.arch.clone(), message };
     let arch = space.parse(&trial.arch).map_err(|e| failed(e.message))?;
-    let request =
-        EvalRequest { space, arch: &arch, printed: &trial.arch, trial_id: trial.id, seed: trial.seed.wrapping_add(1), checkpoint: None, reported: 0 };
+    let request = EvalRequest {
+        space,
+        arch: &arch,
+        printed: &trial.arch,
+        trial_id: trial.id,
+        seed: trial.seed.wrapping_add(1),
+        checkpoint: None,
+        reported: 0,
+    };
     let metrics = evaluator.evaluate(&request, &mut ()).map_err(|e| failed(format!("re-evaluation: {e}")))?;
     metrics
         .get(&objective.metric)

@@ -132,11 +132,11 @@ impl SchedulerConfig {
             (SchedulerKind::Curve, Some(form)) => {
                 Err(format!("scheduler: curve stops trials by prediction; it has no {} form", form.name()))
             }
-            (SchedulerKind::Halving, Some(SchedulerForm::Stopping)) => Err(
-                "scheduler: synchronous successive halving waits at its rungs, so it pauses trials: it has no \
+            (SchedulerKind::Halving, Some(SchedulerForm::Stopping)) => {
+                Err("scheduler: synchronous successive halving waits at its rungs, so it pauses trials: it has no \
                  stopping form (use asha for stopping)"
-                    .into(),
-            ),
+                    .into())
+            }
             _ => Ok(()),
         }
     }
