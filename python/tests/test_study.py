@@ -183,6 +183,11 @@ def test_the_scheduler_advises_pruning_and_pruned_trials_keep_their_curve():
         assert "stopped by the scheduler" in trial.error
     assert all(len(t.intermediate) == 9 for t in complete)
 
+    # Pausing at rungs needs checkpoints, which a trial trained in Python does not leave with nasforge.
+    for paused in ({"kind": "asha", "form": "promotion"}, {"kind": "halving"}):
+        with pytest.raises(nasforge.NasforgeError, match="only the train evaluator keeps"):
+            nasforge.create_study(objectives=["acc:max"], scheduler={**paused, "max_resource": 9})
+
 
 def test_zero_cost_and_training_evaluators_from_python():
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"

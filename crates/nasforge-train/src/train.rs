@@ -286,11 +286,11 @@ pub(crate) fn learning_rate(config: &TrainConfig, step: usize, total_steps: f64)
     }
 }
 
-/// A training run's state after its last finished epoch, kept when the scheduler pauses it.
+/// A training run's state after its last finished epoch, saved when the scheduler pauses it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Paused {
+struct RunState {
     /// The epochs done, as reported.
-    pub curve: Vec<EpochStats>,
+    curve: Vec<EpochStats>,
     step: usize,
     rng: SplitMix64,
     /// The data order, shuffled in place every epoch.
@@ -322,7 +322,7 @@ pub fn train_network(
     let ad_device = device.clone().autodiff();
     let started = Instant::now();
     let (mut model, mut optim) = (model, optimizer(config));
-    let mut state = Paused {
+    let mut state = RunState {
         curve: Vec::new(),
         step: 0,
         rng: SplitMix64::new(seed ^ 0xDA7A),
@@ -346,7 +346,7 @@ pub fn train_network(
     let earlier_seconds = state.seconds;
     let first_epoch = state.curve.len() + 1;
     for epoch in first_epoch..=config.epochs.max(1) {
-        let Paused { rng, order, losses, step, .. } = &mut state;
+        let RunState { rng, order, losses, step, .. } = &mut state;
         rng.shuffle(order);
         let mut epoch_loss = 0f64;
         let mut lr = config.learning_rate;
@@ -398,7 +398,7 @@ pub fn train_network(
             break;
         }
     }
-    let Paused { curve, losses, step, .. } = state;
+    let RunState { curve, losses, step, .. } = state;
     let tenth = (losses.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     Ok(TrainRun {
@@ -515,7 +515,7 @@ impl TrainEvaluator {
         reporter: &mut dyn Reporter,
     ) -> Result<Metrics, EvalError> {
         if let Some(dir) = checkpoint {
-            let saved: Option<Paused> = checkpoint::progress(dir).map_err(EvalError::Fatal)?;
+            let saved: Option<RunState> = checkpoint::progress(dir).map_err(EvalError::Fatal)?;
             for stats in saved.iter().flat_map(|state| state.curve.iter().skip(reported)) {
                 reporter.restore(&stats.metrics())?;
             }

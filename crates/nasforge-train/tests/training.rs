@@ -2,19 +2,21 @@
 //! training (tiny networks of every space learn a synthetic task; divergence fails the trial; learning curves;
 //! final training with saved weights; a Fashion-MNIST subset when installed).
 
+mod common;
+
 use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use common::{Curve, quick_config, synthetic};
 use nasforge_core::SearchSpace;
 use nasforge_core::space::darts::{DARTS_V1, DARTS_V2};
 use nasforge_core::space::{ChainSpace, DartsSpace, MbconvSpace, Nb201Space, TaskShape};
 use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter};
 use nasforge_core::trial::Metrics;
-use nasforge_train::data::{self, SyntheticConfig};
+use nasforge_train::data;
 use nasforge_train::{
-    Buildable, DataSource, DeviceChoice, NetworkScale, OptimizerKind, TrainConfig, TrainEvaluator, load_weights,
-    train_final,
+    Buildable, DeviceChoice, NetworkScale, OptimizerKind, TrainConfig, TrainEvaluator, load_weights, train_final,
 };
 
 const NB201_ARCHS: [&str; 3] = [
@@ -143,43 +145,6 @@ fn networks_fit_any_input_shape_and_class_count() {
             let out = mbconv.build(&arch, &task, &NetworkScale::default(), &device).forward(x.clone());
             assert_eq!(out.dims(), [2, task.classes], "{text} {task:?}");
         }
-    }
-}
-
-/// Collects the learning curve.
-#[derive(Default)]
-struct Curve(Vec<Metrics>);
-
-impl Reporter for Curve {
-    fn report(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
-        self.0.push(metrics.clone());
-        Ok(())
-    }
-}
-
-fn synthetic() -> DataSource {
-    let (train, test) = data::synthetic(&SyntheticConfig {
-        train: 480,
-        test: 160,
-        channels: 1,
-        size: 12,
-        classes: 4,
-        noise: 30.0,
-        seed: 11,
-    });
-    DataSource { train, test }
-}
-
-fn quick_config() -> TrainConfig {
-    TrainConfig {
-        epochs: 3,
-        batch_size: 32,
-        optimizer: OptimizerKind::Sgd { momentum: 0.9, nesterov: true },
-        learning_rate: 0.05,
-        weight_decay: 1e-4,
-        latency_runs: 3,
-        scale: NetworkScale { channels: Some(8), cells: Some(1) },
-        ..TrainConfig::default()
     }
 }
 
@@ -402,66 +367,4 @@ fn a_cell_that_computes_nothing_gets_the_class_priors_without_training() {
     let cost = Nb201Space.network_cost(&arch, &evaluator.task(), &evaluator.config.scale);
     assert_eq!(metrics["params"], cost.params as f64);
     assert!(metrics["latency_ms"] > 0.0);
-}
-
-/// Pauses the training at `epoch` (as the scheduler's promotion form does), else collects the curve.
-struct PauseAt {
-    epoch: f64,
-    reported: Vec<Metrics>,
-    restored: Vec<Metrics>,
-}
-
-impl Reporter for PauseAt {
-    fn report(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
-        self.reported.push(metrics.clone());
-        match metrics["epoch"] == self.epoch {
-            true => Err(EvalError::Paused { reason: "paused".into(), at: self.epoch }),
-            false => Ok(()),
-        }
-    }
-
-    fn restore(&mut self, metrics: &Metrics) -> Result<(), EvalError> {
-        self.restored.push(metrics.clone());
-        Ok(())
-    }
-}
-
-#[test]
-fn a_training_paused_at_a_rung_resumes_from_its_checkpoint_as_if_never_paused() {
-    let source = synthetic();
-    let evaluator = TrainEvaluator::new(&source.train, 0.25, 1, TrainConfig { epochs: 4, ..quick_config() });
-    let space = Nb201Space;
-    let text = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|";
-    let arch = space.parse(text).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let checkpoint = dir.path().join("trial-0");
-    let request = |checkpoint, reported| EvalRequest {
-        space: &space,
-        arch: &arch,
-        printed: text,
-        trial_id: 0,
-        seed: 9,
-        checkpoint,
-        reported,
-    };
-    let (whole, whole_curve) = evaluate(&evaluator, &space, text, 9);
-    let whole = whole.unwrap();
-
-    let mut first = PauseAt { epoch: 2.0, reported: Vec::new(), restored: Vec::new() };
-    let paused = evaluator.evaluate(&request(Some(checkpoint.as_path()), 0), &mut first);
-    assert_eq!(paused, Err(EvalError::Paused { reason: "paused".into(), at: 2.0 }));
-    assert_eq!(first.reported.len(), 2);
-    assert!(checkpoint.join("last").join("weights.bpk").is_file());
-
-    // Its worker died after the pause: the store lost the first two epochs, which the checkpoint puts back.
-    let mut second = PauseAt { epoch: f64::NAN, reported: Vec::new(), restored: Vec::new() };
-    let resumed = evaluator.evaluate(&request(Some(checkpoint.as_path()), 0), &mut second).unwrap();
-    assert_eq!(second.restored, first.reported);
-    let epochs: Vec<f64> = second.reported.iter().map(|m| m["epoch"]).collect();
-    assert_eq!(epochs, [3.0, 4.0], "resumed after epoch 2, not restarted");
-    let curve: Vec<Metrics> = second.restored.iter().chain(&second.reported).cloned().collect();
-    let accuracy = |curve: &[Metrics]| curve.iter().map(|m| m["val_accuracy"]).collect::<Vec<f64>>();
-    assert_eq!(accuracy(&curve), accuracy(&whole_curve.0), "the same curve as without the pause");
-    assert_eq!(resumed["val_accuracy"], whole["val_accuracy"]);
-    assert!(!checkpoint.exists(), "the checkpoint is removed when the training ends");
 }

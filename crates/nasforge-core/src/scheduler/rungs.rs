@@ -408,20 +408,9 @@ mod tests {
         // Without a finished trial there is nothing to beat.
         assert_eq!(table.decide(0, 0, &curve(&power(0.6, 5))).unwrap(), RungDecision::Continue);
         let finished = TrialRecord {
-            id: 1,
-            arch: String::new(),
-            arch_json: String::new(),
-            canonical: String::new(),
             state: TrialState::Complete,
             metrics: Metrics::from([("acc".to_string(), 0.85)]),
-            intermediate: curve(&power(0.86, 30)),
-            cached_from: None,
-            seed: 0,
-            error: None,
-            started_at: 0.0,
-            finished_at: None,
-            attempts: 1,
-            worker: None,
+            ..trial(1, &power(0.86, 30), None)
         };
         table.record(&finished);
         // Heading for 0.6: stopped at epoch 3, the first decision point, with its prediction.

@@ -197,7 +197,9 @@ impl<S: SearchSpace> Study<S> {
                 self.trials.push(trial.clone());
                 self.told.push(false);
             } else {
-                if self.told[id] && self.trials[id].state == TrialState::Running && trial.state.is_finished() {
+                // A learned trial that changed and is finished again was promoted (this worker may not have
+                // seen it run).
+                if self.told[id] && trial.state.is_finished() && *trial != self.trials[id] {
                     finished_again.push(id);
                 }
                 self.trials[id] = trial.clone();
@@ -485,20 +487,15 @@ impl<S: SearchSpace> Study<S> {
                 trial.state = TrialState::Failed;
                 trial.error = Some(message);
             }
-            Err(EvalError::Stopped(reason)) => {
+            Err(stop @ (EvalError::Stopped(_) | EvalError::Paused { .. })) => {
                 trial.state = TrialState::Pruned;
                 if let Some(last) = trial.intermediate.last() {
                     trial.metrics.extend(last.iter().map(|(name, value)| (name.clone(), *value)));
                 }
-                trial.error = Some(reason);
-            }
-            Err(EvalError::Paused { reason, at }) => {
-                trial.state = TrialState::Pruned;
-                if let Some(last) = trial.intermediate.last() {
-                    trial.metrics.extend(last.iter().map(|(name, value)| (name.clone(), *value)));
+                if let EvalError::Paused { at, .. } = stop {
+                    trial.metrics.insert(PAUSED_AT.to_string(), at);
                 }
-                trial.metrics.insert(PAUSED_AT.to_string(), at);
-                trial.error = Some(reason);
+                trial.error = Some(stop.to_string());
             }
         }
         store.finish(&trial, lease).map_err(StudyError::Store)?;
