@@ -362,6 +362,33 @@ mod tests {
     }
 
     #[test]
+    fn hyperband_promotes_within_each_bracket() {
+        let config = SchedulerConfig {
+            kind: SchedulerKind::Hyperband,
+            form: Some(SchedulerForm::Promotion),
+            ..asha(1.0, 9.0, 3.0)
+        };
+        // Bracket 0 pauses at epochs 1 and 3, bracket 1 at epoch 3 only, bracket 2 never.
+        let seeds: Vec<u64> = (0..3).map(|b| (0..).find(|s| config.bracket_of(*s) == b).unwrap()).collect();
+        let mut table = RungTable::new(config, "acc", true);
+        let in_bracket = |bracket: usize, id: u64, values: &[f64], at: f64| TrialRecord {
+            seed: seeds[bracket],
+            ..trial(id, values, Some(at))
+        };
+        assert_eq!(table.decide(0, seeds[1], &curve(&[0.5, 0.6])).unwrap(), RungDecision::Continue);
+        assert_eq!(table.decide(0, seeds[1], &curve(&[0.5, 0.6, 0.7])).unwrap(), RungDecision::Pause { rung: 3.0 });
+        assert_eq!(table.decide(9, seeds[2], &curve(&[0.5, 0.6, 0.7])).unwrap(), RungDecision::Continue);
+        // Two of bracket 0 at epoch 1 and three of bracket 1 at epoch 3: only bracket 1 has a top third.
+        table.record(&in_bracket(0, 0, &[0.9], 1.0));
+        table.record(&in_bracket(0, 1, &[0.8], 1.0));
+        assert_eq!(table.promotable(), None, "⌊2/3⌋ = 0 in bracket 0");
+        table.record(&in_bracket(1, 2, &[0.1, 0.2, 0.3], 3.0));
+        table.record(&in_bracket(1, 3, &[0.1, 0.2, 0.5], 3.0));
+        table.record(&in_bracket(1, 4, &[0.1, 0.2, 0.4], 3.0));
+        assert_eq!(table.promotable(), Some(3), "the best of bracket 1, not bracket 0's better values");
+    }
+
+    #[test]
     fn synchronous_halving_promotes_a_rung_once_its_round_has_reached_it() {
         let config = SchedulerConfig { kind: SchedulerKind::Halving, ..asha(1.0, 9.0, 3.0) };
         assert!(config.pauses() && config.check().is_ok());
