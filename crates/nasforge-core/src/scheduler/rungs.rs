@@ -65,6 +65,10 @@ impl Entry {
     fn may_reach(&self, index: usize) -> bool {
         self.values[index].is_none() && self.standing != Standing::Done
     }
+
+    fn is_paused_at(&self, index: usize) -> bool {
+        self.standing == Standing::Paused(index)
+    }
 }
 
 /// Each trial's bracket and its values at its bracket's rungs, kept up to date from trial records.
@@ -214,7 +218,6 @@ impl RungTable {
         }
         let mut paid: Vec<u64> = self.trials.iter().filter(|(_, e)| e.paid).map(|(id, _)| *id).collect();
         paid.sort_unstable();
-        let paused_at = |id: &u64, index: usize| self.trials[id].standing == Standing::Paused(index);
         if self.config.kind == SchedulerKind::Halving {
             return paid
                 .chunks(self.config.round_size())
@@ -223,9 +226,9 @@ impl RungTable {
         }
         (0..self.config.brackets()).rev().find_map(|bracket| {
             let members: Vec<u64> = paid.iter().copied().filter(|id| self.trials[id].bracket == bracket).collect();
-            (0..self.config.rungs(bracket).len())
-                .rev()
-                .find_map(|index| self.top_of_rung(&members, index).into_iter().find(|id| paused_at(id, index)))
+            (0..self.config.rungs(bracket).len()).rev().find_map(|index| {
+                self.top_of_rung(&members, index).into_iter().find(|id| self.trials[id].is_paused_at(index))
+            })
         })
     }
 
@@ -240,7 +243,7 @@ impl RungTable {
                 return None;
             }
             let top = self.top_of_rung(&candidates, index);
-            if let Some(id) = top.iter().find(|id| self.trials[id].standing == Standing::Paused(index)) {
+            if let Some(id) = top.iter().find(|id| self.trials[id].is_paused_at(index)) {
                 return Some(*id);
             }
             candidates = top;
