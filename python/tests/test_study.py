@@ -186,7 +186,7 @@ def test_the_scheduler_advises_pruning_and_pruned_trials_keep_their_curve():
     # Pausing at rungs needs checkpoints, which a trial trained in Python does not leave with nasforge.
     for paused in ({"kind": "asha", "form": "promotion"}, {"kind": "halving"}):
         with pytest.raises(nasforge.NasforgeError, match="only the train evaluator keeps"):
-            nasforge.create_study(objectives=["acc:max"], scheduler={**paused, "max_resource": 9})
+            nasforge.create_study(objectives=["acc:max"], scheduler={**paused, "min_resource": 1, "max_resource": 9})
 
 
 def test_zero_cost_and_training_evaluators_from_python():
