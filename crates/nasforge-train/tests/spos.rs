@@ -3,6 +3,8 @@
 //! a path that can learn it from one that cannot, batch-norm recalibration, and a saved supernet that scores
 //! as the one in memory and refuses what it is not.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -12,7 +14,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space};
 use nasforge_core::study::EvalError;
-use nasforge_train::data::{self, SplitMix64, SyntheticConfig};
+use nasforge_train::data::SplitMix64;
 use nasforge_train::network::{BatchNormStatistics, Nb201Supernet};
 use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetManifest};
 use nasforge_train::spos::{InheritedScore, Scoring, inherited_score, train_supernet, uniform_path};
@@ -33,15 +35,8 @@ fn tiny_network() -> Nb201Network {
 }
 
 fn synthetic() -> (Dataset, Dataset) {
-    data::synthetic(&SyntheticConfig {
-        train: 480,
-        test: 160,
-        channels: 1,
-        size: 12,
-        classes: 4,
-        noise: 30.0,
-        seed: 11,
-    })
+    let source = common::synthetic();
+    (source.train, source.test)
 }
 
 fn batcher(train: &Dataset) -> Batcher {

@@ -1,5 +1,6 @@
 //! What the training tests share: a small synthetic task, a quick training recipe, a reporter that keeps
-//! the learning curve.
+//! the learning curve. Each test binary uses some of them.
+#![allow(dead_code)]
 
 use nasforge_core::study::{EvalError, Reporter};
 use nasforge_core::trial::Metrics;
