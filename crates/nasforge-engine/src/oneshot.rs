@@ -1,7 +1,8 @@
 //! One-shot search (`nasforge oneshot`): a supernet trained once, the architecture chosen with the weights it
 //! shares instead of a training per candidate, and the chosen cell retrained stand-alone and scored once on
 //! the test set, as the main job ends. On NAS-Bench-201 cells: SPOS (`nasforge_train::spos`: uniform paths,
-//! then the best of many candidates scored with inherited weights), and DARTS and GDAS
+//! then the best of many candidates scored with inherited weights), ENAS (`nasforge_train::enas`: the paths
+//! and the candidates drawn from a controller trained between epochs), and DARTS and GDAS
 //! (`nasforge_train::differentiable`: α trained with the weights, the cell derived from α).
 
 use std::collections::HashSet;
@@ -11,8 +12,9 @@ use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
 use nasforge_train::data::SplitMix64;
 use nasforge_train::differentiable::{ArchParams, DifferentiableConfig, OpWeights, derive_cell, search_differentiable};
+use nasforge_train::enas::{EnasConfig, EnasPaths};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
-use nasforge_train::spos::{Scoring, inherited_score, uniform_path};
+use nasforge_train::spos::{Scoring, UniformPaths, inherited_score, uniform_path};
 use nasforge_train::{DeviceChoice, EpochStats};
 use serde_json::{Value, json};
 
@@ -20,13 +22,16 @@ use crate::config::{TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
 use crate::final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 use crate::registry::SpaceKind;
-use crate::supernet::{supernet_data, train_spos_supernet};
+use crate::supernet::{supernet_data, train_shared_supernet};
 
 /// How the supernet is trained and the architecture chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OneShotMethod {
     /// Single-path one-shot: uniform paths, then `candidates` distinct cells scored with inherited weights.
     Spos { candidates: usize },
+    /// ENAS: the supernet trained on paths drawn from a controller that learns between epochs, then
+    /// `candidates` distinct cells drawn from the controller and scored with inherited weights.
+    Enas { candidates: usize, controller: EnasConfig },
     /// DARTS or GDAS: α trained with the weights (`arch_learning_rate`), the cell derived from α.
     Differentiable(DifferentiableConfig),
 }
@@ -35,6 +40,7 @@ impl OneShotMethod {
     pub fn name(&self) -> &'static str {
         match self {
             OneShotMethod::Spos { .. } => "spos",
+            OneShotMethod::Enas { .. } => "enas",
             OneShotMethod::Differentiable(config) => config.relaxation.name(),
         }
     }
@@ -67,10 +73,12 @@ pub struct OneShotSearch {
     pub arch: String,
     /// Its accuracy on the scoring images with inherited weights.
     pub inherited_accuracy: f64,
-    /// Candidates scored (SPOS; 0 for a differentiable search).
+    /// Candidates scored (SPOS, ENAS; 0 for a differentiable search).
     pub candidates: usize,
-    /// softmax(α) after each epoch (differentiable searches; empty for SPOS).
+    /// softmax(α) after each epoch (differentiable searches; empty otherwise).
     pub alpha_history: Vec<OpWeights>,
+    /// ENAS: the trained controller's distribution over each edge's operations.
+    pub policy: Option<OpWeights>,
     pub supernet_steps: usize,
     pub supernet_seconds: f64,
     pub scoring_seconds: f64,
@@ -83,7 +91,8 @@ impl OneShotSearch {
     /// `{"method", "space", "arch", "inherited_accuracy", "candidates", "supernet_steps", "supernet_seconds",
     /// "scoring_seconds", "search_seconds", "test_accuracy", "final": {what `train --json` prints}}`, and for
     /// a differentiable search `"operations"` (the names, in α's column order) and `"alpha_history"`
-    /// (softmax(α) after each epoch, `[epoch][edge][operation]`).
+    /// (softmax(α) after each epoch, `[epoch][edge][operation]`); for ENAS `"operations"` and `"policy"` (the
+    /// controller's probabilities, `[edge][operation]`).
     pub fn to_json(&self) -> Value {
         let mut json = json!({
             "method": self.method,
@@ -102,6 +111,10 @@ impl OneShotSearch {
             json["operations"] = json!(Nb201Op::ALL.map(Nb201Op::name));
             json["alpha_history"] = json!(self.alpha_history);
         }
+        if let Some(policy) = &self.policy {
+            json["operations"] = json!(Nb201Op::ALL.map(Nb201Op::name));
+            json["policy"] = json!(policy);
+        }
         json
     }
 }
@@ -112,6 +125,7 @@ struct Choice {
     inherited_accuracy: f64,
     candidates: usize,
     alpha_history: Vec<OpWeights>,
+    policy: Option<OpWeights>,
     steps: usize,
     train_seconds: f64,
     scoring_seconds: f64,
@@ -122,7 +136,11 @@ pub fn one_shot_search(
     request: &OneShotRequest,
     on_epoch: &mut dyn FnMut(&EpochStats, usize),
 ) -> Result<OneShotSearch> {
-    if request.validation_images == 0 || request.method == (OneShotMethod::Spos { candidates: 0 }) {
+    let no_candidates = match request.method {
+        OneShotMethod::Spos { candidates } | OneShotMethod::Enas { candidates, .. } => candidates == 0,
+        OneShotMethod::Differentiable(_) => false,
+    };
+    if request.validation_images == 0 || no_candidates {
         invalid!("--candidates and --validation-images must be at least 1");
     }
     if let OneShotMethod::Differentiable(search) = request.method
@@ -146,17 +164,53 @@ pub fn one_shot_search(
     };
     let choice = match request.method {
         OneShotMethod::Spos { candidates } => {
-            let (run, _) =
-                train_spos_supernet(&settings, &data, request.device, request.seed, None, &mut |_, _, _| {})?;
+            let (run, _) = train_shared_supernet(
+                &settings,
+                &data,
+                request.device,
+                request.seed,
+                &mut UniformPaths,
+                None,
+                &mut |_, _, _| {},
+            )?;
             let scoring = Instant::now();
             let scorer = run.supernet.for_scoring();
             let (inherited_accuracy, arch, candidates) =
-                best_candidate(candidates, request.seed, |arch| score(&scorer, arch))?;
+                best_candidate(candidates, request.seed, uniform_path, |arch| score(&scorer, arch))?;
             Choice {
                 arch,
                 inherited_accuracy,
                 candidates,
                 alpha_history: Vec::new(),
+                policy: None,
+                steps: run.steps,
+                train_seconds: run.train_seconds,
+                scoring_seconds: scoring.elapsed().as_secs_f64(),
+            }
+        }
+        OneShotMethod::Enas { candidates, controller } => {
+            let epochs = settings.training.epochs;
+            let mut paths = EnasPaths::new(controller, epochs, &data.validation, &data.batcher, &device, request.seed)
+                .map_err(EngineError::invalid)?;
+            let (run, _) = train_shared_supernet(
+                &settings,
+                &data,
+                request.device,
+                request.seed,
+                &mut paths,
+                None,
+                &mut |_, _, _| {},
+            )?;
+            let scoring = Instant::now();
+            let scorer = run.supernet.for_scoring();
+            let (inherited_accuracy, arch, candidates) =
+                best_candidate(candidates, request.seed, |rng| paths.draw(rng), |arch| score(&scorer, arch))?;
+            Choice {
+                arch,
+                inherited_accuracy,
+                candidates,
+                alpha_history: Vec::new(),
+                policy: Some(paths.policy()),
                 steps: run.steps,
                 train_seconds: run.train_seconds,
                 scoring_seconds: scoring.elapsed().as_secs_f64(),
@@ -189,6 +243,7 @@ pub fn one_shot_search(
                 inherited_accuracy,
                 candidates: 0,
                 alpha_history: run.history,
+                policy: None,
                 steps: run.steps,
                 train_seconds: run.train_seconds,
                 scoring_seconds: scoring.elapsed().as_secs_f64(),
@@ -217,6 +272,7 @@ pub fn one_shot_search(
         inherited_accuracy: choice.inherited_accuracy,
         candidates: choice.candidates,
         alpha_history: choice.alpha_history,
+        policy: choice.policy,
         supernet_steps: choice.steps,
         supernet_seconds: choice.train_seconds,
         scoring_seconds: choice.scoring_seconds,
@@ -225,11 +281,12 @@ pub fn one_shot_search(
     })
 }
 
-/// SPOS's choice: the best by `score` of `wanted` distinct cells drawn uniformly (cells that compute nothing
-/// skipped): `(score, printed cell, cells scored)`.
+/// The choice of SPOS and ENAS: the best by `score` of `wanted` distinct cells from `draw` (uniform, or the
+/// controller's; cells that compute nothing skipped): `(score, printed cell, cells scored)`.
 fn best_candidate(
     wanted: usize,
     seed: u64,
+    mut draw: impl FnMut(&mut SplitMix64) -> Nb201Arch,
     mut score: impl FnMut(&Nb201Arch) -> Result<f64>,
 ) -> Result<(f64, String, usize)> {
     let space = Nb201Space;
@@ -237,12 +294,13 @@ fn best_candidate(
     let mut seen = HashSet::new();
     let mut best: Option<(f64, String)> = None;
     let mut candidates = 0;
-    // The space has 15,625 cells (6,466 distinct): stop drawing when new ones stop coming.
+    // The space has 15,625 cells (6,466 distinct), and a trained controller draws few of them: stop drawing
+    // when new ones stop coming.
     for _ in 0..wanted.saturating_mul(20) {
         if candidates == wanted {
             break;
         }
-        let arch = uniform_path(&mut rng);
+        let arch = draw(&mut rng);
         if space.computes_nothing(&arch) || !seen.insert(space.canonical(&arch)) {
             continue;
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use nasforge_train::DeviceChoice;
 use nasforge_train::network::{Nb201Supernet, nb201_network};
 use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetData, SupernetManifest};
-use nasforge_train::spos::{SposRun, train_supernet};
+use nasforge_train::spos::{PathSampler, SposRun, UniformPaths, train_supernet};
 
 use crate::config::{TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
@@ -29,14 +29,16 @@ pub(crate) fn supernet_data(settings: &TrainSettings, seed: u64) -> Result<Super
     SupernetData::load(dataset, data_dir.as_deref(), *validation_fraction, training, seed).map_err(EngineError::invalid)
 }
 
-/// A supernet trained by SPOS on `data` with `settings`' training, on `device` (seeded by `seed`); with
-/// `checkpoint`, saved there after every epoch and resumed from there (see `train_supernet`). `on_epoch`
-/// sees each finished epoch, the number of epochs and the epoch's mean loss.
-pub(crate) fn train_spos_supernet(
+/// A supernet trained on `data` with `settings`' training, each step on a path from `paths` (SPOS: uniform;
+/// ENAS: its controller's), on `device` (seeded by `seed`); with `checkpoint`, saved there after every epoch
+/// and resumed from there (see `train_supernet`). `on_epoch` sees each finished epoch, the number of epochs
+/// and the epoch's mean loss.
+pub(crate) fn train_shared_supernet(
     settings: &TrainSettings,
     data: &SupernetData,
     device: DeviceChoice,
     seed: u64,
+    paths: &mut dyn PathSampler,
     checkpoint: Option<&Path>,
     on_epoch: &mut dyn FnMut(usize, usize, f64),
 ) -> Result<(SposRun, SupernetManifest)> {
@@ -56,6 +58,7 @@ pub(crate) fn train_spos_supernet(
         &settings.training,
         &device,
         seed,
+        paths,
         checkpoint,
         &mut report,
     )
@@ -118,8 +121,15 @@ pub fn train_saved_supernet(
             .map_err(|e| EngineError::invalid(format!("writing {}: {e}", settings_path.display())))?,
     }
     let data = supernet_data(&settings, request.seed)?;
-    let (run, manifest) =
-        train_spos_supernet(&settings, &data, request.device, request.seed, Some(&checkpoint), on_epoch)?;
+    let (run, manifest) = train_shared_supernet(
+        &settings,
+        &data,
+        request.device,
+        request.seed,
+        &mut UniformPaths,
+        Some(&checkpoint),
+        on_epoch,
+    )?;
     SavedSupernet { manifest: manifest.clone(), supernet: run.supernet }
         .save(&request.output)
         .map_err(EngineError::invalid)?;

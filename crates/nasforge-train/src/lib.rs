@@ -8,6 +8,7 @@ pub mod allocator;
 pub mod checkpoint;
 pub mod data;
 pub mod differentiable;
+pub mod enas;
 pub mod kernels;
 pub mod latency;
 pub mod network;

@@ -41,12 +41,43 @@ pub fn uniform_path(rng: &mut SplitMix64) -> Nb201Arch {
     arch
 }
 
+/// Where each training step's path comes from: SPOS draws it uniformly ([`UniformPaths`]), ENAS from a
+/// controller it trains between epochs ([`crate::enas::EnasPaths`]).
+pub trait PathSampler {
+    /// The path of the next training step.
+    fn path(&mut self, rng: &mut SplitMix64) -> Nb201Arch;
+
+    /// Runs after each epoch's steps, with the supernet as trained so far (ENAS trains its controller here).
+    fn after_epoch(&mut self, _supernet: &Nb201Supernet) -> Result<(), EvalError> {
+        Ok(())
+    }
+
+    /// What a checkpoint keeps of the sampler…
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// …and how a resumed training restores it.
+    fn restore(&mut self, _state: serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// SPOS's paths: each drawn by [`uniform_path`].
+pub struct UniformPaths;
+
+impl PathSampler for UniformPaths {
+    fn path(&mut self, rng: &mut SplitMix64) -> Nb201Arch {
+        uniform_path(rng)
+    }
+}
+
 /// Trains `supernet` (built on the autodiff version of `device`) on `train` for `config.epochs`, each step on
-/// one path drawn by [`uniform_path`], with `config`'s optimiser, batch size and learning-rate schedule. A
-/// NaN or infinite loss ends the run as [`EvalError::Failed`].
+/// one path drawn by `paths`, with `config`'s optimiser, batch size and learning-rate schedule. A NaN or
+/// infinite loss ends the run as [`EvalError::Failed`].
 ///
 /// With `checkpoint`, the training saves its whole state there after every epoch (weights, optimiser,
-/// generator, data order, losses) and, when the directory holds a state already, resumes from it: a killed
+/// generator, data order, losses, the sampler's state) and, when the directory holds a state already, resumes from it: a killed
 /// run continues from its last finished epoch and ends where an uninterrupted one does. The caller keeps the
 /// directory for one training (same supernet, data, settings and seed). `on_epoch` sees each finished epoch
 /// (its number from 1, its mean loss) once its state is saved; an error from it ends the training with it.
@@ -58,6 +89,7 @@ pub fn train_supernet(
     config: &TrainConfig,
     device: &Device,
     seed: u64,
+    paths: &mut dyn PathSampler,
     checkpoint: Option<&Path>,
     on_epoch: &mut dyn FnMut(usize, f64) -> Result<(), EvalError>,
 ) -> Result<SposRun, EvalError> {
@@ -73,11 +105,15 @@ pub fn train_supernet(
         order: (0..train.len()).collect(),
         losses: Vec::new(),
         seconds: 0.0,
+        sampler: serde_json::Value::Null,
     };
     if let Some(dir) = checkpoint {
         let saved;
         (saved, supernet, optim) = checkpoint::load(dir, supernet, optim).map_err(EvalError::Fatal)?;
-        progress = saved.unwrap_or(progress);
+        if let Some(saved) = saved {
+            progress = saved;
+            paths.restore(progress.sampler.clone()).map_err(EvalError::Fatal)?;
+        }
     }
     let loss_fn = CrossEntropyLossConfig::new().init(&ad_device);
     let batch_size = config.batch_size.max(1).min(train.len());
@@ -88,7 +124,7 @@ pub fn train_supernet(
         let Progress { rng, order, losses, .. } = &mut progress;
         rng.shuffle(order);
         for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
-            let path = uniform_path(rng);
+            let path = paths.path(rng);
             let batch = batcher.batch(train, chunk, rng);
             let n = batch.labels.len();
             let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &ad_device);
@@ -106,6 +142,8 @@ pub fn train_supernet(
             let grads = GradientsParams::from_grads(loss.backward(), &supernet);
             supernet = optim.step(lr, supernet, grads);
         }
+        paths.after_epoch(&supernet)?;
+        progress.sampler = paths.state();
         progress.epochs += 1;
         progress.seconds = earlier_seconds + started.elapsed().as_secs_f64();
         if let Some(dir) = checkpoint {
@@ -136,6 +174,9 @@ struct Progress {
     losses: Vec<f64>,
     /// Training seconds so far, over every run that took part.
     seconds: f64,
+    /// The path sampler's state ([`PathSampler::state`]).
+    #[serde(default)]
+    sampler: serde_json::Value,
 }
 
 /// How a candidate is scored with the weights it inherits from a supernet.

@@ -241,18 +241,27 @@ pub fn evaluate_logits<E>(
     for chunk in indices.chunks(256) {
         let batch = batcher.batch(data, chunk, &mut rng);
         let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), device);
-        let logits: Vec<f32> = forward(x)?.into_data().try_into_vec::<f32>().expect("f32 logits");
-        let classes = logits.len() / chunk.len();
-        for (row, &label) in logits.chunks_exact(classes).zip(&batch.labels) {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let log_sum = row.iter().map(|v| f64::from(v - max).exp()).sum::<f64>().ln() + f64::from(max);
-            loss_sum += log_sum - f64::from(row[label as usize]);
-            let predicted = row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best });
-            correct += usize::from(predicted == label as usize);
-        }
+        let (batch_correct, batch_loss) = score_logits(forward(x)?, &batch.labels);
+        correct += batch_correct;
+        loss_sum += batch_loss;
     }
     let n = indices.len().max(1) as f64;
     Ok((correct as f64 / n, loss_sum / n))
+}
+
+/// The correct predictions among a batch's logits `[n, classes]` and the sum of their cross-entropies.
+pub(crate) fn score_logits(logits: Tensor<2>, labels: &[i64]) -> (usize, f64) {
+    let logits: Vec<f32> = logits.into_data().try_into_vec::<f32>().expect("f32 logits");
+    let classes = logits.len() / labels.len().max(1);
+    let (mut correct, mut loss_sum) = (0usize, 0f64);
+    for (row, &label) in logits.chunks_exact(classes).zip(labels) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let log_sum = row.iter().map(|v| f64::from(v - max).exp()).sum::<f64>().ln() + f64::from(max);
+        loss_sum += log_sum - f64::from(row[label as usize]);
+        let predicted = row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best });
+        correct += usize::from(predicted == label as usize);
+    }
+    (correct, loss_sum)
 }
 
 pub(crate) fn optimizer(config: &TrainConfig) -> ModuleOptimizer {

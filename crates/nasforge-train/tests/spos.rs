@@ -1,7 +1,8 @@
-//! The NAS-Bench-201 supernet and single-path one-shot training (SPOS) on a synthetic task: weights really
-//! shared between paths, every operation drawn, the supernet learning the task, inherited scores that tell
-//! a path that can learn it from one that cannot, batch-norm recalibration, and a saved supernet that scores
-//! as the one in memory and refuses what it is not.
+//! The NAS-Bench-201 supernet, single-path one-shot training (SPOS) and ENAS on a synthetic task: weights
+//! really shared between paths, every operation drawn, the supernet learning the task, inherited scores that
+//! tell a path that can learn it from one that cannot, batch-norm recalibration, a saved supernet that scores
+//! as the one in memory and refuses what it is not, an ENAS controller that learns which cells do well with
+//! the shared weights, and resumed trainings equal to uninterrupted ones.
 
 mod common;
 
@@ -15,9 +16,12 @@ use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space};
 use nasforge_core::study::EvalError;
 use nasforge_train::data::SplitMix64;
+use nasforge_train::enas::{EnasConfig, EnasPaths};
 use nasforge_train::network::{BatchNormStatistics, Nb201Supernet};
 use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetManifest};
-use nasforge_train::spos::{InheritedScore, Scoring, inherited_score, train_supernet, uniform_path};
+use nasforge_train::spos::{
+    InheritedScore, PathSampler, Scoring, UniformPaths, inherited_score, train_supernet, uniform_path,
+};
 use nasforge_train::{Augmentation, Batcher, Dataset, OptimizerKind, TrainConfig};
 
 const ALL_CONV: &str =
@@ -99,8 +103,18 @@ fn trained_supernet(device: &Device) -> Nb201Supernet {
     device.seed(2);
     let (train, _) = synthetic();
     let supernet = Nb201Supernet::new(&tiny_network(), &device.clone().autodiff());
-    let run =
-        train_supernet(supernet, &train, &batcher(&train), &config(), device, 7, None, &mut |_, _| Ok(())).unwrap();
+    let run = train_supernet(
+        supernet,
+        &train,
+        &batcher(&train),
+        &config(),
+        device,
+        7,
+        &mut UniformPaths,
+        None,
+        &mut |_, _| Ok(()),
+    )
+    .unwrap();
     assert_eq!(run.steps, 8 * (480 / 32));
     assert!(run.last_loss < run.first_loss, "the supernet did not learn: {} → {}", run.first_loss, run.last_loss);
     run.supernet
@@ -155,6 +169,56 @@ fn recalibration_re_estimates_each_layer_of_the_path_on_training_images() {
 
 #[test]
 fn a_resumed_supernet_training_equals_an_uninterrupted_one() {
+    resumed_equals_uninterrupted("resumed", &mut || UniformPaths);
+}
+
+/// ENAS on the synthetic task over `epochs` epochs: 30 controller updates after each, rewarded on 64 of
+/// `validation`'s images.
+fn enas_paths<'a>(validation: &'a Dataset, train: &Dataset, epochs: usize) -> EnasPaths<'a> {
+    let config = EnasConfig { controller_steps: 30, reward_images: 64, learning_rate: None };
+    EnasPaths::new(config, epochs, validation, &batcher(train), &Device::flex(), 4).unwrap()
+}
+
+#[test]
+fn a_resumed_enas_training_equals_an_uninterrupted_one() {
+    let (train, test) = synthetic();
+    let controller = resumed_equals_uninterrupted("resumed-enas", &mut || enas_paths(&test, &train, 4));
+    assert_eq!(controller["rewards"].as_array().map(Vec::len), Some(4 * 30), "{controller}");
+}
+
+#[test]
+fn the_enas_controller_learns_to_draw_cells_that_do_well_with_the_shared_weights() {
+    let _turn = SEEDED_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex();
+    device.seed(2);
+    let (train, test) = synthetic();
+    let epochs = config().epochs;
+    let mut paths = enas_paths(&test, &train, epochs);
+    let supernet = Nb201Supernet::new(&tiny_network(), &device.clone().autodiff());
+    let run =
+        train_supernet(supernet, &train, &batcher(&train), &config(), &device, 7, &mut paths, None, &mut |_, _| Ok(()))
+            .unwrap();
+    assert_eq!(paths.rewards().len(), epochs * 30);
+    // Cells drawn from the trained controller against cells drawn uniformly, all scored with the trained
+    // supernet on the same images.
+    let mean_accuracy = |draw: &mut dyn FnMut(&mut SplitMix64) -> Nb201Arch| {
+        let mut rng = SplitMix64::new(9);
+        let scores: Vec<f64> =
+            (0..40).map(|_| score(&run.supernet, &Nb201Space.print(&draw(&mut rng)), 0).accuracy).collect();
+        scores.iter().sum::<f64>() / scores.len() as f64
+    };
+    let (controller, uniform) = (mean_accuracy(&mut |rng| paths.draw(rng)), mean_accuracy(&mut uniform_path));
+    eprintln!("controller {controller:.3}, uniform {uniform:.3}, policy {:?}", paths.policy());
+    assert!(controller > uniform + 0.05, "the controller's cells score {controller:.3}, uniform ones {uniform:.3}");
+    // Its distribution moved away from uniform.
+    let largest = paths.policy().iter().flatten().copied().fold(0.0, f64::max);
+    assert!(largest > 0.3, "the controller's most likely operation has {largest:.3} (uniform: 0.2)");
+}
+
+/// Trains a supernet for 4 epochs in one go, then again killed after epoch 2 and resumed from its
+/// checkpoint, each time with a fresh sampler from `paths`; both end with the same losses, weights and sampler
+/// state (returned).
+fn resumed_equals_uninterrupted<P: PathSampler>(name: &str, paths: &mut dyn FnMut() -> P) -> serde_json::Value {
     let _turn = SEEDED_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let device = Device::flex();
     let (train, test) = synthetic();
@@ -163,23 +227,26 @@ fn a_resumed_supernet_training_equals_an_uninterrupted_one() {
         device.seed(5);
         Nb201Supernet::new(&tiny_network(), &device.clone().autodiff())
     };
-    let train_with = |checkpoint: Option<&Path>, stop_after: usize| {
+    let mut train_with = |checkpoint: Option<&Path>, stop_after: usize| {
         let mut on_epoch = |epoch: usize, loss: f64| match epoch == stop_after {
             true => Err(EvalError::Fatal(format!("killed after epoch {epoch} (loss {loss})"))),
             false => Ok(()),
         };
-        train_supernet(fresh(), &train, &batcher(&train), &config, &device, 3, checkpoint, &mut on_epoch)
+        let mut sampler = paths();
+        train_supernet(fresh(), &train, &batcher(&train), &config, &device, 3, &mut sampler, checkpoint, &mut on_epoch)
+            .map(|run| (run, sampler.state()))
     };
-    let whole = train_with(None, 0).unwrap();
+    let (whole, whole_sampler) = train_with(None, 0).unwrap();
 
-    let dir = scratch_dir("resumed");
+    let dir = scratch_dir(name);
     let killed = train_with(Some(&dir), 2).unwrap_err();
     assert!(killed.to_string().contains("killed after epoch 2"), "{killed}");
-    let resumed = train_with(Some(&dir), 0).unwrap();
+    let (resumed, resumed_sampler) = train_with(Some(&dir), 0).unwrap();
     assert_eq!(
         (resumed.steps, resumed.first_loss, resumed.last_loss),
         (whole.steps, whole.first_loss, whole.last_loss)
     );
+    assert_eq!(resumed_sampler, whole_sampler, "the path sampler ended in another state");
     let batch = batcher(&train).batch(&test, &(0..32).collect::<Vec<_>>(), &mut SplitMix64::new(0));
     let x = Tensor::<4>::from_data(TensorData::new(batch.images, batch.shape), &Device::flex());
     let logits = |supernet: &Nb201Supernet| -> Vec<f32> {
@@ -192,6 +259,7 @@ fn a_resumed_supernet_training_equals_an_uninterrupted_one() {
     };
     assert_eq!(logits(&resumed.supernet), logits(&whole.supernet));
     std::fs::remove_dir_all(&dir).unwrap();
+    whole_sampler
 }
 
 fn manifest() -> SupernetManifest {

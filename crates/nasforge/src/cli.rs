@@ -8,6 +8,7 @@ use nasforge_engine::config::{DEFAULT_STORAGE, DEFAULT_STUDY};
 use nasforge_engine::latency::LatencyReward;
 use nasforge_engine::{DeviceChoice, EvaluatorKind, SpaceKind, StrategyKind};
 use nasforge_train::differentiable::DifferentiableConfig;
+use nasforge_train::enas::EnasConfig;
 use nasforge_train::latency::LatencyModelKind;
 
 #[derive(Debug, Parser)]
@@ -650,6 +651,10 @@ pub enum OneShotMethod {
     /// Single-path one-shot (Guo et al. 2020): the supernet trained on one uniformly drawn path per step,
     /// then --candidates cells scored with the weights they inherit.
     Spos,
+    /// ENAS (Pham et al. 2018): the supernet trained on paths drawn from a REINFORCE controller, which learns
+    /// after each epoch from --controller-steps cells rewarded with their accuracy on validation minibatches;
+    /// then --candidates cells drawn from the controller scored with the weights they inherit.
+    Enas,
     /// DARTS, first order (Liu et al. 2019): every operation weighted by softmax(α), α trained on
     /// validation batches; the strongest operation of each edge.
     Darts,
@@ -668,9 +673,20 @@ pub struct OneshotArgs {
     /// The supernet's data, training and network (--channels, --cells).
     #[command(flatten)]
     pub training: TrainingArgs,
-    /// Distinct architectures drawn uniformly and scored with the weights they inherit (spos).
+    /// Distinct architectures drawn (spos: uniformly; enas: from the controller) and scored with the weights
+    /// they inherit.
     #[arg(long, default_value_t = 200, value_parser = at_least_one())]
     pub candidates: usize,
+    /// Controller updates after each supernet epoch (enas).
+    #[arg(long, default_value_t = EnasConfig::default().controller_steps, value_parser = at_least_one())]
+    pub controller_steps: usize,
+    /// Validation images of each controller update's reward minibatch (enas).
+    #[arg(long, default_value_t = EnasConfig::default().reward_images, value_parser = at_least_one())]
+    pub reward_images: usize,
+    /// Adam's learning rate on the controller's logits (enas) [default: 7.2 / (epochs × controller steps),
+    /// at which a choice can reach 0.9 over the second half of the search].
+    #[arg(long)]
+    pub controller_learning_rate: Option<f64>,
     /// Adam's learning rate on the architecture parameters α (darts, gdas; the paper's 3e-4).
     #[arg(long, default_value_t = DifferentiableConfig::PAPER_ARCH_LEARNING_RATE)]
     pub arch_learning_rate: f64,

@@ -1,5 +1,5 @@
 //! `nasforge oneshot`: a one-shot search through the engine ([`one_shot_search`]): the supernet trained, the
-//! cell chosen (SPOS: the best of the candidates scored with inherited weights; DARTS, GDAS: derived from α),
+//! cell chosen (SPOS, ENAS: the best of the candidates scored with inherited weights; DARTS, GDAS: derived from α),
 //! retrained stand-alone; prints the chosen cell, the times and its test accuracy.
 
 use std::io::IsTerminal;
@@ -10,6 +10,7 @@ use nasforge_engine::config::TrainingFlags;
 use nasforge_engine::{OneShotMethod, OneShotRequest, SpaceKind, one_shot_search};
 use nasforge_train::EpochStats;
 use nasforge_train::differentiable::{DifferentiableConfig, Relaxation};
+use nasforge_train::enas::EnasConfig;
 
 use crate::cli::{self, OneshotArgs};
 use crate::search::training_flags;
@@ -27,6 +28,14 @@ pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
     };
     let method = match args.method {
         cli::OneShotMethod::Spos => OneShotMethod::Spos { candidates: args.candidates },
+        cli::OneShotMethod::Enas => OneShotMethod::Enas {
+            candidates: args.candidates,
+            controller: EnasConfig {
+                controller_steps: args.controller_steps,
+                reward_images: args.reward_images,
+                learning_rate: args.controller_learning_rate,
+            },
+        },
         cli::OneShotMethod::Darts => differentiable(Relaxation::Darts),
         cli::OneShotMethod::Gdas => differentiable(Relaxation::GDAS),
     };

@@ -1,18 +1,40 @@
 //! `nasforge oneshot` through the binary on a synthetic task: the supernet trained, candidates scored with
-//! inherited weights (SPOS) or the cell derived from α (DARTS, GDAS), the chosen cell retrained stand-alone;
-//! and the refusals.
+//! inherited weights (SPOS, ENAS) or the cell derived from α (DARTS, GDAS), the chosen cell retrained
+//! stand-alone; and the refusals.
 
 mod common;
 
 use common::{fails, json, ok};
 
 #[test]
-fn a_one_shot_search_retrains_the_cell_it_chose() {
+fn an_spos_search_retrains_the_cell_it_chose() {
+    let out = scored_search("spos");
+    assert!(out.get("policy").is_none(), "{out}");
+}
+
+#[test]
+fn an_enas_search_retrains_the_cell_its_controller_led_to() {
+    let out = scored_search("enas");
+    assert_eq!(out["operations"][0], "none");
+    let policy = out["policy"].as_array().unwrap();
+    assert_eq!(policy.len(), 6, "one distribution per edge: {out}");
+    for row in policy {
+        let row: Vec<f64> = row.as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).collect();
+        assert_eq!(row.len(), 5);
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{row:?}");
+    }
+    // Three epochs of 20 updates moved the controller off the uniform distribution.
+    assert!(policy.iter().flat_map(|r| r.as_array().unwrap()).any(|p| (p.as_f64().unwrap() - 0.2).abs() > 0.01));
+}
+
+/// A search that scores candidates with inherited weights (`spos` or `enas`) and retrains the best.
+fn scored_search(method: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let supernet = ["--dataset", "synthetic", "--channels", "4", "--cells", "1", "--epochs", "3", "--seed", "2"];
     let scoring = ["--candidates", "12", "--validation-images", "50", "--final-epochs", "2", "--json"];
-    let out = json(&ok(dir.path(), &[&["oneshot"][..], &supernet, &scoring].concat()));
-    assert_eq!(out["method"], "spos");
+    let enas = ["--controller-steps", "20", "--reward-images", "32"];
+    let out = json(&ok(dir.path(), &[&["oneshot", "--method", method][..], &supernet, &scoring, &enas].concat()));
+    assert_eq!(out["method"], method);
     assert_eq!(out["candidates"], 12);
     let arch = out["arch"].as_str().unwrap();
     assert_eq!(arch.matches('~').count(), 6, "an NB201 cell: {arch}");
@@ -26,6 +48,7 @@ fn a_one_shot_search_retrains_the_cell_it_chose() {
     assert!(out["search_seconds"].as_f64().unwrap() >= out["supernet_seconds"].as_f64().unwrap());
     let steps = out["supernet_steps"].as_u64().unwrap();
     assert!(steps > 0 && steps.is_multiple_of(3), "three epochs of equal steps: {steps}");
+    out
 }
 
 fn differentiable_search(method: &str) {
@@ -68,8 +91,11 @@ fn one_shot_searches_it_cannot_run_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let e = fails(dir.path(), &["oneshot", "--space", "darts", "--dataset", "synthetic"]);
     assert!(e.contains("only nb201 has a supernet so far"), "{e}");
-    let e = fails(dir.path(), &["oneshot", "--method", "enas", "--dataset", "synthetic"]);
-    assert!(e.contains("possible values: spos, darts, gdas"), "{e}");
+    let e = fails(dir.path(), &["oneshot", "--method", "drnas", "--dataset", "synthetic"]);
+    assert!(e.contains("possible values: spos, enas, darts, gdas"), "{e}");
+    let e =
+        fails(dir.path(), &["oneshot", "--method", "enas", "--controller-learning-rate=-1", "--dataset", "synthetic"]);
+    assert!(e.contains("the controller's learning rate must be a positive number, not -1"), "{e}");
     let e = fails(dir.path(), &["oneshot", "--method", "darts", "--arch-learning-rate", "0", "--dataset", "synthetic"]);
     assert!(e.contains("--arch-learning-rate must be a positive number, not 0"), "{e}");
     let e = fails(dir.path(), &["oneshot", "--dataset", "no-such-data"]);

@@ -120,6 +120,12 @@ impl<S: SearchSpace> Reinforce<S> {
         self.policy.probabilities(decision, earlier)
     }
 
+    /// One architecture drawn from the policy as it stands, evaluated before or not: what ENAS trains its
+    /// shared weights on.
+    pub fn draw(&self, rng: &mut StrategyRng) -> S::Arch {
+        self.space.from_decisions(&self.policy.sample(rng))
+    }
+
     /// The advantage of a told result, updating the reward statistics.
     fn advantage(&mut self, outcome: Option<&Outcome>) -> f64 {
         let Some(reward) = outcome.filter(|o| o.is_feasible()).map(|o| o.scores[0]).filter(|r| r.is_finite()) else {

@@ -1,5 +1,6 @@
-//! How well a SPOS supernet ranks NAS-Bench-201 cells on Fashion-MNIST: trains the supernet of the ground
-//! truth's network (8 channels, 1 cell per stage) one uniformly sampled path per step, scores each cell of
+//! How well a supernet ranks NAS-Bench-201 cells on Fashion-MNIST: trains the supernet of the ground truth's
+//! network (8 channels, 1 cell per stage) one path per step (`--method spos`: drawn uniformly; `enas`: drawn
+//! from a controller trained after each epoch on the validation split), scores each cell of
 //! `benchmarks/nb201-fashion-mnist/nb201_fashion_mnist.csv` on the same validation split with its inherited
 //! weights, twice: with batch-norm statistics re-estimated through each cell's path on
 //! `--recalibration-images` training images, and with each validation batch's own statistics; prints for
@@ -7,8 +8,8 @@
 //! supernet's top cell and where it stands, and the times.
 //!
 //! ```text
-//! cargo run --release -p nasforge-train --example spos_ranking -- [--epochs 10] [--data-fraction 0.5] \
-//!     [--validation-images 2000] [--recalibration-images 512] [--seed 0]
+//! cargo run --release -p nasforge-train --example supernet_ranking -- [--method spos|enas] [--epochs 10] \
+//!     [--data-fraction 0.5] [--validation-images 2000] [--recalibration-images 512] [--seed 0]
 //! ```
 
 use std::path::Path;
@@ -18,8 +19,9 @@ use nasforge_core::SearchSpace;
 use nasforge_core::predictor::{kendall_tau, spearman_rho};
 use nasforge_core::space::{Nb201Network, Nb201Space};
 use nasforge_train::data::load_fashion_mnist;
+use nasforge_train::enas::{EnasConfig, EnasPaths};
 use nasforge_train::network::Nb201Supernet;
-use nasforge_train::spos::{Scoring, inherited_score, train_supernet};
+use nasforge_train::spos::{PathSampler, Scoring, UniformPaths, inherited_score, train_supernet};
 use nasforge_train::{Batcher, OptimizerKind, TrainConfig};
 
 /// The ground truth's split and network (see its README).
@@ -28,6 +30,8 @@ const SPLIT_SEED: u64 = 0;
 const GROUND_TRUTH: &str = "benchmarks/nb201-fashion-mnist/nb201_fashion_mnist.csv";
 
 struct Args {
+    /// `spos` or `enas`.
+    method: String,
     epochs: usize,
     data_fraction: f64,
     validation_images: usize,
@@ -36,11 +40,20 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { epochs: 10, data_fraction: 0.5, validation_images: 2000, recalibration_images: 512, seed: 0 };
+    let mut args = Args {
+        method: "spos".into(),
+        epochs: 10,
+        data_fraction: 0.5,
+        validation_images: 2000,
+        recalibration_images: 512,
+        seed: 0,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
+            "--method" if value == "spos" || value == "enas" => args.method = value,
+            "--method" => return Err(format!("--method {value}: expected spos or enas")),
             "--epochs" => args.epochs = value.parse().map_err(|e| format!("--epochs {value}: {e}"))?,
             "--data-fraction" => {
                 args.data_fraction = value.parse().map_err(|e| format!("--data-fraction {value}: {e}"))?
@@ -54,8 +67,8 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value.parse().map_err(|e| format!("--seed {value}: {e}"))?,
             _ => {
                 return Err(format!(
-                    "unknown flag {flag} (flags: --epochs N --data-fraction F --validation-images N \
-                     --recalibration-images N --seed S)"
+                    "unknown flag {flag} (flags: --method spos|enas --epochs N --data-fraction F \
+                     --validation-images N --recalibration-images N --seed S)"
                 ));
             }
         }
@@ -104,7 +117,14 @@ fn main() -> Result<(), String> {
     let device = config.device.device()?;
     device.seed(args.seed);
     let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
-    let run = train_supernet(supernet, &train, &batcher, &config, &device, args.seed, None, &mut |_, _| Ok(()))
+    let mut paths: Box<dyn PathSampler> = match args.method.as_str() {
+        "enas" => Box::new(EnasPaths::new(EnasConfig::default(), args.epochs, &val, &batcher, &device, args.seed)?),
+        _ => Box::new(UniformPaths),
+    };
+    let run =
+        train_supernet(supernet, &train, &batcher, &config, &device, args.seed, paths.as_mut(), None, &mut |_, _| {
+            Ok(())
+        })
         .map_err(|e| e.to_string())?;
     let scorer = run.supernet.for_scoring();
     let space = Nb201Space;
@@ -141,6 +161,7 @@ fn main() -> Result<(), String> {
     println!(
         "{}",
         serde_json::json!({
+            "method": args.method,
             "cells": truth.len(),
             "epochs": args.epochs,
             "data_fraction": args.data_fraction,
