@@ -30,6 +30,10 @@ pub struct FinalTrainingRequest {
     /// Where the weights go [default: nasforge-weights/STUDY-trialID.bpk for a study's trial, else
     /// nasforge-weights/SPACE-HASH.bpk, the hash naming the network].
     pub weights: Option<PathBuf>,
+    /// Where the training keeps its state after every epoch, so that the same request continues a killed
+    /// run; the caller removes it once the result is kept. The caller also makes sure the directory holds the
+    /// state of this very request.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// A finished final training.
@@ -139,8 +143,10 @@ impl SpaceTask for Training<'_> {
         let config = TrainConfig { device: request.device, ..settings.training };
         let epochs = config.epochs;
         let mut each_epoch = |stats: &EpochStats| on_epoch(stats, epochs);
-        let result = train_final(&space, &parsed, &source, &config, request.seed, Some(&weights), &mut each_epoch)
-            .map_err(|e| EngineError::Training(e.to_string()))?;
+        let checkpoint = request.checkpoint.as_deref();
+        let result =
+            train_final(&space, &parsed, &source, &config, request.seed, Some(&weights), checkpoint, &mut each_epoch)
+                .map_err(|e| EngineError::Training(e.to_string()))?;
         Ok(FinalTraining { space: S::NAME, arch: space.print(&parsed), dataset: settings.dataset, trial_id, result })
     }
 }

@@ -34,6 +34,7 @@ mod follow;
 pub mod latency;
 mod latency_evaluator;
 mod oneshot;
+mod oneshot_state;
 mod proxy_ranking;
 pub mod registry;
 mod results;

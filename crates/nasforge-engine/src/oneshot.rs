@@ -6,6 +6,7 @@
 //! (`nasforge_train::differentiable`: α trained with the weights, the cell derived from α).
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nasforge_core::SearchSpace;
@@ -21,6 +22,7 @@ use serde_json::{Value, json};
 use crate::config::{TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
 use crate::final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
+use crate::oneshot_state::OneShotState;
 use crate::registry::SpaceKind;
 use crate::supernet::{supernet_data, train_shared_supernet};
 
@@ -63,6 +65,11 @@ pub struct OneShotRequest {
     pub final_training: TrainingFlags,
     pub device: DeviceChoice,
     pub seed: u64,
+    /// Where the search keeps its state so that the same request continues a killed run: the supernet's
+    /// training after every epoch (SPOS, ENAS; a DARTS or GDAS search starts its α and weights over), the
+    /// choice once made, the final training after every epoch. Removed when the search ends; a directory
+    /// holding another request's unfinished search is refused. `None`: nothing is kept.
+    pub state: Option<PathBuf>,
 }
 
 /// A finished one-shot search.
@@ -82,7 +89,8 @@ pub struct OneShotSearch {
     pub supernet_steps: usize,
     pub supernet_seconds: f64,
     pub scoring_seconds: f64,
-    /// Supernet training and scoring: the search, without the final training.
+    /// Loading the data, training the supernet (over every run that took part) and scoring: the search,
+    /// without the final training.
     pub search_seconds: f64,
     pub final_training: FinalTraining,
 }
@@ -119,7 +127,8 @@ impl OneShotSearch {
     }
 }
 
-/// The trained supernet and what the method chose.
+/// The trained supernet and what the method chose (kept in the state directory of a resumable search).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Choice {
     arch: String,
     inherited_accuracy: f64,
@@ -129,9 +138,12 @@ struct Choice {
     steps: usize,
     train_seconds: f64,
     scoring_seconds: f64,
+    /// Loading the data for the supernet's training (in the run that finished it).
+    loading_seconds: f64,
 }
 
-/// Runs the one-shot search `request` describes; `on_epoch` sees the final training's epochs.
+/// Runs the one-shot search `request` describes; `on_epoch` sees the final training's epochs. With
+/// `request.state`, the search keeps its state there and continues from what it holds (see [`OneShotRequest`]).
 pub fn one_shot_search(
     request: &OneShotRequest,
     on_epoch: &mut dyn FnMut(&EpochStats, usize),
@@ -149,8 +161,70 @@ pub fn one_shot_search(
         invalid!("--arch-learning-rate must be a positive number, not {}", search.arch_learning_rate);
     }
     let settings = request.training.apply(TrainSettings::default())?;
+    let Some(dir) = &request.state else { return search(request, &settings, None, on_epoch) };
+    let state = OneShotState::open(dir, &format!("{:#?}", OneShotRequest { state: None, ..request.clone() }))?;
+    let result = search(request, &settings, Some(&state), on_epoch);
+    match &result {
+        Ok(_) => state.finish()?,
+        Err(_) => state.forget_if_unstarted(),
+    }
+    result
+}
+
+/// The search, keeping its progress in `state`.
+fn search(
+    request: &OneShotRequest,
+    settings: &TrainSettings,
+    state: Option<&OneShotState>,
+    on_epoch: &mut dyn FnMut(&EpochStats, usize),
+) -> Result<OneShotSearch> {
+    let choice = match state.map(OneShotState::choice).transpose()?.flatten() {
+        Some(choice) => choice,
+        None => {
+            let choice = choose(request, settings, state.map(OneShotState::supernet).as_deref())?;
+            if let Some(state) = state {
+                state.save_choice(&choice)?;
+            }
+            choice
+        }
+    };
+
+    let final_request = FinalTrainingRequest {
+        arch: choice.arch.clone(),
+        space: Some(SpaceKind::Nb201),
+        study: None,
+        training: TrainingFlags {
+            dataset: Some(settings.dataset.clone()),
+            data_dir: settings.data_dir.clone(),
+            ..request.final_training.clone()
+        },
+        device: request.device,
+        seed: request.seed,
+        weights: None,
+        checkpoint: state.map(OneShotState::final_training),
+    };
+    let final_training = train_final_architecture(&final_request, on_epoch)?;
+    Ok(OneShotSearch {
+        method: request.method.name(),
+        arch: choice.arch,
+        inherited_accuracy: choice.inherited_accuracy,
+        candidates: choice.candidates,
+        alpha_history: choice.alpha_history,
+        policy: choice.policy,
+        supernet_steps: choice.steps,
+        supernet_seconds: choice.train_seconds,
+        scoring_seconds: choice.scoring_seconds,
+        search_seconds: choice.loading_seconds + choice.train_seconds + choice.scoring_seconds,
+        final_training,
+    })
+}
+
+/// Trains the supernet as `request`'s method says (SPOS and ENAS with their training's `checkpoint`) and
+/// chooses the cell.
+fn choose(request: &OneShotRequest, settings: &TrainSettings, checkpoint: Option<&Path>) -> Result<Choice> {
     let started = Instant::now();
-    let data = supernet_data(&settings, request.seed)?;
+    let data = supernet_data(settings, request.seed)?;
+    let loading_seconds = started.elapsed().as_secs_f64();
     let device = request.device.device().map_err(EngineError::invalid)?;
     let scoring = Scoring {
         validation: &data.validation,
@@ -162,15 +236,15 @@ pub fn one_shot_search(
     let score = |scorer: &Nb201Supernet, arch: &Nb201Arch| {
         inherited_score(scorer, arch, &scoring, &device).map(|score| score.accuracy).map_err(EngineError::invalid)
     };
-    let choice = match request.method {
+    Ok(match request.method {
         OneShotMethod::Spos { candidates } => {
             let (run, _) = train_shared_supernet(
-                &settings,
+                settings,
                 &data,
                 request.device,
                 request.seed,
                 &mut UniformPaths,
-                None,
+                checkpoint,
                 &mut |_, _, _| {},
             )?;
             let scoring = Instant::now();
@@ -186,6 +260,7 @@ pub fn one_shot_search(
                 steps: run.steps,
                 train_seconds: run.train_seconds,
                 scoring_seconds: scoring.elapsed().as_secs_f64(),
+                loading_seconds,
             }
         }
         OneShotMethod::Enas { candidates, controller } => {
@@ -193,12 +268,12 @@ pub fn one_shot_search(
             let mut paths = EnasPaths::new(controller, epochs, &data.validation, &data.batcher, &device, request.seed)
                 .map_err(EngineError::invalid)?;
             let (run, _) = train_shared_supernet(
-                &settings,
+                settings,
                 &data,
                 request.device,
                 request.seed,
                 &mut paths,
-                None,
+                checkpoint,
                 &mut |_, _, _| {},
             )?;
             let scoring = Instant::now();
@@ -214,6 +289,7 @@ pub fn one_shot_search(
                 steps: run.steps,
                 train_seconds: run.train_seconds,
                 scoring_seconds: scoring.elapsed().as_secs_f64(),
+                loading_seconds,
             }
         }
         OneShotMethod::Differentiable(search) => {
@@ -247,37 +323,9 @@ pub fn one_shot_search(
                 steps: run.steps,
                 train_seconds: run.train_seconds,
                 scoring_seconds: scoring.elapsed().as_secs_f64(),
+                loading_seconds,
             }
         }
-    };
-    let search_seconds = started.elapsed().as_secs_f64();
-
-    let final_request = FinalTrainingRequest {
-        arch: choice.arch.clone(),
-        space: Some(SpaceKind::Nb201),
-        study: None,
-        training: TrainingFlags {
-            dataset: Some(settings.dataset.clone()),
-            data_dir: settings.data_dir.clone(),
-            ..request.final_training.clone()
-        },
-        device: request.device,
-        seed: request.seed,
-        weights: None,
-    };
-    let final_training = train_final_architecture(&final_request, on_epoch)?;
-    Ok(OneShotSearch {
-        method: request.method.name(),
-        arch: choice.arch,
-        inherited_accuracy: choice.inherited_accuracy,
-        candidates: choice.candidates,
-        alpha_history: choice.alpha_history,
-        policy: choice.policy,
-        supernet_steps: choice.steps,
-        supernet_seconds: choice.train_seconds,
-        scoring_seconds: choice.scoring_seconds,
-        search_seconds,
-        final_training,
     })
 }
 

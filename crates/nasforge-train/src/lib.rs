@@ -24,6 +24,6 @@ pub use data::{Augmentation, Batcher, DataError, DataSource, Dataset, Normalizat
 pub use network::{Buildable, Network, NetworkScale, Probe, trainable_params};
 pub use onnx::{ONNX_OPSET, OnnxExport, ReferenceBatch, export_onnx, onnx_model};
 pub use train::{
-    DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
+    Checkpoint, DeviceChoice, EpochStats, FinalResult, OptimizerKind, TrainConfig, TrainEvaluator, TrainRun, evaluate,
     evaluate_logits, load_weights, measure_latency, task_of, train_final, train_network,
 };

@@ -309,10 +309,20 @@ struct RunState {
     seconds: f64,
 }
 
+/// Where a training keeps its state, and when it saves it.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint<'a> {
+    pub dir: &'a Path,
+    /// After every epoch (a run that must survive a kill), or only when paused (a trial the scheduler pauses
+    /// at a rung).
+    pub every_epoch: bool,
+}
+
 /// Trains `model` (built on the autodiff version of `device`) on `train`, validating on `val` after every
 /// epoch; `on_epoch` receives each epoch's statistics (and may stop the run with an error). A NaN or
-/// infinite loss ends the run as [`EvalError::Failed`]. With a `checkpoint` directory, a run resumes from
-/// the state saved there, and saves its state there when `on_epoch` pauses it ([`EvalError::Paused`]).
+/// infinite loss ends the run as [`EvalError::Failed`]. With a `checkpoint`, a run resumes from the state
+/// saved in its directory, and saves its state there after every epoch or when `on_epoch` pauses it
+/// ([`EvalError::Paused`]), as it says.
 #[allow(clippy::too_many_arguments)] // each is a separate input of the run; a struct would only rename them
 pub fn train_network(
     model: Network,
@@ -322,7 +332,7 @@ pub fn train_network(
     config: &TrainConfig,
     device: &Device,
     seed: u64,
-    checkpoint: Option<&Path>,
+    checkpoint: Option<Checkpoint<'_>>,
     on_epoch: &mut dyn FnMut(&EpochStats) -> Result<(), EvalError>,
 ) -> Result<TrainRun, EvalError> {
     if train.is_empty() {
@@ -339,9 +349,9 @@ pub fn train_network(
         losses: Vec::new(),
         seconds: 0.0,
     };
-    if let Some(dir) = checkpoint {
+    if let Some(checkpoint) = checkpoint {
         let saved;
-        (saved, model, optim) = checkpoint::load(dir, model, optim).map_err(EvalError::Fatal)?;
+        (saved, model, optim) = checkpoint::load(checkpoint.dir, model, optim).map_err(EvalError::Fatal)?;
         state = saved.unwrap_or(state);
     }
     let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing);
@@ -395,13 +405,17 @@ pub fn train_network(
         };
         state.curve.push(stats.clone());
         state.seconds = earlier_seconds + started.elapsed().as_secs_f64();
-        match (on_epoch(&stats), checkpoint) {
-            (Err(EvalError::Paused { reason, at }), Some(dir)) => {
-                checkpoint::save(dir, &model, &optim, &state).map_err(EvalError::Fatal)?;
-                return Err(EvalError::Paused { reason, at });
-            }
-            (result, _) => result?,
+        let save = |checkpoint: Checkpoint<'_>| checkpoint::save(checkpoint.dir, &model, &optim, &state);
+        if let Some(checkpoint) = checkpoint.filter(|c| c.every_epoch) {
+            save(checkpoint).map_err(EvalError::Fatal)?;
         }
+        let outcome = on_epoch(&stats);
+        if let Some(checkpoint) = checkpoint.filter(|c| !c.every_epoch)
+            && matches!(outcome, Err(EvalError::Paused { .. }))
+        {
+            save(checkpoint).map_err(EvalError::Fatal)?;
+        }
+        outcome?;
         let best_epoch = best_of(&state.curve).epoch;
         if config.early_stopping_patience.is_some_and(|p| epoch - best_epoch >= p) {
             break;
@@ -564,6 +578,7 @@ impl TrainEvaluator {
             let params = model.params();
             let train = self.train.subset(config.data_fraction, seed);
             let batcher = self.batcher(config.augmentation);
+            let checkpoint = checkpoint.map(|dir| Checkpoint { dir, every_epoch: false });
             let run =
                 train_network(model, &train, &self.val, &batcher, config, &device, seed, checkpoint, &mut |stats| {
                     reporter.report(&stats.metrics())
@@ -667,7 +682,9 @@ pub struct FinalResult {
 
 /// Final training: trains `arch` on the whole training set of `source`, reports test accuracy (the only place
 /// the test set is used) and saves the weights to `weights` when given. `on_epoch` sees the per-epoch
-/// statistics, measured on the test set.
+/// statistics, measured on the test set. With a `checkpoint` directory, the training saves its state there
+/// after every epoch and resumes from what it holds (the caller removes it once the result is kept).
+#[allow(clippy::too_many_arguments)] // each is a separate input of the run; a struct would only rename them
 pub fn train_final<S: Buildable>(
     space: &S,
     arch: &S::Arch,
@@ -675,6 +692,7 @@ pub fn train_final<S: Buildable>(
     config: &TrainConfig,
     seed: u64,
     weights: Option<&Path>,
+    checkpoint: Option<&Path>,
     on_epoch: &mut dyn FnMut(&EpochStats),
 ) -> Result<FinalResult, EvalError> {
     let device = config.device.device().map_err(EvalError::Fatal)?;
@@ -689,10 +707,12 @@ pub fn train_final<S: Buildable>(
         let params = model.params();
         let train = source.train.subset(config.data_fraction, seed);
         let final_config = TrainConfig { early_stopping_patience: None, ..config.clone() };
-        let run = train_network(model, &train, &source.test, &batcher, &final_config, &device, seed, None, &mut |s| {
-            on_epoch(s);
-            Ok(())
-        })?;
+        let checkpoint = checkpoint.map(|dir| Checkpoint { dir, every_epoch: true });
+        let run =
+            train_network(model, &train, &source.test, &batcher, &final_config, &device, seed, checkpoint, &mut |s| {
+                on_epoch(s);
+                Ok(())
+            })?;
         let last = run.curve.last().expect("at least one epoch").clone();
         let latency = measure_latency(&run.model, &task, 1, config.latency_runs.max(1), &device);
         let saved = match weights {

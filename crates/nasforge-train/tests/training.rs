@@ -282,7 +282,7 @@ fn final_training_reports_test_accuracy_and_saves_weights() {
     let arch = space.parse("w1:conv3x3-c16-relu-bn|maxpool3x3|conv3x3-c16-relu-bn-s1").unwrap();
     let config = TrainConfig { epochs: 2, ..quick_config() };
     let mut epochs = 0;
-    let result = train_final(&space, &arch, &source, &config, 7, Some(&path), &mut |_| epochs += 1).unwrap();
+    let result = train_final(&space, &arch, &source, &config, 7, Some(&path), None, &mut |_| epochs += 1).unwrap();
     assert_eq!(epochs, 2);
     assert!(result.test_accuracy > 0.6, "{result:?}");
     assert!(path.is_file());

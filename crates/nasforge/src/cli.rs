@@ -712,6 +712,14 @@ pub struct OneshotArgs {
     /// Seed of the supernet, the candidates, the validation split and the final training.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Where the search keeps its state (the supernet's training after every epoch, the choice, the final
+    /// training after every epoch), so that the same command continues a killed run; removed when the search
+    /// ends. A directory holding another command's unfinished search is refused.
+    #[arg(long, default_value = "nasforge-oneshot")]
+    pub state: PathBuf,
+    /// Keep no state: a killed search starts over.
+    #[arg(long, conflicts_with = "state")]
+    pub no_state: bool,
     /// Print one JSON object instead of lines.
     #[arg(long)]
     pub json: bool,

@@ -56,6 +56,7 @@ pub fn run(args: &OneshotArgs) -> Result<ExitCode> {
         recalibration_images: args.recalibration_images,
         device: args.device,
         seed: args.seed,
+        state: (!args.no_state).then(|| args.state.clone()),
     };
     let show = std::io::stderr().is_terminal() || !args.json;
     let mut on_epoch = |stats: &EpochStats, epochs: usize| {

@@ -21,6 +21,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         device: args.device,
         seed: args.seed,
         weights: args.weights.clone(),
+        checkpoint: None,
     };
     let show = std::io::stderr().is_terminal() || !args.json;
     let mut on_epoch = |stats: &EpochStats, epochs: usize| {

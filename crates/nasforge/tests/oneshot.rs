@@ -35,6 +35,7 @@ fn scored_search(method: &str) -> serde_json::Value {
     let enas = ["--controller-steps", "20", "--reward-images", "32"];
     let out = json(&ok(dir.path(), &[&["oneshot", "--method", method][..], &supernet, &scoring, &enas].concat()));
     assert_eq!(out["method"], method);
+    assert!(!dir.path().join("nasforge-oneshot").exists(), "the state is removed when the search ends");
     assert_eq!(out["candidates"], 12);
     let arch = out["arch"].as_str().unwrap();
     assert_eq!(arch.matches('~').count(), 6, "an NB201 cell: {arch}");
@@ -100,4 +101,5 @@ fn one_shot_searches_it_cannot_run_are_refused() {
     assert!(e.contains("--arch-learning-rate must be a positive number, not 0"), "{e}");
     let e = fails(dir.path(), &["oneshot", "--dataset", "no-such-data"]);
     assert!(e.contains("unknown dataset 'no-such-data'"), "{e}");
+    assert!(!dir.path().join("nasforge-oneshot").exists(), "a search that never started keeps no state");
 }
