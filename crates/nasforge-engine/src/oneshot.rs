@@ -66,8 +66,8 @@ pub struct OneShotRequest {
     pub device: DeviceChoice,
     pub seed: u64,
     /// Where the search keeps its state so that the same request continues a killed run: the supernet's
-    /// training after every epoch (SPOS, ENAS; a DARTS or GDAS search starts its α and weights over), the
-    /// choice once made, the final training after every epoch. Removed when the search ends; a directory
+    /// training (with α for DARTS and GDAS) after every epoch, the choice once made, the final training after
+    /// every epoch. Removed when the search ends; a directory
     /// holding another request's unfinished search is refused. `None`: nothing is kept.
     pub state: Option<PathBuf>,
 }
@@ -219,7 +219,7 @@ fn search(
     })
 }
 
-/// Trains the supernet as `request`'s method says (SPOS and ENAS with their training's `checkpoint`) and
+/// Trains the supernet as `request`'s method says (keeping its state in `checkpoint` after every epoch) and
 /// chooses the cell.
 fn choose(request: &OneShotRequest, settings: &TrainSettings, checkpoint: Option<&Path>) -> Result<Choice> {
     let started = Instant::now();
@@ -308,6 +308,8 @@ fn choose(request: &OneShotRequest, settings: &TrainSettings, checkpoint: Option
                 &settings.training,
                 &device,
                 request.seed,
+                checkpoint,
+                &mut |_, _| Ok(()),
             )
             .map_err(|e| EngineError::invalid(format!("{} search: {e}", search.relaxation.name())))?;
             let arch = derive_cell(&run.params.op_weights())

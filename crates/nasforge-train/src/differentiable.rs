@@ -9,6 +9,7 @@
 //!   annealed from 10 to 0.1 over the epochs; its one-hot weight carries the softmax's gradient to α
 //!   (straight-through), so a step costs one path, as SPOS's does.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::{Module, Param};
@@ -22,6 +23,7 @@ use nasforge_core::space::nb201::EDGES;
 use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
 use nasforge_core::study::EvalError;
 
+use crate::checkpoint;
 use crate::data::{Batcher, Dataset, SplitMix64};
 use crate::network::{CellTerms, EdgeTerm, Nb201Supernet};
 use crate::train::{TrainConfig, learning_rate, optimizer};
@@ -168,9 +170,38 @@ pub struct DifferentiableRun {
     pub train_seconds: f64,
 }
 
+/// The weights and α together, as a checkpoint saves them.
+#[derive(Module, Debug)]
+struct Searched {
+    supernet: Nb201Supernet,
+    params: ArchParams,
+}
+
+/// A differentiable search's state after its last finished epoch.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Progress {
+    epochs: usize,
+    rng: SplitMix64,
+    /// The data orders, shuffled in place (the training one every epoch, the validation one when used up),
+    /// and the next validation image.
+    order: Vec<usize>,
+    validation_order: Vec<usize>,
+    validation_at: usize,
+    losses: Vec<f64>,
+    history: Vec<OpWeights>,
+    /// Search seconds so far, over every run that took part.
+    seconds: f64,
+}
+
 /// Searches with `search`'s relaxation for `config.epochs`: every step trains `supernet` (built, like `params`, on the
 /// autodiff version of `device`) on a batch of `train` with `config`'s optimiser and learning-rate schedule,
 /// then α on a batch of `validation` (cycled). A NaN or infinite loss ends the run as [`EvalError::Failed`].
+///
+/// With `checkpoint`, the search saves its whole state there after every epoch (weights, α, both optimisers,
+/// generator, data orders, losses, α's history) and, when the directory holds a state already, resumes from
+/// it: a killed search continues from its last finished epoch and ends where an uninterrupted one does.
+/// `on_epoch` sees each finished epoch (its number from 1, its mean training loss) once its state is saved;
+/// an error from it ends the search with it.
 #[allow(clippy::too_many_arguments)] // each is a separate input of the run; a struct would only rename them
 pub fn search_differentiable(
     supernet: Nb201Supernet,
@@ -182,6 +213,8 @@ pub fn search_differentiable(
     config: &TrainConfig,
     device: &Device,
     seed: u64,
+    checkpoint: Option<&Path>,
+    on_epoch: &mut dyn FnMut(usize, f64) -> Result<(), EvalError>,
 ) -> Result<DifferentiableRun, EvalError> {
     if train.is_empty() || validation.is_empty() {
         return Err(EvalError::Fatal("the training or the validation split is empty".into()));
@@ -190,24 +223,38 @@ pub fn search_differentiable(
     let ad_device = device.clone().autodiff();
     let started = Instant::now();
     let (mut supernet, mut params) = (supernet, params);
-    let mut weight_optim = optimizer(config);
-    let mut alpha_optim = AdamConfig::new()
-        .with_beta_1(0.5)
-        .with_beta_2(0.999)
-        .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
-        .init();
+    let mut optims = (
+        optimizer(config),
+        AdamConfig::new()
+            .with_beta_1(0.5)
+            .with_beta_2(0.999)
+            .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
+            .init(),
+    );
     let loss_fn = CrossEntropyLossConfig::new().init(&ad_device);
     let batch_size = config.batch_size.max(1).min(train.len());
     let epochs = config.epochs.max(1);
     let steps_per_epoch = (train.len() / batch_size).max(1);
     let total_steps = (steps_per_epoch * epochs) as f64;
-    let mut rng = SplitMix64::new(seed ^ 0xDA27);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut validation_order: Vec<usize> = (0..validation.len()).collect();
+    let mut progress = Progress {
+        epochs: 0,
+        rng: SplitMix64::new(seed ^ 0xDA27),
+        order: (0..train.len()).collect(),
+        validation_order: (0..validation.len()).collect(),
+        validation_at: validation.len(),
+        losses: Vec::new(),
+        history: Vec::with_capacity(epochs),
+        seconds: 0.0,
+    };
+    if let Some(dir) = checkpoint {
+        let (saved, searched);
+        (saved, searched, optims) =
+            checkpoint::load(dir, Searched { supernet, params }, optims).map_err(EvalError::Fatal)?;
+        (supernet, params) = (searched.supernet, searched.params);
+        progress = saved.unwrap_or(progress);
+    }
+    let earlier_seconds = progress.seconds;
     let validation_batch = batch_size.min(validation.len());
-    let mut validation_at = validation.len();
-    let mut losses = Vec::new();
-    let mut history = Vec::with_capacity(epochs);
     let loss_of =
         |supernet: &Nb201Supernet, terms: &CellTerms, data: &Dataset, chunk: &[usize], rng: &mut SplitMix64| {
             let batch = batcher.batch(data, chunk, rng);
@@ -216,7 +263,9 @@ pub fn search_differentiable(
             let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels, [n]), &ad_device);
             loss_fn.forward(supernet.forward_terms(terms, x), y)
         };
-    for epoch in 0..epochs {
+    while progress.epochs < epochs {
+        let epoch = progress.epochs;
+        let Progress { rng, order, validation_order, validation_at, losses, history, .. } = &mut progress;
         let temperature = match relaxation {
             Relaxation::Darts => 1.0,
             Relaxation::Gdas { initial_temperature, final_temperature } => {
@@ -224,11 +273,11 @@ pub fn search_differentiable(
                 initial_temperature + (final_temperature - initial_temperature) * progress
             }
         };
-        rng.shuffle(&mut order);
+        rng.shuffle(order);
         for chunk in order.chunks_exact(batch_size).take(steps_per_epoch) {
             // The weights' step, α held fixed.
-            let terms = params.clone().no_grad().terms(relaxation, temperature, &mut rng);
-            let loss = loss_of(&supernet, &terms, train, chunk, &mut rng);
+            let terms = params.clone().no_grad().terms(relaxation, temperature, rng);
+            let loss = loss_of(&supernet, &terms, train, chunk, rng);
             let value = f64::from(loss.clone().into_scalar::<f32>());
             if !value.is_finite() {
                 return Err(EvalError::Failed(format!(
@@ -240,22 +289,31 @@ pub fn search_differentiable(
             let lr = learning_rate(config, losses.len(), total_steps);
             losses.push(value);
             let grads = GradientsParams::from_grads(loss.backward(), &supernet);
-            supernet = weight_optim.step(lr, supernet, grads);
+            supernet = optims.0.step(lr, supernet, grads);
 
             // α's step on a validation batch.
-            if validation_at + validation_batch > validation.len() {
-                rng.shuffle(&mut validation_order);
-                validation_at = 0;
+            if *validation_at + validation_batch > validation.len() {
+                rng.shuffle(validation_order);
+                *validation_at = 0;
             }
-            let val_chunk = &validation_order[validation_at..validation_at + validation_batch];
-            validation_at += validation_batch;
-            let terms = params.terms(relaxation, temperature, &mut rng);
-            let loss = loss_of(&supernet, &terms, validation, val_chunk, &mut rng);
+            let val_chunk = &validation_order[*validation_at..*validation_at + validation_batch];
+            *validation_at += validation_batch;
+            let terms = params.terms(relaxation, temperature, rng);
+            let loss = loss_of(&supernet, &terms, validation, val_chunk, rng);
             let grads = GradientsParams::from_grads(loss.backward(), &params);
-            params = alpha_optim.step(search.arch_learning_rate, params, grads);
+            params = optims.1.step(search.arch_learning_rate, params, grads);
         }
         history.push(params.op_weights());
+        progress.epochs += 1;
+        progress.seconds = earlier_seconds + started.elapsed().as_secs_f64();
+        if let Some(dir) = checkpoint {
+            let searched = Searched { supernet: supernet.clone(), params: params.clone() };
+            checkpoint::save(dir, &searched, &optims, &progress).map_err(EvalError::Fatal)?;
+        }
+        let epoch_losses = &progress.losses[progress.losses.len().saturating_sub(steps_per_epoch)..];
+        on_epoch(progress.epochs, epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64)?;
     }
+    let Progress { losses, history, seconds, .. } = progress;
     let tenth = (losses.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     Ok(DifferentiableRun {
@@ -265,6 +323,6 @@ pub fn search_differentiable(
         steps: losses.len(),
         first_loss: mean(&losses[..tenth]),
         last_loss: mean(&losses[losses.len() - tenth..]),
-        train_seconds: started.elapsed().as_secs_f64(),
+        train_seconds: seconds,
     })
 }

@@ -1,8 +1,10 @@
 //! Differentiable search (DARTS, GDAS) on a tiny NAS-Bench-201 supernet and a synthetic task: DARTS's α
 //! descends the mixture's validation loss, GDAS's moves to the operation whose weights have learnt the task,
-//! α is recorded every epoch, and the derived cell is the
-//! strongest operation of each edge, refused when it computes nothing.
+//! α is recorded every epoch, the derived cell is the strongest operation of each edge, refused when it
+//! computes nothing, and a search killed after an epoch and resumed from its checkpoint ends as an
+//! uninterrupted one.
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -11,11 +13,12 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasforge_core::SearchSpace;
 use nasforge_core::space::nb201::EDGES;
 use nasforge_core::space::{Nb201Network, Nb201Op, Nb201Space};
+use nasforge_core::study::EvalError;
 use nasforge_train::data::{self, SplitMix64, SyntheticConfig};
 use nasforge_train::differentiable::{
     ArchParams, DifferentiableConfig, OpWeights, Relaxation, derive_cell, search_differentiable,
 };
-use nasforge_train::network::{CellTerms, EdgeTerm, Nb201Supernet};
+use nasforge_train::network::{BatchNormStatistics, CellTerms, EdgeTerm, Nb201Supernet};
 use nasforge_train::{Augmentation, Batcher, Dataset, TrainConfig};
 
 const ALL_CONV: &str =
@@ -93,8 +96,20 @@ fn search_after_training_the_3x3_path(relaxation: Relaxation) -> Searched {
     let before = params.op_weights();
     let config = TrainConfig { epochs: 6, batch_size: 32, learning_rate: 0.0, ..TrainConfig::default() };
     let search = DifferentiableConfig { relaxation, arch_learning_rate: 0.05 };
-    let run =
-        search_differentiable(supernet, params, &search, &train, &validation, &batcher, &config, &device, 3).unwrap();
+    let run = search_differentiable(
+        supernet,
+        params,
+        &search,
+        &train,
+        &validation,
+        &batcher,
+        &config,
+        &device,
+        3,
+        None,
+        &mut |_, _| Ok(()),
+    )
+    .unwrap();
     assert_eq!(run.steps, 6 * (480 / 32));
     let after = run.params.op_weights();
     assert_eq!(run.history.last(), Some(&after), "the last epoch's α is the search's");
@@ -164,4 +179,81 @@ fn alpha_weights_are_the_softmax_of_each_edge() {
     let weights = ArchParams::from_values(&values, &device).op_weights();
     assert!((weights[0][3] - 0.5).abs() < 1e-6 && (weights[0][0] - 0.125).abs() < 1e-6, "{:?}", weights[0]);
     assert!(weights[1].iter().all(|w| (w - 0.2).abs() < 1e-6), "{:?}", weights[1]);
+}
+
+/// A search of `relaxation` for 4 epochs, in one go and killed after epoch 2 then resumed from its
+/// checkpoint: the same α after every epoch, losses and weights.
+fn resumed_search_equals_an_uninterrupted_one(relaxation: Relaxation) {
+    let _turn = SEEDED_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex();
+    let (train, validation) = data::synthetic(&SyntheticConfig {
+        train: 192,
+        test: 96,
+        channels: 1,
+        size: 12,
+        classes: 4,
+        noise: 30.0,
+        seed: 11,
+    });
+    let network = Nb201Network { channels: 4, cells_per_stage: 1, input_channels: 1, input_size: 12, classes: 4 };
+    let batcher = Batcher { normalization: train.channel_stats(), augmentation: Augmentation::NONE, resolution: None };
+    let config = TrainConfig { epochs: 4, batch_size: 32, ..TrainConfig::default() };
+    let search = DifferentiableConfig { relaxation, arch_learning_rate: 0.05 };
+    let run = |checkpoint: Option<&Path>, stop_after: usize| {
+        device.seed(5);
+        let ad_device = device.clone().autodiff();
+        let supernet = Nb201Supernet::new(&network, &ad_device);
+        let params = ArchParams::new(&ad_device, &mut SplitMix64::new(1));
+        let mut on_epoch = |epoch: usize, loss: f64| match epoch == stop_after {
+            true => Err(EvalError::Fatal(format!("killed after epoch {epoch} (loss {loss})"))),
+            false => Ok(()),
+        };
+        search_differentiable(
+            supernet,
+            params,
+            &search,
+            &train,
+            &validation,
+            &batcher,
+            &config,
+            &device,
+            3,
+            checkpoint,
+            &mut on_epoch,
+        )
+    };
+    let whole = run(None, 0).unwrap();
+    let dir = std::env::temp_dir().join(format!("nasforge-{}-resumed-{}", relaxation.name(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let killed = run(Some(&dir), 2).unwrap_err();
+    assert!(killed.to_string().contains("killed after epoch 2"), "{killed}");
+    let resumed = run(Some(&dir), 0).unwrap();
+    assert_eq!(resumed.history, whole.history, "{}: α after each epoch", relaxation.name());
+    assert_eq!(
+        (resumed.steps, resumed.first_loss, resumed.last_loss),
+        (whole.steps, whole.first_loss, whole.last_loss)
+    );
+    let weights = |run: &nasforge_train::differentiable::DifferentiableRun| -> Vec<f32> {
+        let x = Tensor::<4>::ones([2, 1, 12, 12], &device);
+        let scorer = run.supernet.for_scoring();
+        let terms: CellTerms = std::array::from_fn(|_| vec![EdgeTerm { op: Nb201Op::NorConv3x3, weight: None }]);
+        // Each batch's own batch-norm statistics: the running ones mix every path trained.
+        BatchNormStatistics::default()
+            .record(|| scorer.forward_terms(&terms, x))
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
+    assert_eq!(weights(&resumed), weights(&whole), "{}: the supernet's weights", relaxation.name());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_resumed_darts_search_equals_an_uninterrupted_one() {
+    resumed_search_equals_an_uninterrupted_one(Relaxation::Darts);
+}
+
+#[test]
+fn a_resumed_gdas_search_equals_an_uninterrupted_one() {
+    resumed_search_equals_an_uninterrupted_one(Relaxation::GDAS);
 }
