@@ -12,7 +12,9 @@ use std::time::Instant;
 use nasforge_core::SearchSpace;
 use nasforge_core::space::{Nb201Arch, Nb201Op, Nb201Space};
 use nasforge_train::data::SplitMix64;
-use nasforge_train::differentiable::{ArchParams, DifferentiableConfig, OpWeights, derive_cell, search_differentiable};
+use nasforge_train::differentiable::{
+    ArchParams, DifferentiableConfig, OpWeights, Relaxation, derive_cell, search_differentiable,
+};
 use nasforge_train::enas::{EnasConfig, EnasPaths};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
 use nasforge_train::spos::{Scoring, UniformPaths, inherited_score, uniform_path};
@@ -24,7 +26,7 @@ use crate::error::{EngineError, Result, invalid};
 use crate::final_training::{FinalTraining, FinalTrainingRequest, train_final_architecture};
 use crate::oneshot_state::OneShotState;
 use crate::registry::SpaceKind;
-use crate::supernet::{supernet_data, train_shared_supernet};
+use crate::supernet::{check_supernet_memory, supernet_data, train_shared_supernet};
 
 /// How the supernet is trained and the architecture chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -296,6 +298,8 @@ fn choose(request: &OneShotRequest, settings: &TrainSettings, checkpoint: Option
             device.seed(request.seed);
             let ad_device = device.clone().autodiff();
             let network = nb201_network(&data.task, &settings.training.scale);
+            let every_operation = search.relaxation == Relaxation::Darts;
+            check_supernet_memory(&network, settings.training.batch_size, every_operation)?;
             let supernet = Nb201Supernet::new(&network, &ad_device);
             let params = ArchParams::new(&ad_device, &mut SplitMix64::new(request.seed ^ 0xA1FA));
             let run = search_differentiable(

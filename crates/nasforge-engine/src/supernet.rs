@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use nasforge_core::space::Nb201Network;
 use nasforge_train::DeviceChoice;
+use nasforge_train::memory::{available_bytes, check_fits};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
 use nasforge_train::saved_supernet::{FORMAT, MANIFEST_FILE, SavedSupernet, SupernetData, SupernetManifest};
 use nasforge_train::spos::{PathSampler, SposRun, UniformPaths, train_supernet};
@@ -45,6 +47,7 @@ pub(crate) fn train_shared_supernet(
     let device = device.device().map_err(EngineError::invalid)?;
     device.seed(seed);
     let network = nb201_network(&data.task, &settings.training.scale);
+    check_supernet_memory(&network, settings.training.batch_size, false)?;
     let supernet = Nb201Supernet::new(&network, &device.clone().autodiff());
     let epochs = settings.training.epochs;
     let mut report = |epoch: usize, loss: f64| {
@@ -77,6 +80,27 @@ pub(crate) fn train_shared_supernet(
         last_loss: run.last_loss,
     };
     Ok((run, manifest))
+}
+
+/// Removes what a training that failed before its first epoch ended wrote (the settings it was asked for),
+/// and the output directory when that leaves it empty, so that a corrected command is not refused.
+fn forget_if_unstarted(output: &Path, checkpoint: &Path) {
+    let only_settings =
+        std::fs::read_dir(checkpoint).into_iter().flatten().flatten().all(|entry| entry.file_name() == SETTINGS_FILE);
+    if only_settings {
+        let _ = std::fs::remove_dir_all(checkpoint);
+        // Only when empty: the directory may be the user's.
+        let _ = std::fs::remove_dir(output);
+    }
+}
+
+/// Refuses, before it is built, a supernet of `network` whose training on batches of `batch` (each step on
+/// one path, or with `every_operation` on all of them) would not fit in the memory this machine has
+/// available ([`Nb201Supernet::training_bytes`]).
+pub(crate) fn check_supernet_memory(network: &Nb201Network, batch: usize, every_operation: bool) -> Result<()> {
+    let needed = Nb201Supernet::training_bytes(network, batch, every_operation);
+    check_fits("training this supernet", needed, available_bytes())
+        .map_err(|e| EngineError::invalid(format!("{e}: lower --channels, --cells or --batch-size")))
 }
 
 /// Where an unfinished training keeps its state inside the output directory.
@@ -120,16 +144,17 @@ pub fn train_saved_supernet(
         Err(_) => std::fs::write(&settings_path, asked.to_string())
             .map_err(|e| EngineError::invalid(format!("writing {}: {e}", settings_path.display())))?,
     }
-    let data = supernet_data(&settings, request.seed)?;
-    let (run, manifest) = train_shared_supernet(
-        &settings,
-        &data,
-        request.device,
-        request.seed,
-        &mut UniformPaths,
-        Some(&checkpoint),
-        on_epoch,
-    )?;
+    let trained = supernet_data(&settings, request.seed).and_then(|data| {
+        let seed = request.seed;
+        train_shared_supernet(&settings, &data, request.device, seed, &mut UniformPaths, Some(&checkpoint), on_epoch)
+    });
+    let (run, manifest) = match trained {
+        Ok(trained) => trained,
+        Err(error) => {
+            forget_if_unstarted(&request.output, &checkpoint);
+            return Err(error);
+        }
+    };
     SavedSupernet { manifest: manifest.clone(), supernet: run.supernet }
         .save(&request.output)
         .map_err(EngineError::invalid)?;

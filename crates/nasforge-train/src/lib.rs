@@ -11,6 +11,7 @@ pub mod differentiable;
 pub mod enas;
 pub mod kernels;
 pub mod latency;
+pub mod memory;
 pub mod network;
 mod onnx;
 pub mod saved_supernet;

@@ -99,6 +99,16 @@ fn one_shot_searches_it_cannot_run_are_refused() {
     assert!(e.contains("the controller's learning rate must be a positive number, not -1"), "{e}");
     let e = fails(dir.path(), &["oneshot", "--method", "darts", "--arch-learning-rate", "0", "--dataset", "synthetic"]);
     assert!(e.contains("--arch-learning-rate must be a positive number, not 0"), "{e}");
+    // Refused before it is built: a supernet whose training would not fit in this machine's memory.
+    for method in ["spos", "darts"] {
+        let e = fails(dir.path(), &["oneshot", "--method", method, "--channels", "100000", "--dataset", "synthetic"]);
+        assert!(e.contains("training this supernet would need about") && e.contains("GiB available"), "{e}");
+    }
+    let out = dir.path().join("huge");
+    let e =
+        fails(dir.path(), &["supernet", "--channels", "100000", "--dataset", "synthetic", "-o", out.to_str().unwrap()]);
+    assert!(e.contains("lower --channels, --cells or --batch-size"), "{e}");
+    assert!(!out.exists(), "a supernet training that never started leaves nothing");
     let e = fails(dir.path(), &["oneshot", "--dataset", "no-such-data"]);
     assert!(e.contains("unknown dataset 'no-such-data'"), "{e}");
     assert!(!dir.path().join("nasforge-oneshot").exists(), "a search that never started keeps no state");
