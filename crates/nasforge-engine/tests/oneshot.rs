@@ -48,7 +48,7 @@ fn a_killed_one_shot_search_continues_from_its_state() {
                 panic!("killed after epoch 2 of the final training");
             }
         });
-        let error = killed.err().expect("the kill ends the search").to_string();
+        let error = killed.expect_err("the kill ends the search").to_string();
         assert!(error.contains("killed after epoch 2"), "{error}");
         for kept in ["request.txt", "choice.json", "supernet", "final"] {
             assert!(state.join(kept).exists(), "the state lacks {kept}");
@@ -56,7 +56,7 @@ fn a_killed_one_shot_search_continues_from_its_state() {
 
         // Another request is refused, naming the directory; the state is left as it was.
         let other = OneShotRequest { seed: 4, ..request(Some(state.clone())) };
-        let error = one_shot_search(&other, &mut |_, _| {}).err().expect("refused").to_string();
+        let error = one_shot_search(&other, &mut |_, _| {}).expect_err("refused").to_string();
         assert!(error.contains("holds an unfinished one-shot search of another request"), "{error}");
         assert!(state.join("choice.json").exists());
 
