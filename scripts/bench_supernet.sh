@@ -19,25 +19,8 @@ source scripts/bench_venv.sh
 cargo build --release --locked -p nasforge-train --example supernet_throughput
 burn=target/release/examples/supernet_throughput
 
-rate() { sed -n 's/.*: \([0-9]*\) images\/s$/\1/p' <<<"$1"; }
-params() { sed -n 's/.*(\([0-9]*\) parameters).*/\1/p' <<<"$1"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source scripts/throughput_rounds.sh
 for method in spos darts; do
     flags=(--method "$method" --channels "$channels" --cells "$cells" --threads 2 --batch 128 --steps 40)
-    ours=() torches=() ratios=()
-    for round in $(seq "$rounds"); do
-        o=$($burn "${flags[@]}")
-        t=$(OMP_NUM_THREADS=2 "$venv/bin/python" examples/supernet_throughput.py "${flags[@]}")
-        echo "$method round $round: $o | $t"
-        if [[ $(params "$o") != "$(params "$t")" ]]; then
-            echo "the two supernets differ: $(params "$o") against $(params "$t") parameters" >&2
-            exit 1
-        fi
-        ours+=("$(rate "$o")") torches+=("$(rate "$t")")
-        ratios+=("$(awk "BEGIN {printf \"%.2f\", $(rate "$o") / $(rate "$t")}")")
-    done
-    o=$(printf '%s\n' "${ours[@]}" | median)
-    t=$(printf '%s\n' "${torches[@]}" | median)
-    spread=$(printf '%s\n' "${ratios[@]}" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {print lo "–" hi}')
-    echo "$method, median of $rounds rounds: burn flex + nasforge kernels $o images/s, PyTorch $t images/s, ratio $(awk "BEGIN {printf \"%.2f\", $o / $t}") (per-round ratios $spread)"
+    throughput_rounds "$method" "$rounds" "$burn" "${flags[@]}" -- "$venv/bin/python" examples/supernet_throughput.py "${flags[@]}"
 done

@@ -17,7 +17,7 @@ use nasforge_train::differentiable::{
 };
 use nasforge_train::enas::{EnasConfig, EnasPaths};
 use nasforge_train::network::{Nb201Supernet, nb201_network};
-use nasforge_train::spos::{Scoring, UniformPaths, inherited_score, uniform_path};
+use nasforge_train::spos::{PathSampler, Scoring, SposRun, UniformPaths, inherited_score, uniform_path};
 use nasforge_train::{DeviceChoice, EpochStats};
 use serde_json::{Value, json};
 
@@ -238,61 +238,38 @@ fn choose(request: &OneShotRequest, settings: &TrainSettings, checkpoint: Option
     let score = |scorer: &Nb201Supernet, arch: &Nb201Arch| {
         inherited_score(scorer, arch, &scoring, &device).map(|score| score.accuracy).map_err(EngineError::invalid)
     };
+    // SPOS and ENAS: the supernet trained on the paths of `paths`, then the best of the cells `draw` gives.
+    let train = |paths: &mut dyn PathSampler| {
+        let seed = request.seed;
+        train_shared_supernet(settings, &data, request.device, seed, paths, checkpoint, &mut |_, _, _| {})
+            .map(|(run, _)| run)
+    };
+    let sampled = |run: SposRun, candidates, draw: &mut dyn FnMut(&mut SplitMix64) -> Nb201Arch, policy| {
+        let scoring = Instant::now();
+        let scorer = run.supernet.for_scoring();
+        let (inherited_accuracy, arch, candidates) =
+            best_candidate(candidates, request.seed, draw, |arch| score(&scorer, arch))?;
+        Ok::<_, EngineError>(Choice {
+            arch,
+            inherited_accuracy,
+            candidates,
+            alpha_history: Vec::new(),
+            policy,
+            steps: run.steps,
+            train_seconds: run.train_seconds,
+            scoring_seconds: scoring.elapsed().as_secs_f64(),
+            loading_seconds,
+        })
+    };
     Ok(match request.method {
-        OneShotMethod::Spos { candidates } => {
-            let (run, _) = train_shared_supernet(
-                settings,
-                &data,
-                request.device,
-                request.seed,
-                &mut UniformPaths,
-                checkpoint,
-                &mut |_, _, _| {},
-            )?;
-            let scoring = Instant::now();
-            let scorer = run.supernet.for_scoring();
-            let (inherited_accuracy, arch, candidates) =
-                best_candidate(candidates, request.seed, uniform_path, |arch| score(&scorer, arch))?;
-            Choice {
-                arch,
-                inherited_accuracy,
-                candidates,
-                alpha_history: Vec::new(),
-                policy: None,
-                steps: run.steps,
-                train_seconds: run.train_seconds,
-                scoring_seconds: scoring.elapsed().as_secs_f64(),
-                loading_seconds,
-            }
-        }
+        OneShotMethod::Spos { candidates } => sampled(train(&mut UniformPaths)?, candidates, &mut uniform_path, None)?,
         OneShotMethod::Enas { candidates, controller } => {
             let epochs = settings.training.epochs;
             let mut paths = EnasPaths::new(controller, epochs, &data.validation, &data.batcher, &device, request.seed)
                 .map_err(EngineError::invalid)?;
-            let (run, _) = train_shared_supernet(
-                settings,
-                &data,
-                request.device,
-                request.seed,
-                &mut paths,
-                checkpoint,
-                &mut |_, _, _| {},
-            )?;
-            let scoring = Instant::now();
-            let scorer = run.supernet.for_scoring();
-            let (inherited_accuracy, arch, candidates) =
-                best_candidate(candidates, request.seed, |rng| paths.draw(rng), |arch| score(&scorer, arch))?;
-            Choice {
-                arch,
-                inherited_accuracy,
-                candidates,
-                alpha_history: Vec::new(),
-                policy: Some(paths.policy()),
-                steps: run.steps,
-                train_seconds: run.train_seconds,
-                scoring_seconds: scoring.elapsed().as_secs_f64(),
-                loading_seconds,
-            }
+            let run = train(&mut paths)?;
+            let policy = Some(paths.policy());
+            sampled(run, candidates, &mut |rng| paths.draw(rng), policy)?
         }
         OneShotMethod::Differentiable(search) => {
             device.seed(request.seed);
