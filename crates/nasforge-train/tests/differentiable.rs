@@ -25,6 +25,27 @@ const ALL_CONV: &str =
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 const CONV_3X3: usize = 3;
 
+/// The tiny supernet of these tests: 4 channels, one cell per stage, 1×12×12 inputs, 4 classes.
+const TINY_NETWORK: Nb201Network =
+    Nb201Network { channels: 4, cells_per_stage: 1, input_channels: 1, input_size: 12, classes: 4 };
+
+/// A synthetic four-class task of `train` training and `validation` validation images.
+fn synthetic_task(train: usize, validation: usize) -> (Dataset, Dataset) {
+    data::synthetic(&SyntheticConfig {
+        train,
+        test: validation,
+        channels: 1,
+        size: 12,
+        classes: 4,
+        noise: 30.0,
+        seed: 11,
+    })
+}
+
+fn batcher(train: &Dataset) -> Batcher {
+    Batcher { normalization: train.channel_stats(), augmentation: Augmentation::NONE, resolution: None }
+}
+
 /// The device's random draws are global: tests that seed it take turns, so that each run is the same.
 static SEEDED_DEVICE: Mutex<()> = Mutex::new(());
 
@@ -64,18 +85,10 @@ fn search_after_training_the_3x3_path(relaxation: Relaxation) -> Searched {
     let _turn = SEEDED_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let device = Device::flex();
     device.seed(5);
-    let (train, validation) = data::synthetic(&SyntheticConfig {
-        train: 480,
-        test: 240,
-        channels: 1,
-        size: 12,
-        classes: 4,
-        noise: 30.0,
-        seed: 11,
-    });
-    let network = Nb201Network { channels: 4, cells_per_stage: 1, input_channels: 1, input_size: 12, classes: 4 };
+    let (train, validation) = synthetic_task(480, 240);
+    let network = TINY_NETWORK;
     let ad_device = device.clone().autodiff();
-    let batcher = Batcher { normalization: train.channel_stats(), augmentation: Augmentation::NONE, resolution: None };
+    let batcher = batcher(&train);
     let mut supernet = Nb201Supernet::new(&network, &ad_device);
     let path = Nb201Space.parse(ALL_CONV).unwrap();
     let mut optim = SgdConfig::new().init();
@@ -186,17 +199,9 @@ fn alpha_weights_are_the_softmax_of_each_edge() {
 fn resumed_search_equals_an_uninterrupted_one(relaxation: Relaxation) {
     let _turn = SEEDED_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let device = Device::flex();
-    let (train, validation) = data::synthetic(&SyntheticConfig {
-        train: 192,
-        test: 96,
-        channels: 1,
-        size: 12,
-        classes: 4,
-        noise: 30.0,
-        seed: 11,
-    });
-    let network = Nb201Network { channels: 4, cells_per_stage: 1, input_channels: 1, input_size: 12, classes: 4 };
-    let batcher = Batcher { normalization: train.channel_stats(), augmentation: Augmentation::NONE, resolution: None };
+    let (train, validation) = synthetic_task(192, 96);
+    let network = TINY_NETWORK;
+    let batcher = batcher(&train);
     let config = TrainConfig { epochs: 4, batch_size: 32, ..TrainConfig::default() };
     let search = DifferentiableConfig { relaxation, arch_learning_rate: 0.05 };
     let run = |checkpoint: Option<&Path>, stop_after: usize| {
