@@ -73,10 +73,7 @@ impl OneShotState {
     /// Removes the directory when a failed run left nothing in it to continue from (a mistake in the request
     /// found before the first epoch ended), so that a corrected request is not refused as another one.
     pub(crate) fn forget_if_unstarted(self) {
-        let entries: Vec<_> = std::fs::read_dir(&self.dir).into_iter().flatten().flatten().collect();
-        if entries.iter().all(|entry| entry.file_name() == REQUEST_FILE) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        remove_if_it_holds_only(&self.dir, REQUEST_FILE);
     }
 
     /// Removes the state: the search is over.
@@ -84,4 +81,11 @@ impl OneShotState {
         std::fs::remove_dir_all(&self.dir)
             .map_err(|e| EngineError::invalid(format!("removing {}: {e}", self.dir.display())))
     }
+}
+
+/// Removes `dir` when it holds nothing but the file `name` (what a training writes before it starts: the
+/// request it was given); returns whether it did.
+pub(crate) fn remove_if_it_holds_only(dir: &Path, name: &str) -> bool {
+    let only = std::fs::read_dir(dir).into_iter().flatten().flatten().all(|entry| entry.file_name() == name);
+    only && std::fs::remove_dir_all(dir).is_ok()
 }

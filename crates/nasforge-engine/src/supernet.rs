@@ -12,6 +12,7 @@ use nasforge_train::spos::{PathSampler, SposRun, UniformPaths, train_supernet};
 
 use crate::config::{TrainSettings, TrainingFlags};
 use crate::error::{EngineError, Result, invalid};
+use crate::oneshot_state::remove_if_it_holds_only;
 
 /// What `nasforge supernet` asks for.
 #[derive(Debug, Clone)]
@@ -85,10 +86,7 @@ pub(crate) fn train_shared_supernet(
 /// Removes what a training that failed before its first epoch ended wrote (the settings it was asked for),
 /// and the output directory when that leaves it empty, so that a corrected command is not refused.
 fn forget_if_unstarted(output: &Path, checkpoint: &Path) {
-    let only_settings =
-        std::fs::read_dir(checkpoint).into_iter().flatten().flatten().all(|entry| entry.file_name() == SETTINGS_FILE);
-    if only_settings {
-        let _ = std::fs::remove_dir_all(checkpoint);
+    if remove_if_it_holds_only(checkpoint, SETTINGS_FILE) {
         // Only when empty: the directory may be the user's.
         let _ = std::fs::remove_dir(output);
     }
