@@ -34,12 +34,29 @@ if [[ ${CI:-} == true ]]; then export CARGO_INCREMENTAL=0; fi
 
 cargo test --workspace --locked "$@"
 
+# Disk is what a CI machine runs short of (a run failed with "No space left on device" in pip): its test
+# executables (about 1 GB) are not needed once they have run; the binaries and libraries the Python tests and
+# clippy use stay.
+if [[ ${CI:-} == true ]]; then
+    find target/debug/deps target/debug/examples -maxdepth 1 -type f -executable ! -name '*.*' -delete
+fi
+
 # The Python package (python/): a virtual environment in the target directory with maturin, pytest, pandas,
 # PyTorch, ONNX with onnxruntime and Selenium; the extension built by maturin into the same target directory with the test profile, so it
 # reuses what cargo test built; then pytest, with the CLI binary cargo test built.
 venv=target/python-venv
 [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy torch onnx onnxruntime selenium
+"$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy onnx onnxruntime selenium
+# PyTorch without triton, its kernel compiler for GPUs (1 GB that the tests never load): torch itself, then
+# every requirement it declares but that one.
+"$venv/bin/pip" install -q --no-cache-dir --no-deps torch
+"$venv/bin/python" -c '
+import importlib.metadata
+for requirement in importlib.metadata.requires("torch"):
+    if not requirement.startswith("triton") and "extra ==" not in requirement:
+        print(requirement)
+' >target/torch-requirements.txt
+"$venv/bin/pip" install -q --no-cache-dir -r target/torch-requirements.txt
 PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" MATURIN_PEP517_ARGS="--profile dev" \
     "$venv/bin/pip" install -q --no-cache-dir --no-build-isolation --force-reinstall --no-deps ./python
 NASFORGE_BIN="$PWD/target/debug/nasforge" "$venv/bin/python" -m pytest python/tests -q
