@@ -48,7 +48,7 @@ venv=target/python-venv
 [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q --no-cache-dir maturin pytest pandas numpy onnx onnxruntime selenium
 # PyTorch without triton, its kernel compiler for GPUs (1 GB that the tests never load): torch itself, then
-# every requirement it declares but that one.
+# every requirement it declares but that one (pip would warn that triton is missing).
 "$venv/bin/pip" install -q --no-cache-dir --no-deps torch
 "$venv/bin/python" -c '
 import importlib.metadata
@@ -56,7 +56,7 @@ for requirement in importlib.metadata.requires("torch"):
     if not requirement.startswith("triton") and "extra ==" not in requirement:
         print(requirement)
 ' >target/torch-requirements.txt
-"$venv/bin/pip" install -q --no-cache-dir -r target/torch-requirements.txt
+"$venv/bin/pip" install -q --no-cache-dir --no-warn-conflicts -r target/torch-requirements.txt
 PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" MATURIN_PEP517_ARGS="--profile dev" \
     "$venv/bin/pip" install -q --no-cache-dir --no-build-isolation --force-reinstall --no-deps ./python
 NASFORGE_BIN="$PWD/target/debug/nasforge" "$venv/bin/python" -m pytest python/tests -q

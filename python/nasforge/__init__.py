@@ -22,6 +22,7 @@ spaces' architectures (PyTorch is optional: this package imports without it).
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -52,7 +53,7 @@ __all__ = [
 SPACES, STRATEGIES, EVALUATORS = (tuple(names) for names in _core.names())
 
 #: The store of a study created without one: in memory, gone with the process.
-MEMORY = "sqlite::memory:"
+MEMORY = "memory:"
 
 
 class TrialPruned(Exception):
@@ -143,8 +144,7 @@ class Trial:
     tell the study how it went. ``seed`` seeds the evaluation (weights, data order)."""
 
     def __init__(self, study: "Study", session: _core.Session, asked: tuple) -> None:
-        self.number, self.arch, arch_json, self.decisions, self.seed = asked
-        self.arch_json: Any = json.loads(arch_json)
+        self.number, self.arch, self._arch_json_text, self.decisions, self.seed = asked
         self._study = study
         self._session = session
         self._prune_reason: str | None = None
@@ -170,6 +170,11 @@ class Trial:
     def prune_reason(self) -> str | None:
         """Why the scheduler stopped this trial, if it did."""
         return self._prune_reason
+
+    @functools.cached_property
+    def arch_json(self) -> Any:
+        """The architecture's JSON form, as Python objects (read when first asked for)."""
+        return json.loads(self._arch_json_text)
 
 
 class Study:

@@ -20,7 +20,7 @@ def conv_share(arch: str) -> float:
 
 def test_ask_and_tell_in_memory():
     study = nasforge.create_study(space="nb201", strategy="tpe", objectives=["acc:max"], seed=1)
-    assert study.storage == "sqlite::memory:"
+    assert study.storage == "memory:"
     for _ in range(15):
         trial = study.ask()
         assert len(trial.decisions) == 6
@@ -233,3 +233,12 @@ def test_to_dataframe():
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame["number"]) == [t.number for t in study.trials]
     assert frame["acc"].max() == study.best.metrics["acc"]
+
+
+def test_a_study_in_memory_keeps_its_trials_when_it_runs_again(nb201_table):
+    study = nasforge.create_study(evaluator="table", table=nb201_table, strategy="tpe", seed=3)
+    assert study.storage == "memory:"
+    study.optimize(n_trials=10)
+    study.optimize(n_trials=5)
+    paid = [t for t in study.trials if t.cached_from is None]
+    assert len(paid) == 15 and all(t.state == "complete" for t in paid)

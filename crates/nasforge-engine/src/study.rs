@@ -1,7 +1,7 @@
 //! A study in a store, found by its storage URL and name: opened as stored, created from a file and a
 //! request, or continued with a new budget; and its results read back.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nasforge_core::study::TrialStore;
 use nasforge_core::{StudyError, TrialRecord};
@@ -84,8 +84,15 @@ impl StudyHandle {
             }
             other => other,
         })?;
-        handle.config = continued_study_config(&handle.config, &ConfigFile::default(), request, name)?;
+        handle.continue_with(request)?;
         Ok(handle)
+    }
+
+    /// Continues the study with what `request` may change (the budget, machine-local paths), in the store
+    /// this handle holds (an in-memory one too); the configuration is stored when the study next runs.
+    pub fn continue_with(&mut self, request: &StudyRequest) -> Result<()> {
+        self.config = continued_study_config(&self.config, &ConfigFile::default(), request, &self.name)?;
+        Ok(())
     }
 
     pub fn name(&self) -> &str {
@@ -119,7 +126,7 @@ impl StudyHandle {
                 dir.push(".checkpoints");
                 PathBuf::from(dir).join(name)
             }
-            Ok(StorageUrl::SqliteMemory) => {
+            Ok(StorageUrl::SqliteMemory | StorageUrl::Memory) => {
                 std::env::temp_dir().join(format!("nasforge-checkpoints-{}", std::process::id())).join(name)
             }
             Ok(StorageUrl::Postgres(_)) | Err(_) => PathBuf::from("nasforge-checkpoints").join(name),
@@ -160,10 +167,10 @@ impl StudyHandle {
     }
 
     /// The study's trials, as a store the study loop works on: each worker opens its own connection, but
-    /// to an in-memory store, which lives in the one connection this handle holds.
+    /// to an in-memory store, which lives in the one handle this study holds.
     pub fn trial_store(&self) -> Result<StudyStore> {
         let storage = match &self.storage {
-            Some(storage) if storage.path() == Some(Path::new(":memory:")) => storage.clone(),
+            Some(storage) if storage.is_in_memory() => storage.clone(),
             _ => Storage::open(&self.url)?,
         };
         Ok(storage.trial_store(&self.name)?)

@@ -128,8 +128,7 @@ impl Study {
         let reason = self.with(py, |handle| {
             if let Some(more) = trials {
                 let paid = handle.results()?.counts().paid;
-                let request = StudyRequest { trials: Some(paid + more), ..StudyRequest::default() };
-                *handle = StudyHandle::open_or_new(handle.url(), handle.name(), &ConfigFile::default(), &request)?;
+                handle.continue_with(&StudyRequest { trials: Some(paid + more), ..StudyRequest::default() })?;
             }
             handle.run(options, &AtomicBool::new(false), &|_| Box::new(()))
         })?;

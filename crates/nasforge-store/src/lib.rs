@@ -1,5 +1,5 @@
 //! Persistent nasforge studies: a [`Storage`] opened from a URL (`sqlite:PATH`, or
-//! `postgresql://user@host:port/db` for workers on several machines) holds studies and hands out a
+//! `postgresql://user@host:port/db` for workers on several machines, or `memory:` for none) holds studies and hands out a
 //! per-study store implementing nasforge-core's [`TrialStore`]: atomic claims of new and abandoned trials
 //! under a lease, results recorded exactly once, and a change feed by version; and the results attached
 //! to a study after its search ([`Storage::record_final_result`]).
@@ -7,7 +7,7 @@
 //! Layout: `rows` (what both backends read and write: column lists, records from rows, claim records,
 //! checks), `schema` (schema histories and migrations), `codec`, `lease`; `sqlite/` and `postgres/` keep what
 //! differs: SQL, claims, leases, connections, and each its own schema history and version
-//! ([`SQLITE_SCHEMA_VERSION`], [`POSTGRES_SCHEMA_VERSION`]).
+//! ([`SQLITE_SCHEMA_VERSION`], [`POSTGRES_SCHEMA_VERSION`]); `memory` keeps studies in this process alone.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), nasforge_store::StoreError> {
@@ -90,6 +90,7 @@ pub(crate) use trial_store_through_inherent_methods;
 mod codec;
 mod error;
 mod lease;
+mod memory;
 mod postgres;
 mod rows;
 mod schema;
@@ -105,6 +106,7 @@ use nasforge_core::{Metrics, TrialRecord};
 use crate::postgres::redact_url;
 
 pub use error::StoreError;
+pub use memory::{MemoryStorage, MemoryTrialStore};
 pub use postgres::{
     DEFAULT_RETRY_LIMIT, POSTGRES_SCHEMA_VERSION, PostgresStorage, PostgresTrialStore, RETRY_LIMIT_VARIABLE,
     postgres_retries,
@@ -178,13 +180,18 @@ pub enum StorageUrl {
     SqliteMemory,
     /// A PostgreSQL database (`postgresql://…` or `postgres://…`).
     Postgres(PostgresUrl),
+    /// This process's memory (`memory:`), with no database at all: gone when the storage is dropped.
+    Memory,
 }
 
 impl StorageUrl {
     /// Reads `sqlite:PATH`, `sqlite://PATH` (so `sqlite:///abs/path` is `/abs/path`), `sqlite::memory:`,
-    /// `postgresql://…`, `postgres://…` or a plain path. Other `scheme://` URLs are errors.
+    /// `postgresql://…`, `postgres://…`, `memory:` or a plain path. Other `scheme://` URLs are errors.
     pub fn parse(url: &str) -> Result<StorageUrl, StoreError> {
         let lower = url.to_ascii_lowercase();
+        if lower == "memory:" {
+            return Ok(StorageUrl::Memory);
+        }
         if lower.starts_with("postgresql://") || lower.starts_with("postgres://") {
             return Ok(StorageUrl::Postgres(PostgresUrl(url.to_string())));
         }
@@ -238,12 +245,13 @@ fn retry_limit() -> Duration {
 pub enum Storage {
     Sqlite(SqliteStorage),
     Postgres(PostgresStorage),
+    Memory(MemoryStorage),
 }
 
 impl Storage {
     /// Opens (creating it when missing) the storage at `url`: `sqlite:PATH`, `sqlite://PATH`, a plain path,
-    /// `sqlite::memory:`, or `postgresql://user[:password]@host[:port]/database` (also `postgres://`; no
-    /// TLS). Files and databases that are not nasforge stores are refused and left untouched; stores of an
+    /// `sqlite::memory:`, `postgresql://user[:password]@host[:port]/database` (also `postgres://`; no
+    /// TLS), or `memory:`. Files and databases that are not nasforge stores are refused and left untouched; stores of an
     /// older schema are migrated. A PostgreSQL server that cannot be reached is retried (see
     /// [`RETRY_LIMIT_VARIABLE`]).
     pub fn open(url: &str) -> Result<Storage, StoreError> {
@@ -251,6 +259,7 @@ impl Storage {
             StorageUrl::Sqlite(path) => SqliteStorage::open(&path).map(Storage::Sqlite),
             StorageUrl::SqliteMemory => SqliteStorage::open_in_memory().map(Storage::Sqlite),
             StorageUrl::Postgres(url) => PostgresStorage::open(url.as_str(), retry_limit()).map(Storage::Postgres),
+            StorageUrl::Memory => Ok(Storage::Memory(MemoryStorage::new())),
         }
     }
 
@@ -264,11 +273,21 @@ impl Storage {
         }
     }
 
-    /// The file of an SQLite storage (`:memory:` for an in-memory one); `None` for PostgreSQL.
+    /// The file of an SQLite storage (`:memory:` for an in-memory one); `None` for PostgreSQL and memory.
     pub fn path(&self) -> Option<&Path> {
         match self {
             Storage::Sqlite(s) => Some(s.path()),
-            Storage::Postgres(_) => None,
+            Storage::Postgres(_) | Storage::Memory(_) => None,
+        }
+    }
+
+    /// Whether the studies live in this handle (and its clones) alone: `sqlite::memory:` and `memory:`.
+    /// Opening the same URL again gives an empty storage.
+    pub fn is_in_memory(&self) -> bool {
+        match self {
+            Storage::Sqlite(s) => s.path() == Path::new(":memory:"),
+            Storage::Postgres(_) => false,
+            Storage::Memory(_) => true,
         }
     }
 
@@ -278,6 +297,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.location(),
             Storage::Postgres(s) => s.location(),
+            Storage::Memory(s) => s.location(),
         }
     }
 
@@ -286,6 +306,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.create_study(name, space, config_json),
             Storage::Postgres(s) => s.create_study(name, space, config_json),
+            Storage::Memory(s) => s.create_study(name, space, config_json),
         }
     }
 
@@ -293,6 +314,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.study(name),
             Storage::Postgres(s) => s.study(name),
+            Storage::Memory(s) => s.study(name),
         }
     }
 
@@ -301,6 +323,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.studies(),
             Storage::Postgres(s) => s.studies(),
+            Storage::Memory(s) => s.list_studies(),
         }
     }
 
@@ -309,6 +332,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.update_study_config(name, config_json),
             Storage::Postgres(s) => s.update_study_config(name, config_json),
+            Storage::Memory(s) => s.update_study_config(name, config_json),
         }
     }
 
@@ -319,6 +343,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.record_final_result(study, result),
             Storage::Postgres(s) => s.record_final_result(study, result),
+            Storage::Memory(s) => s.record_final_result(study, result),
         }
     }
 
@@ -327,6 +352,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.final_results(study),
             Storage::Postgres(s) => s.final_results(study),
+            Storage::Memory(s) => s.final_results(study),
         }
     }
 
@@ -335,6 +361,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.trial_store(name).map(StudyStore::Sqlite),
             Storage::Postgres(s) => s.trial_store(name).map(StudyStore::Postgres),
+            Storage::Memory(s) => s.trial_store(name).map(StudyStore::Memory),
         }
     }
 }
@@ -351,6 +378,7 @@ impl fmt::Display for Storage {
 pub enum StudyStore {
     Sqlite(SqliteTrialStore),
     Postgres(PostgresTrialStore),
+    Memory(MemoryTrialStore),
 }
 
 impl StudyStore {
@@ -358,6 +386,7 @@ impl StudyStore {
         match self {
             StudyStore::Sqlite(s) => s.study_name(),
             StudyStore::Postgres(s) => s.study_name(),
+            StudyStore::Memory(s) => s.study_name(),
         }
     }
 }
@@ -368,6 +397,7 @@ macro_rules! forward {
         match $self {
             StudyStore::Sqlite(s) => s.$method($($arg),*),
             StudyStore::Postgres(s) => s.$method($($arg),*),
+            StudyStore::Memory(s) => s.$method($($arg),*),
         }
     };
 }
@@ -429,6 +459,7 @@ mod tests {
         assert_eq!(StorageUrl::parse("runs/a.db").unwrap(), p("runs/a.db"));
         assert_eq!(StorageUrl::parse("/tmp/a:b.db").unwrap(), p("/tmp/a:b.db"));
         assert_eq!(StorageUrl::parse("sqlite::memory:").unwrap(), StorageUrl::SqliteMemory);
+        assert_eq!(StorageUrl::parse("memory:").unwrap(), StorageUrl::Memory);
         for url in ["postgresql://u:secret@host/db", "postgres://host/db", "POSTGRES://x"] {
             let parsed = StorageUrl::parse(url).unwrap();
             let StorageUrl::Postgres(pg) = &parsed else { panic!("{url}: {parsed:?}") };

@@ -26,6 +26,15 @@ both_backends!(
     cache_hits_keep_their_own_metrics,
     a_paused_trial_is_resumed_once_with_its_curve,
 );
+memory_backend!(
+    claims_agree_with_the_memory_store,
+    versions_and_changes,
+    four_connections_claiming_at_once,
+    unknown_trials_are_errors,
+    fields_round_trip,
+    cache_hits_keep_their_own_metrics,
+    a_paused_trial_is_resumed_once_with_its_curve,
+);
 
 /// The same operations on a store and on `MemoryStore` give the same answers, the same trials and the
 /// same versions.

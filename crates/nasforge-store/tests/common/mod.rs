@@ -1,5 +1,5 @@
-//! What the store tests share: a fresh database of each backend per test, trials to claim, and a macro
-//! that runs one generic test function against SQLite and PostgreSQL.
+//! What the store tests share: a fresh database of each backend per test, trials to claim, and macros
+//! that run one generic test function against SQLite and PostgreSQL, and against the memory storage.
 //!
 //! PostgreSQL tests use the server named by `NASFORGE_TEST_POSTGRES` (a URL whose user may create
 //! databases; `scripts/pg_test_cluster.sh start` prints one): each test gets a database of its own, dropped
@@ -19,6 +19,7 @@ use nasforge_core::{Metrics, TrialRecord, TrialState};
 pub enum Backend {
     Sqlite,
     Postgres,
+    Memory,
 }
 
 /// A database for one test: a file in a temporary directory, or a PostgreSQL database dropped at the end.
@@ -28,10 +29,15 @@ pub struct TestDb {
     dir: Option<tempfile::TempDir>,
     /// (server URL, database name) of a PostgreSQL database to drop.
     drop_database: Option<(String, String)>,
+    /// The memory storage, which opening `memory:` again would not find: "reopening" it is a clone.
+    memory: Option<nasforge_store::Storage>,
 }
 
 impl TestDb {
     pub fn storage(&self) -> nasforge_store::Storage {
+        if let Some(memory) = &self.memory {
+            return memory.clone();
+        }
         nasforge_store::Storage::open(&self.url).unwrap_or_else(|e| panic!("opening {}: {e}", self.url))
     }
 
@@ -63,7 +69,13 @@ impl Drop for TestDb {
 pub fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("store.db").display());
-    TestDb { backend: Backend::Sqlite, url, dir: Some(dir), drop_database: None }
+    TestDb { backend: Backend::Sqlite, url, dir: Some(dir), drop_database: None, memory: None }
+}
+
+pub fn memory() -> TestDb {
+    let url = "memory:".to_string();
+    let storage = nasforge_store::Storage::open(&url).unwrap();
+    TestDb { backend: Backend::Memory, url, dir: None, drop_database: None, memory: Some(storage) }
 }
 
 /// `url` with another database name.
@@ -97,7 +109,7 @@ pub fn postgres(test: &str) -> Option<TestDb> {
         .unwrap_or_else(|e| panic!("{test}: cannot connect to {}: {e:?}", nasforge_testkit::POSTGRES_VARIABLE));
     client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
     let url = with_database(&server, &name);
-    Some(TestDb { backend: Backend::Postgres, url, dir: None, drop_database: Some((server, name)) })
+    Some(TestDb { backend: Backend::Postgres, url, dir: None, drop_database: Some((server, name)), memory: None })
 }
 
 /// Runs each named generic test function `fn(&TestDb)` as `on_sqlite::NAME` and `on_postgres::NAME` (the
@@ -120,6 +132,22 @@ macro_rules! both_backends {
                     if let Some(db) = super::common::postgres(stringify!($name)) {
                         super::$name(&db);
                     }
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each named generic test function `fn(&TestDb)` as `on_memory::NAME`: the contract of the stores
+/// that does not involve leases running out or processes dying (the memory storage has neither).
+#[allow(unused_macros)]
+macro_rules! memory_backend {
+    ($($name:ident),* $(,)?) => {
+        mod on_memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::common::memory());
                 }
             )*
         }

@@ -21,15 +21,17 @@
 //! [0, 1] over the feasible results, and the augmented Chebyshev value
 //! `−(max_j w_j (1 − s_j) + 0.05 Σ_j w_j (1 − s_j))` ranks the results.
 
-use std::collections::HashSet;
+mod parzen;
 
-use rand::RngExt;
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use super::model_based::{Scale, random_weights};
 use super::{NOVELTY_ATTEMPTS, Seen, Strategy, StrategyRng};
 use crate::objective::Outcome;
 use crate::space::SearchSpace;
+use parzen::Parzen;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -94,6 +96,10 @@ impl TpeConfig {
     }
 }
 
+/// The most canonical forms of candidates [`Tpe`] keeps: every cell of NAS-Bench-201 (15,625), a few
+/// megabytes for the larger spaces.
+const REMEMBERED_CANONICAL_FORMS: usize = 1 << 14;
+
 struct Observation {
     decisions: Vec<usize>,
     /// `None` for a failed evaluation.
@@ -108,12 +114,24 @@ pub struct Tpe<S: SearchSpace> {
     seen: Seen,
     /// The told decision vectors, to skip exact repeats without computing their canonical form.
     told: HashSet<Vec<usize>>,
+    /// The canonical forms of the decision vectors drawn as candidates so far: the good density keeps
+    /// drawing around the same results, and a canonical form costs more than the rest of a candidate.
+    /// Cleared when it holds [`REMEMBERED_CANONICAL_FORMS`].
+    canonical_forms: HashMap<Vec<usize>, String>,
 }
 
 impl<S: SearchSpace> Tpe<S> {
     pub fn new(space: S, config: TpeConfig) -> Self {
         let sizes = space.decision_sizes();
-        Tpe { space, config, sizes, observations: Vec::new(), seen: Seen::default(), told: HashSet::new() }
+        Tpe {
+            space,
+            config,
+            sizes,
+            observations: Vec::new(),
+            seen: Seen::default(),
+            told: HashSet::new(),
+            canonical_forms: HashMap::new(),
+        }
     }
 
     /// The value that ranks each told result (higher is better; NaN for failed ones): the first objective's
@@ -129,15 +147,26 @@ impl<S: SearchSpace> Tpe<S> {
         self.observations.iter().map(|o| o.outcome.as_ref().map_or(f64::NAN, |o| scale.scalar(o, &weights))).collect()
     }
 
-    /// Indices of the results that were evaluated, best first: smaller violation first (feasible ones have
-    /// none), then higher value (a NaN value ranks last); ties keep the order of telling.
-    fn ranked(&self, values: &[f64]) -> Vec<usize> {
-        let mut order: Vec<usize> =
-            (0..self.observations.len()).filter(|&i| self.observations[i].outcome.is_some()).collect();
-        let violation = |i: usize| self.observations[i].outcome.as_ref().map_or(f64::INFINITY, |o| o.violation);
-        let value = |i: usize| if values[i].is_nan() { f64::NEG_INFINITY } else { values[i] };
-        order.sort_by(|&a, &b| violation(a).total_cmp(&violation(b)).then_with(|| value(b).total_cmp(&value(a))));
-        order
+    /// Indices of the best `count` results that were evaluated (all of them when fewer were), best first:
+    /// smaller violation first (feasible ones have none), then higher value (a NaN value ranks last); ties
+    /// keep the order of telling. Only the best are sorted: the rest are merely set apart.
+    fn best(&self, values: &[f64], count: usize) -> Vec<usize> {
+        // (violation, −value, index): compared in this order, a total order whose ties keep the order of telling.
+        let mut ranks: Vec<(f64, f64, usize)> = (self.observations.iter().zip(values).enumerate())
+            .filter_map(|(i, (o, &value))| {
+                let value = if value.is_nan() { f64::NEG_INFINITY } else { value };
+                o.outcome.as_ref().map(|o| (o.violation, -value, i))
+            })
+            .collect();
+        let rank = |a: &(f64, f64, usize), b: &(f64, f64, usize)| {
+            a.0.total_cmp(&b.0).then_with(|| a.1.total_cmp(&b.1)).then_with(|| a.2.cmp(&b.2))
+        };
+        if count < ranks.len() {
+            ranks.select_nth_unstable_by(count, rank);
+            ranks.truncate(count);
+        }
+        ranks.sort_unstable_by(rank);
+        ranks.into_iter().map(|(_, _, i)| i).collect()
     }
 
     /// A uniformly random network that was not evaluated yet (as far as new ones are easy to find).
@@ -153,11 +182,9 @@ impl<S: SearchSpace> Strategy<S> for Tpe<S> {
             return self.random(rng, pending);
         }
         let values = self.values(rng);
-        let ranked = self.ranked(&values);
         let wanted = (self.config.gamma * told as f64).ceil() as usize;
-        let good_count = wanted.clamp(1, self.config.max_good).min(ranked.len());
         let mut is_good = vec![false; told];
-        ranked[..good_count].iter().for_each(|&i| is_good[i] = true);
+        self.best(&values, wanted.clamp(1, self.config.max_good)).into_iter().for_each(|i| is_good[i] = true);
         // Both groups keep the order of telling, which the weights depend on.
         let group = |good: bool| -> Vec<&[usize]> {
             (0..told).filter(|&i| is_good[i] == good).map(|i| self.observations[i].decisions.as_slice()).collect()
@@ -173,7 +200,10 @@ impl<S: SearchSpace> Strategy<S> for Tpe<S> {
         let g = Parzen::new(&self.sizes, &bad, &self.config);
 
         let pending_keys: Vec<String> = pending.iter().map(|a| self.space.canonical(a)).collect();
-        let mut best: Option<(f64, S::Arch)> = None;
+        if self.canonical_forms.len() >= REMEMBERED_CANONICAL_FORMS {
+            self.canonical_forms.clear();
+        }
+        let mut best: Option<(f64, Vec<usize>)> = None;
         let mut found = 0;
         for _ in 0..NOVELTY_ATTEMPTS.max(4 * self.config.candidates) {
             if found == self.config.candidates {
@@ -183,19 +213,24 @@ impl<S: SearchSpace> Strategy<S> for Tpe<S> {
             if self.told.contains(&decisions) {
                 continue;
             }
-            let arch = self.space.from_decisions(&decisions);
-            let key = self.space.canonical(&arch);
-            if self.seen.contains(&key) || pending_keys.contains(&key) {
+            let key = match self.canonical_forms.get(&decisions) {
+                Some(key) => key,
+                None => {
+                    let key = self.space.canonical(&self.space.from_decisions(&decisions));
+                    self.canonical_forms.entry(decisions.clone()).or_insert(key)
+                }
+            };
+            if self.seen.contains(key) || pending_keys.contains(key) {
                 continue;
             }
             found += 1;
             let ratio = l.log_density(&decisions) - g.log_density(&decisions);
             if best.as_ref().is_none_or(|(b, _)| ratio > *b) {
-                best = Some((ratio, arch));
+                best = Some((ratio, decisions));
             }
         }
         match best {
-            Some((_, arch)) => arch,
+            Some((_, decisions)) => self.space.from_decisions(&decisions),
             // The good density only reaches evaluated networks: explore instead of repeating one.
             None => self.random(rng, pending),
         }
@@ -209,240 +244,13 @@ impl<S: SearchSpace> Strategy<S> for Tpe<S> {
     }
 }
 
-/// Optuna's `default_weights`: equal weights up to 25 results; beyond, the 25 newest weigh 1 and the older
-/// ones ramp linearly from 1/n (the oldest) up to 1.
-fn recency_weights(n: usize) -> Vec<f64> {
-    if n < 25 {
-        return vec![1.0; n];
-    }
-    let ramp = n - 25;
-    let start = 1.0 / n as f64;
-    let mut weights: Vec<f64> = (0..ramp)
-        .map(|i| if ramp == 1 { start } else { start + (1.0 - start) * i as f64 / (ramp - 1) as f64 })
-        .collect();
-    weights.extend(std::iter::repeat_n(1.0, 25));
-    weights
-}
-
-/// A Parzen estimator over decision vectors: a mixture of one kernel per observation and a uniform prior
-/// kernel. An observation's kernel gives decision `d` its observed choice with probability `hit[d]` and
-/// every other choice `miss[d]` (Optuna: `prior_weight / kernels` on every choice plus 1 on the observed
-/// one, normalised).
-struct Parzen<'a> {
-    sizes: &'a [usize],
-    centres: Vec<&'a [usize]>,
-    /// Mixture weights of the centres, then of the prior; they sum to 1.
-    weights: Vec<f64>,
-    hit: Vec<f64>,
-    /// Per centre: the log of its weight plus `Σ_d ln miss[d]` (its log density at a vector matching it nowhere).
-    log_base: Vec<f64>,
-    /// Per decision: `ln hit[d] − ln miss[d]`, added for each decision where a vector matches the centre.
-    log_gain: Vec<f64>,
-    /// The log of the prior's weight times its (uniform) density.
-    log_prior: f64,
-    /// The same terms as plain numbers, where none of their products can overflow or underflow: the
-    /// density is then a sum of products, with no exponential per centre.
-    linear: Option<LinearTerms>,
-    /// Univariate mode: each decision's own categorical density (the mixture's marginal), and its log.
-    marginals: Option<Vec<Vec<f64>>>,
-    log_marginals: Vec<Vec<f64>>,
-}
-
-impl<'a> Parzen<'a> {
-    fn new(sizes: &'a [usize], centres: &[&'a [usize]], config: &TpeConfig) -> Self {
-        let mut weights = recency_weights(centres.len());
-        weights.push(if centres.is_empty() { 1.0 } else { config.prior_weight });
-        let total: f64 = weights.iter().sum();
-        weights.iter_mut().for_each(|w| *w /= total);
-        let spread = config.prior_weight / (centres.len() + 1) as f64;
-        let hit: Vec<f64> = sizes.iter().map(|&c| (1.0 + spread) / (1.0 + c as f64 * spread)).collect();
-        let miss: Vec<f64> = sizes.iter().map(|&c| spread / (1.0 + c as f64 * spread)).collect();
-        let marginals: Option<Vec<Vec<f64>>> = (!config.multivariate).then(|| {
-            let prior = weights[centres.len()];
-            sizes
-                .iter()
-                .enumerate()
-                .map(|(d, &c)| {
-                    let mut p = vec![prior / c as f64; c];
-                    for (centre, w) in centres.iter().zip(&weights) {
-                        p.iter_mut().for_each(|p| *p += w * miss[d]);
-                        p[centre[d]] += w * (hit[d] - miss[d]);
-                    }
-                    p
-                })
-                .collect()
-        });
-        let log_miss: f64 = miss.iter().map(|p| p.ln()).sum();
-        let log_base: Vec<f64> = weights[..centres.len()].iter().map(|w| w.ln() + log_miss).collect();
-        let log_gain: Vec<f64> = hit.iter().zip(&miss).map(|(h, m)| h.ln() - m.ln()).collect();
-        let log_prior = weights[centres.len()].ln() - sizes.iter().map(|&c| (c as f64).ln()).sum::<f64>();
-        Parzen {
-            sizes,
-            centres: centres.to_vec(),
-            linear: LinearTerms::new(&log_base, &log_gain, log_prior),
-            log_base,
-            log_gain,
-            log_prior,
-            log_marginals: marginals.iter().flatten().map(|p| p.iter().map(|q| q.ln()).collect()).collect(),
-            weights,
-            hit,
-            marginals,
-        }
-    }
-
-    fn sample(&self, rng: &mut StrategyRng) -> Vec<usize> {
-        if let Some(marginals) = &self.marginals {
-            return marginals.iter().map(|p| draw(p.iter().copied(), rng)).collect();
-        }
-        let kernel = draw(self.weights.iter().copied(), rng);
-        match self.centres.get(kernel) {
-            None => self.sizes.iter().map(|&c| rng.random_range(0..c)).collect(),
-            Some(centre) => self
-                .sizes
-                .iter()
-                .enumerate()
-                .map(|(d, &c)| {
-                    if c == 1 || rng.random::<f64>() < self.hit[d] {
-                        centre[d]
-                    } else {
-                        // One of the other choices, uniformly.
-                        let other = rng.random_range(0..c - 1);
-                        if other >= centre[d] { other + 1 } else { other }
-                    }
-                })
-                .collect(),
-        }
-    }
-
-    fn log_density(&self, x: &[usize]) -> f64 {
-        if self.marginals.is_some() {
-            return self.log_marginals.iter().zip(x).map(|(p, &v)| p[v]).sum();
-        }
-        if let Some(linear) = &self.linear {
-            return linear.log_density(&self.centres, x);
-        }
-        // log Σ_k exp(t_k), accumulated in one pass relative to the largest term so far.
-        let (mut max, mut sum) = (self.log_prior, 1.0);
-        for (centre, base) in self.centres.iter().zip(&self.log_base) {
-            let mut t = *base;
-            for d in 0..x.len() {
-                if centre[d] == x[d] {
-                    t += self.log_gain[d];
-                }
-            }
-            if t > max {
-                sum = sum * (max - t).exp() + 1.0;
-                max = t;
-            } else {
-                sum += (t - max).exp();
-            }
-        }
-        max + sum.ln()
-    }
-}
-
-/// A Parzen mixture's terms divided by `e^scale`: `base[k]` a centre's density at a vector matching it
-/// nowhere, `gain[d]` the factor of each matched decision, `prior` the prior's term.
-struct LinearTerms {
-    base: Vec<f64>,
-    gain: Vec<f64>,
-    prior: f64,
-    scale: f64,
-}
-
-impl LinearTerms {
-    /// The terms in linear form, unless a term or a product of them leaves the floating-point range
-    /// comfortably (very many decisions after very many trials).
-    fn new(log_base: &[f64], log_gain: &[f64], log_prior: f64) -> Option<Self> {
-        let scale = log_base.iter().copied().fold(log_prior, f64::max);
-        let lowest = log_base.iter().copied().fold(log_prior, f64::min);
-        let widest_gain: f64 = log_gain.iter().sum();
-        (scale - lowest < 600.0 && widest_gain < 600.0).then(|| LinearTerms {
-            base: log_base.iter().map(|b| (b - scale).exp()).collect(),
-            gain: log_gain.iter().map(|g| g.exp()).collect(),
-            prior: (log_prior - scale).exp(),
-            scale,
-        })
-    }
-
-    /// `ln(prior + Σ_k base_k · Π_{d matched} gain_d) + scale`.
-    fn log_density(&self, centres: &[&[usize]], x: &[usize]) -> f64 {
-        let mut sum = self.prior;
-        for (centre, base) in centres.iter().zip(&self.base) {
-            let mut term = *base;
-            for d in 0..x.len() {
-                if centre[d] == x[d] {
-                    term *= self.gain[d];
-                }
-            }
-            sum += term;
-        }
-        self.scale + sum.ln()
-    }
-}
-
-/// An index drawn with probability proportional to the (non-negative) weights.
-fn draw(weights: impl Iterator<Item = f64> + Clone, rng: &mut StrategyRng) -> usize {
-    let total: f64 = weights.clone().sum();
-    let mut u = rng.random::<f64>() * total;
-    let mut last = 0;
-    for (i, w) in weights.enumerate() {
-        if w > 0.0 {
-            last = i;
-            if u < w {
-                return i;
-            }
-            u -= w;
-        }
-    }
-    last
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
-    use rand::SeedableRng;
+    use rand::{RngExt, SeedableRng};
 
     use super::*;
     use crate::space::ParseError;
     use crate::study::trial_seed;
-
-    /// The density agrees with a direct log-space sum, also where the products it multiplies overflow.
-    #[test]
-    fn parzen_density_matches_the_log_space_sum_and_survives_overflow() {
-        let config = TpeConfig::default();
-        for (decisions, kernels) in [(6, 40), (300, 5_000)] {
-            let sizes = vec![3; decisions];
-            let centres: Vec<Vec<usize>> =
-                (0..kernels).map(|k| (0..decisions).map(|d| (k + d) % 3).collect()).collect();
-            let views: Vec<&[usize]> = centres.iter().map(Vec::as_slice).collect();
-            let parzen = Parzen::new(&sizes, &views, &config);
-            let x = centres[0].clone();
-            let direct = {
-                let logs: Vec<f64> = (centres.iter().zip(&parzen.weights))
-                    .map(|(centre, w)| {
-                        w.ln()
-                            + (0..decisions)
-                                .map(|d| {
-                                    if centre[d] == x[d] {
-                                        parzen.hit[d].ln()
-                                    } else {
-                                        parzen.hit[d].ln() - parzen.log_gain[d]
-                                    }
-                                })
-                                .sum::<f64>()
-                    })
-                    .chain([parzen.weights[kernels].ln() - decisions as f64 * 3f64.ln()])
-                    .collect();
-                let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                max + logs.iter().map(|t| (t - max).exp()).sum::<f64>().ln()
-            };
-            let density = parzen.log_density(&x);
-            assert!(
-                density.is_finite() && (density - direct).abs() < 1e-9 * direct.abs().max(1.0),
-                "{density} {direct}"
-            );
-        }
-    }
 
     /// A toy space: `DECISIONS` decisions of `CHOICES` choices each, every vector a distinct network.
     #[derive(Clone)]
@@ -613,38 +421,7 @@ pub(crate) mod tests {
         tpe.tell(&vec![3; DECISIONS], Some(&Outcome { scores: vec![1.0], violation: 0.0 }));
         tpe.tell(&vec![0, 1, 2, 3, 0, 1, 2, 3], Some(&Outcome { scores: vec![f64::NAN], violation: 0.0 }));
         let values = tpe.values(&mut StrategyRng::seed_from_u64(0));
-        assert_eq!(tpe.ranked(&values), vec![3, 1, 4, 0]);
-    }
-
-    #[test]
-    fn weights_and_densities_follow_optuna() {
-        assert_eq!(recency_weights(3), vec![1.0; 3]);
-        let w = recency_weights(30);
-        assert_eq!(w.len(), 30);
-        assert!((w[0] - 1.0 / 30.0).abs() < 1e-12 && (w[4] - 1.0).abs() < 1e-12 && w[5..].iter().all(|&x| x == 1.0));
-        assert!(w[..5].windows(2).all(|p| p[0] < p[1]));
-        // Densities sum to 1 over the whole toy space of 3 decisions.
-        let sizes = [3, 2, 4];
-        let a = [0, 1, 3];
-        let b = [2, 1, 0];
-        for multivariate in [true, false] {
-            let config = TpeConfig { multivariate, ..TpeConfig::default() };
-            let parzen = Parzen::new(&sizes, &[&a, &b], &config);
-            let mut total = 0.0;
-            for x in 0..3 {
-                for y in 0..2 {
-                    for z in 0..4 {
-                        total += parzen.log_density(&[x, y, z]).exp();
-                    }
-                }
-            }
-            assert!((total - 1.0).abs() < 1e-9, "{total}");
-            // An observed vector is denser than an unobserved one.
-            assert!(parzen.log_density(&a) > parzen.log_density(&[1, 0, 1]));
-        }
-        // One observation and the prior: the kernel puts (1 + 1/2) / (1 + 3/2) on the observed choice.
-        let parzen = Parzen::new(&sizes[..1], &[&a[..1]], &TpeConfig::default());
-        let expected = 0.5 * (1.5 / 2.5) + 0.5 / 3.0;
-        assert!((parzen.log_density(&[0]).exp() - expected).abs() < 1e-12);
+        assert_eq!(tpe.best(&values, 9), vec![3, 1, 4, 0]);
+        assert_eq!(tpe.best(&values, 2), vec![3, 1]);
     }
 }
