@@ -52,7 +52,11 @@ impl MemoryStorage {
     }
 
     /// Runs `work` on study `name`, or fails naming it.
-    fn with_study<T>(&self, name: &str, work: impl FnOnce(&mut MemoryStudy) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with_study<T>(
+        &self,
+        name: &str,
+        work: impl FnOnce(&mut MemoryStudy) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut studies = self.studies()?;
         match studies.iter_mut().find(|s| s.record.name == name) {
             Some(study) => work(study),

@@ -83,13 +83,12 @@ impl<'a> Parzen<'a> {
         let log_miss: f64 = miss.iter().map(|p| p.ln()).sum();
         let log_prior = weights[n].ln() - sizes.iter().map(|&c| (c as f64).ln()).sum::<f64>();
         let density = match &marginals {
-            Some(marginals) => Density::Marginal(marginals.iter().map(|p| p.iter().map(|q| q.ln()).collect()).collect()),
+            Some(marginals) => {
+                Density::Marginal(marginals.iter().map(|p| p.iter().map(|q| q.ln()).collect()).collect())
+            }
             None => match LinearTerms::new(sizes, centres, &weights[..n], log_miss, &log_gain, log_prior) {
                 Some(linear) => Density::Linear(linear),
-                None => Density::Log {
-                    log_base: weights[..n].iter().map(|w| w.ln() + log_miss).collect(),
-                    log_prior,
-                },
+                None => Density::Log { log_base: weights[..n].iter().map(|w| w.ln() + log_miss).collect(), log_prior },
             },
         };
         Parzen { sizes, centres: centres.to_vec(), weights, hit, log_gain, marginals, density }
@@ -385,7 +384,8 @@ mod tests {
             let views: Vec<&[usize]> = centres.iter().map(Vec::as_slice).collect();
             let parzen = Parzen::new(&sizes, &views, &config);
             let Density::Linear(linear) = &parzen.density else { panic!("{decisions} decisions: not linear") };
-            let unpacked = LinearTerms { packed: None, base: linear.base.clone(), gain: linear.gain.clone(), ..*linear };
+            let unpacked =
+                LinearTerms { packed: None, base: linear.base.clone(), gain: linear.gain.clone(), ..*linear };
             for x in centres.iter().take(20).cloned().chain((0..20).map(|_| parzen.sample(&mut rng))) {
                 let (packed, direct) = (parzen.log_density(&x), unpacked.log_density(&views, &x));
                 assert!((packed - direct).abs() < 1e-12 * direct.abs().max(1.0), "{decisions}: {packed} {direct}");
