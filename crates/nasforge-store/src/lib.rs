@@ -323,7 +323,7 @@ impl Storage {
         match self {
             Storage::Sqlite(s) => s.studies(),
             Storage::Postgres(s) => s.studies(),
-            Storage::Memory(s) => s.list_studies(),
+            Storage::Memory(s) => s.studies(),
         }
     }
 

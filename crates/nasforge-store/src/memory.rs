@@ -47,7 +47,7 @@ impl MemoryStorage {
         LOCATION
     }
 
-    fn studies(&self) -> Result<MutexGuard<'_, Vec<MemoryStudy>>, StoreError> {
+    fn lock(&self) -> Result<MutexGuard<'_, Vec<MemoryStudy>>, StoreError> {
         self.studies.lock().map_err(|_| poisoned())
     }
 
@@ -57,7 +57,7 @@ impl MemoryStorage {
         name: &str,
         work: impl FnOnce(&mut MemoryStudy) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut studies = self.studies()?;
+        let mut studies = self.lock()?;
         match studies.iter_mut().find(|s| s.record.name == name) {
             Some(study) => work(study),
             None => Err(rows::no_study(LOCATION, name)),
@@ -67,7 +67,7 @@ impl MemoryStorage {
     /// Creates a study; an error if the name is empty or taken, or the configuration is not JSON.
     pub fn create_study(&self, name: &str, space: &str, config_json: &str) -> Result<StudyRecord, StoreError> {
         let record = rows::new_study(LOCATION, name, space, config_json)?;
-        let mut studies = self.studies()?;
+        let mut studies = self.lock()?;
         if studies.iter().any(|s| s.record.name == name) {
             return Err(rows::study_exists(LOCATION, name));
         }
@@ -76,12 +76,12 @@ impl MemoryStorage {
     }
 
     pub fn study(&self, name: &str) -> Result<Option<StudyRecord>, StoreError> {
-        Ok(self.studies()?.iter().find(|s| s.record.name == name).map(|s| s.record.clone()))
+        Ok(self.lock()?.iter().find(|s| s.record.name == name).map(|s| s.record.clone()))
     }
 
     /// Every study, in creation order.
-    pub fn list_studies(&self) -> Result<Vec<StudyRecord>, StoreError> {
-        Ok(self.studies()?.iter().map(|s| s.record.clone()).collect())
+    pub fn studies(&self) -> Result<Vec<StudyRecord>, StoreError> {
+        Ok(self.lock()?.iter().map(|s| s.record.clone()).collect())
     }
 
     pub fn update_study_config(&self, name: &str, config_json: &str) -> Result<(), StoreError> {

@@ -39,15 +39,14 @@ pub(super) struct Parzen<'a> {
     hit: Vec<f64>,
     /// Per decision: `ln hit[d] − ln miss[d]`, added for each decision where a vector matches the centre.
     log_gain: Vec<f64>,
-    /// Univariate mode: each decision's own categorical density (the mixture's marginal).
-    marginals: Option<Vec<Vec<f64>>>,
     density: Density,
 }
 
 /// How [`Parzen::log_density`] sums the mixture.
 enum Density {
-    /// Univariate: the log of each decision's marginal, summed over the decisions.
-    Marginal(Vec<Vec<f64>>),
+    /// Univariate: each decision's own categorical density (the mixture's marginal), sampled from, and its
+    /// log, summed over the decisions.
+    Marginal { probabilities: Vec<Vec<f64>>, logs: Vec<Vec<f64>> },
     /// A sum of plain products over packed centres.
     Linear(LinearTerms),
     /// A log-sum-exp, where plain products would leave the floating-point range (very many decisions after
@@ -82,21 +81,22 @@ impl<'a> Parzen<'a> {
         });
         let log_miss: f64 = miss.iter().map(|p| p.ln()).sum();
         let log_prior = weights[n].ln() - sizes.iter().map(|&c| (c as f64).ln()).sum::<f64>();
-        let density = match &marginals {
-            Some(marginals) => {
-                Density::Marginal(marginals.iter().map(|p| p.iter().map(|q| q.ln()).collect()).collect())
+        let density = match marginals {
+            Some(probabilities) => {
+                let logs = probabilities.iter().map(|p| p.iter().map(|q| q.ln()).collect()).collect();
+                Density::Marginal { probabilities, logs }
             }
             None => match LinearTerms::new(sizes, centres, &weights[..n], log_miss, &log_gain, log_prior) {
                 Some(linear) => Density::Linear(linear),
                 None => Density::Log { log_base: weights[..n].iter().map(|w| w.ln() + log_miss).collect(), log_prior },
             },
         };
-        Parzen { sizes, centres: centres.to_vec(), weights, hit, log_gain, marginals, density }
+        Parzen { sizes, centres: centres.to_vec(), weights, hit, log_gain, density }
     }
 
     pub(super) fn sample(&self, rng: &mut StrategyRng) -> Vec<usize> {
-        if let Some(marginals) = &self.marginals {
-            return marginals.iter().map(|p| draw(p.iter().copied(), rng)).collect();
+        if let Density::Marginal { probabilities, .. } = &self.density {
+            return probabilities.iter().map(|p| draw(p.iter().copied(), rng)).collect();
         }
         let kernel = draw(self.weights.iter().copied(), rng);
         match self.centres.get(kernel) {
@@ -120,7 +120,7 @@ impl<'a> Parzen<'a> {
 
     pub(super) fn log_density(&self, x: &[usize]) -> f64 {
         match &self.density {
-            Density::Marginal(log_marginals) => log_marginals.iter().zip(x).map(|(p, &v)| p[v]).sum(),
+            Density::Marginal { logs, .. } => logs.iter().zip(x).map(|(p, &v)| p[v]).sum(),
             Density::Linear(linear) => linear.log_density(&self.centres, x),
             Density::Log { log_base, log_prior } => {
                 // log Σ_k exp(t_k), accumulated in one pass relative to the largest term so far.
