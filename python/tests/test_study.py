@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -132,8 +133,14 @@ def test_the_table_search_equals_the_command_lines_for_the_same_seed(tmp_path, c
 
 
 def test_optimize_with_workers_spends_the_exact_budget():
+    def evaluate(trial):
+        # An evaluation takes time, as a training does: with none, the in-memory store is fast enough for
+        # the first worker thread to take every trial before the others start.
+        time.sleep(0.005)
+        return conv_share(trial.arch)
+
     study = nasforge.create_study(strategy="evolution", objectives=["acc:max"], seed=5)
-    study.optimize(lambda trial: conv_share(trial.arch), n_trials=40, n_workers=4)
+    study.optimize(evaluate, n_trials=40, n_workers=4)
     paid = [t for t in study.trials if t.cached_from is None]
     assert len(paid) == 40
     assert all(t.state == "complete" for t in paid)
