@@ -1,14 +1,14 @@
-//! Latency models for hardware-aware search (the mbconv space): building a model file on a device
+//! Latency models for hardware-aware search (the mbconv and nb201 spaces): building a model file on a device
 //! (`nasforge latency build`), checking its accuracy against networks measured end to end
 //! (`nasforge latency check`), and loading it for a study, refused when it was measured for another device,
 //! space, input, scale, batch or thread count.
 
 use std::path::{Path, PathBuf};
 
-use nasforge_core::space::{MbconvSpace, TaskShape};
+use nasforge_core::space::{MbconvSpace, Nb201Space, TaskShape};
 use nasforge_train::latency::{
-    LatencyCheck, LatencyModelKind, LatencyTable, LatencyTarget, MbconvLatency, Repetition, build_mbconv_table,
-    check_mbconv,
+    LatencyCheck, LatencyModel, LatencyModelKind, LatencySpace, LatencyTable, LatencyTarget, Repetition, SpaceLatency,
+    build_table,
 };
 use nasforge_train::{DeviceChoice, NetworkScale};
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ pub fn resolve_latency(
             kind.name()
         ),
         (_, Some(_)) => {
-            modelled_space(space)?;
+            with_latency_space(space, Settings)?;
         }
     }
     Ok(Some(LatencyModelConfig { kind, path, reward }))
@@ -113,24 +113,41 @@ const CODESIGN_HAS_NO_MODEL: &str = "a latency model file holds one thread count
      space searches both (its `threads`/`batches` settings): each candidate is measured under its own \
      deployment instead (--latency-model measured)";
 
-/// The mbconv space of `space` for a latency model file, or why it has none.
-fn modelled_space(space: &SpaceConfig) -> Result<MbconvSpace> {
-    let mbconv = mbconv_space(space)?;
-    if mbconv.searches_deployment() {
-        invalid!("{CODESIGN_HAS_NO_MODEL}");
-    }
-    Ok(mbconv)
+/// Code that runs on a space with latency models.
+trait LatencyTask {
+    type Output;
+    fn run<S: LatencySpace + 'static>(self, space: S) -> Self::Output;
 }
 
-/// The mbconv space of `space`, or why it has no latency model.
+/// Runs `task` on the space of `config`, or says why the space has no latency model file.
+fn with_latency_space<T: LatencyTask>(config: &SpaceConfig, task: T) -> Result<T::Output> {
+    match config {
+        SpaceConfig::Nb201 => Ok(task.run(Nb201Space)),
+        SpaceConfig::Mbconv(space) if space.searches_deployment() => invalid!("{CODESIGN_HAS_NO_MODEL}"),
+        SpaceConfig::Mbconv(space) => Ok(task.run(space.clone())),
+        other => invalid!(
+            "latency models are built for the mbconv and nb201 spaces, not {} (with training, --latency-model \
+             measured times every trained network)",
+            other.name()
+        ),
+    }
+}
+
+/// The space's settings as a model file records them.
+struct Settings;
+
+impl LatencyTask for Settings {
+    type Output = serde_json::Value;
+    fn run<S: LatencySpace + 'static>(self, space: S) -> serde_json::Value {
+        space.settings_value()
+    }
+}
+
+/// The mbconv space of `space`, for a co-design search's deployed measurements.
 pub(crate) fn mbconv_space(space: &SpaceConfig) -> Result<MbconvSpace> {
     match space {
         SpaceConfig::Mbconv(space) => Ok(space.clone()),
-        other => invalid!(
-            "latency models are built for the mbconv space, not {} (on the NB201 table, search the measured \
-             latency column; with training, --latency-model measured times every trained network)",
-            other.name()
-        ),
+        other => invalid!("only the mbconv space searches a deployment, not {}", other.name()),
     }
 }
 
@@ -143,7 +160,7 @@ pub fn latency_target(
     scale: NetworkScale,
     (batch, threads): (usize, usize),
 ) -> Result<LatencyTarget> {
-    let space_settings = serde_json::to_value(mbconv_space(space)?.settings()).expect("settings serialise");
+    let space_settings = with_latency_space(space, Settings)?;
     Ok(LatencyTarget {
         device: device.to_string(),
         threads,
@@ -178,15 +195,39 @@ pub fn build_latency_model(
     request: &LatencyBuildRequest,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<LatencyTable> {
-    let space = modelled_space(&request.space)?;
     if request.threads == 0 {
         invalid!("a latency model needs at least 1 thread (--threads)");
     }
     let deployment = (request.batch, request.threads);
     let target = latency_target(&request.space, request.device, request.task, request.scale, deployment)?;
-    let device = request.device.device().map_err(EngineError::invalid)?;
-    build_mbconv_table(&space, target, request.repetition, request.calibration, request.seed, &device, progress)
-        .map_err(EngineError::invalid)
+    let build = Build { request, target, progress };
+    with_latency_space(&request.space, build)?.map_err(EngineError::invalid)
+}
+
+/// A model file measured on a device.
+struct Build<'a> {
+    request: &'a LatencyBuildRequest,
+    target: LatencyTarget,
+    progress: &'a mut (dyn FnMut(usize, usize) + Send),
+}
+
+impl LatencyTask for Build<'_> {
+    type Output = std::result::Result<LatencyTable, String>;
+    fn run<S: LatencySpace + 'static>(self, space: S) -> Self::Output {
+        let request = self.request;
+        let device = request.device.device()?;
+        build_table(&space, self.target, request.repetition, request.calibration, request.seed, &device, self.progress)
+    }
+}
+
+/// A model file's models over its space.
+struct Models(LatencyTable);
+
+impl LatencyTask for Models {
+    type Output = std::result::Result<Box<dyn LatencyModel>, String>;
+    fn run<S: LatencySpace + 'static>(self, space: S) -> Self::Output {
+        Ok(Box::new(SpaceLatency::new(space, self.0)?))
+    }
 }
 
 /// Loads the model file `path` for `space`, refused (naming the file and what differs) when it was measured
@@ -198,7 +239,7 @@ pub fn load_latency_model(
     space: &SpaceConfig,
     device: Option<DeviceChoice>,
     network: Option<(TaskShape, NetworkScale)>,
-) -> Result<MbconvLatency> {
+) -> Result<Box<dyn LatencyModel>> {
     let table = LatencyTable::load(path).map_err(EngineError::invalid)?;
     let (task, scale) = network.unwrap_or((table.target.task, table.target.scale));
     let deployment = (table.target.batch, table.target.threads);
@@ -208,7 +249,7 @@ pub fn load_latency_model(
     }
     let in_file = |e: String| EngineError::invalid(format!("latency model {}: {e}", path.display()));
     table.check_target(&target).map_err(in_file)?;
-    MbconvLatency::new(modelled_space(space)?, table).map_err(in_file)
+    with_latency_space(space, Models(table))?.map_err(in_file)
 }
 
 /// What `nasforge latency check` measures.
@@ -231,5 +272,5 @@ pub fn check_latency_model(
     }
     let latency = load_latency_model(&request.model, &request.space, Some(request.device), None)?;
     let device = request.device.device().map_err(EngineError::invalid)?;
-    check_mbconv(&latency, request.samples, request.seed, &device, progress).map_err(EngineError::invalid)
+    latency.check(request.samples, request.seed, &device, progress).map_err(EngineError::invalid)
 }

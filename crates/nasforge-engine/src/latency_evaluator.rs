@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use nasforge_core::space::{MbconvArch, MbconvSpace, TaskShape};
 use nasforge_core::study::{EvalRequest, Reporter};
 use nasforge_core::{Comparison, EvalError, Evaluator, Metrics, SearchSpace};
-use nasforge_train::latency::{LatencyModelKind, MbconvLatency, measure_deployed};
+use nasforge_train::latency::{LatencyModel, LatencyModelKind, measure_deployed};
 use nasforge_train::{DeviceChoice, NetworkScale};
 
 use crate::config::StudyConfig;
@@ -18,17 +18,15 @@ use crate::error::{EngineError, Result, invalid};
 use crate::export::study_network;
 use crate::latency::{LatencyModelConfig, LatencyReward, load_latency_model, mbconv_space};
 
-/// A model's predictions with the space it reads architectures in.
+/// The predictions of one model of a model file.
 struct Prediction {
     kind: LatencyModelKind,
-    space: MbconvSpace,
-    model: MbconvLatency,
+    model: Box<dyn LatencyModel>,
 }
 
 impl Prediction {
     fn of(&self, printed: &str) -> std::result::Result<f64, String> {
-        let arch = self.space.parse(printed).map_err(|e| e.message)?;
-        self.model.predict(self.kind, &arch)
+        self.model.predict_printed(self.kind, printed)
     }
 }
 
@@ -110,11 +108,7 @@ impl<S: SearchSpace> LatencyEvaluator<S> {
         let source = match &latency.path {
             Some(path) => {
                 let model = load_latency_model(path, &config.space, None, study_network(config)?)?;
-                Some(Source::Model(Box::new(Prediction {
-                    kind: latency.kind,
-                    space: mbconv_space(&config.space)?,
-                    model,
-                })))
+                Some(Source::Model(Box::new(Prediction { kind: latency.kind, model })))
             }
             None if searches_deployment(&config.space) => {
                 let Some((task, scale)) = study_network(config)? else {
@@ -127,38 +121,33 @@ impl<S: SearchSpace> LatencyEvaluator<S> {
             None => None,
         };
         if let (Some(source), Some(bound)) = (&source, bound) {
-            check_reachable(source, bound)?;
+            check_reachable(source, bound, config.space.name())?;
         }
         Ok(LatencyEvaluator { inner, source, bound, reward: latency.reward, measured: Mutex::default() })
     }
 }
 
-/// Refuses a bound that no network of the space meets. Under a model: neither the space's smallest network
-/// (every first choice: the lists are sorted) nor any of 2,000 random ones. Deployed: the smallest network at
-/// the smallest batch on none of the thread counts.
-fn check_reachable(source: &Source, bound: f64) -> Result<()> {
-    use rand::SeedableRng;
-    let space = match source {
-        Source::Model(prediction) => &prediction.space,
-        Source::Deployed(deployed) => &deployed.space,
-    };
-    let smallest = space.from_decisions(&vec![0; space.decision_sizes().len()]);
-    let candidates: Vec<MbconvArch> = match source {
-        Source::Model(_) => {
-            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
-            std::iter::once(smallest).chain((0..2000).map(|_| space.sample(&mut rng))).collect()
+/// Refuses a bound that no network of the space meets. Under a model: neither the network of every first
+/// choice nor any of 2,000 random ones. Deployed: the smallest network at the smallest batch on none of the
+/// thread counts (the lists are sorted).
+fn check_reachable(source: &Source, bound: f64, space_name: &str) -> Result<()> {
+    let candidates: Vec<String> = match source {
+        Source::Model(prediction) => prediction.model.probes(2000),
+        Source::Deployed(deployed) => {
+            let space = &deployed.space;
+            let smallest = space.from_decisions(&vec![0; space.decision_sizes().len()]);
+            (space.settings().threads.iter())
+                .map(|&threads| {
+                    let mut arch = smallest.clone();
+                    arch.deployment =
+                        arch.deployment.map(|d| nasforge_core::space::mbconv::Deployment { threads, ..d });
+                    space.print(&arch)
+                })
+                .collect()
         }
-        Source::Deployed(_) => (space.settings().threads.iter())
-            .map(|&threads| {
-                let mut arch = smallest.clone();
-                arch.deployment = arch.deployment.map(|d| nasforge_core::space::mbconv::Deployment { threads, ..d });
-                arch
-            })
-            .collect(),
     };
     let mut fastest: Option<(f64, String)> = None;
-    for arch in candidates {
-        let printed = space.print(&arch);
+    for printed in candidates {
         let (ms, _) = source.latency(&printed).map_err(EngineError::Invalid)?;
         if ms <= bound {
             return Ok(());
@@ -169,8 +158,8 @@ fn check_reachable(source: &Source, bound: f64) -> Result<()> {
     }
     let (ms, printed) = fastest.expect("at least the smallest network");
     invalid!(
-        "no network of the mbconv space meets latency_ms <= {bound} under the {} latency: the fastest it knows \
-         takes {ms:.3} ms ({printed})",
+        "no network of the {space_name} space meets latency_ms <= {bound} under the {} latency: the fastest it \
+         knows takes {ms:.3} ms ({printed})",
         source.name()
     )
 }

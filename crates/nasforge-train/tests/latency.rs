@@ -1,4 +1,4 @@
-//! Latency model files of a tiny mbconv space: a table of every operator any network contains, predictions
+//! Latency model files of a tiny mbconv space and a tiny NAS-Bench-201 network: a table of every operator any network contains, predictions
 //! that are the sums of its entries, a file that reads back to the same models, the refusals (another device,
 //! space settings, input, batch or threads; a missing operator; a garbled file; another format), and a check
 //! that reports every model on networks it never saw. Timing accuracy is a benchmark
@@ -8,10 +8,10 @@ use std::collections::HashSet;
 
 use burn::tensor::Device;
 use nasforge_core::SearchSpace;
-use nasforge_core::space::{MbconvSettings, MbconvSpace, TaskShape};
+use nasforge_core::space::{MbconvSettings, MbconvSpace, Nb201Space, TaskShape};
 use nasforge_train::NetworkScale;
 use nasforge_train::latency::{
-    LatencyModelKind, LatencyTable, LatencyTarget, MbconvLatency, Repetition, build_mbconv_table, check_mbconv,
+    LatencyModel, LatencyModelKind, LatencySpace, LatencyTable, LatencyTarget, Repetition, SpaceLatency, build_table,
 };
 use rand::SeedableRng;
 
@@ -45,13 +45,16 @@ fn target(space: &MbconvSpace) -> LatencyTarget {
 }
 
 fn build(space: &MbconvSpace, calibration: usize) -> LatencyTable {
+    measure(space, target(space), calibration)
+}
+
+fn measure<S: LatencySpace>(space: &S, target: LatencyTarget, calibration: usize) -> LatencyTable {
     let repetition = Repetition { runs: 1, passes: 2 };
     let mut heard = Vec::new();
-    let table =
-        build_mbconv_table(space, target(space), repetition, calibration, 3, &Device::flex(), &mut |done, total| {
-            heard.push((done, total))
-        })
-        .unwrap();
+    let table = build_table(space, target, repetition, calibration, 3, &Device::flex(), &mut |done, total| {
+        heard.push((done, total))
+    })
+    .unwrap();
     let total = 2 * (table.operators.len() + calibration);
     assert_eq!(heard.last(), Some(&(total, total)), "progress ends at the total");
     table
@@ -68,7 +71,7 @@ fn the_table_prices_every_network_as_the_sum_of_its_operators() {
     let distinct: HashSet<&str> = table.calibration.iter().map(|m| m.arch.as_str()).collect();
     assert_eq!(distinct.len(), 6, "distinct calibration networks");
 
-    let latency = MbconvLatency::new(space.clone(), table.clone()).unwrap();
+    let latency = SpaceLatency::new(space.clone(), table.clone()).unwrap();
     let summed = |arch: &nasforge_core::space::MbconvArch| -> f64 {
         space.plan(arch, &task, None).operators().iter().map(|o| table.operators[&o.to_string()]).sum()
     };
@@ -97,13 +100,13 @@ fn the_table_prices_every_network_as_the_sum_of_its_operators() {
     table.save(&path).unwrap();
     let read = LatencyTable::load(&path).unwrap();
     assert_eq!(read, table);
-    let again = MbconvLatency::new(space.clone(), read).unwrap();
+    let again = SpaceLatency::new(space.clone(), read).unwrap();
     for kind in [LatencyModelKind::Lut, LatencyModelKind::Predictor, LatencyModelKind::Flops] {
         assert_eq!(again.predict(kind, &arch), latency.predict(kind, &arch), "{kind:?}");
     }
 
     // The check measures networks none of the calibration ones, and reports all three models.
-    let check = check_mbconv(&latency, 5, 9, &Device::flex(), &mut |_, _| {}).unwrap();
+    let check = latency.check(5, 9, &Device::flex(), &mut |_, _| {}).unwrap();
     assert_eq!(check.samples, 5);
     let models: Vec<&str> = check.models.iter().map(|m| m.model).collect();
     assert_eq!(models, ["lut", "predictor", "flops"]);
@@ -134,7 +137,7 @@ fn files_for_something_else_are_refused_by_name() {
     refused(&|t| t.threads = 2, "with threads 1, not 2");
 
     // Without calibration networks only the table predicts: the plain sum.
-    let latency = MbconvLatency::new(space.clone(), table.clone()).unwrap();
+    let latency = SpaceLatency::new(space.clone(), table.clone()).unwrap();
     let arch = space.sample(&mut rand_pcg::Pcg64Mcg::seed_from_u64(2));
     let task = table.target.task;
     let sum: f64 = space.plan(&arch, &task, None).operators().iter().map(|o| table.operators[&o.to_string()]).sum();
@@ -146,7 +149,7 @@ fn files_for_something_else_are_refused_by_name() {
     let mut holed = table.clone();
     let operator = space.plan(&arch, &task, None).operators()[1].to_string();
     holed.operators.remove(&operator);
-    let e = MbconvLatency::new(space.clone(), holed).unwrap().predict(LatencyModelKind::Lut, &arch).unwrap_err();
+    let e = SpaceLatency::new(space.clone(), holed).unwrap().predict(LatencyModelKind::Lut, &arch).unwrap_err();
     assert!(e.contains(&format!("operator '{operator}' is missing")), "{e}");
 
     // A calibration network of another space is named.
@@ -154,7 +157,7 @@ fn files_for_something_else_are_refused_by_name() {
     foreign
         .calibration
         .push(nasforge_train::latency::MeasuredNetwork { arch: "w1-r1:k7e6-relu".into(), latency_ms: 1.0 });
-    let e = MbconvLatency::new(space.clone(), foreign).err().unwrap();
+    let e = SpaceLatency::new(space.clone(), foreign).err().unwrap();
     assert!(e.contains("calibration network 'w1-r1:k7e6-relu'"), "{e}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -168,4 +171,60 @@ fn files_for_something_else_are_refused_by_name() {
     assert!(e.contains("format 99") && e.contains("build it again"), "{e}");
     let e = LatencyTable::load(&dir.path().join("missing.json")).unwrap_err();
     assert!(e.contains("missing.json"), "{e}");
+}
+
+#[test]
+fn an_nb201_table_prices_every_cell_by_its_edges_sums_and_fixed_parts() {
+    let task = TaskShape { channels: 1, size: 8, classes: 3 };
+    let scale = NetworkScale { channels: Some(2), cells: Some(2) };
+    let target = LatencyTarget {
+        device: "cpu".into(),
+        threads: 1,
+        space: "nb201".into(),
+        space_settings: Nb201Space.settings_value(),
+        task,
+        scale,
+        batch: 1,
+    };
+    let table = measure(&Nb201Space, target, 4);
+    // The stem, two reductions, the head, and per stage three edge operations, a sum and zeros.
+    assert_eq!(table.operators.len(), 4 + 3 * 5, "{:?}", table.operators.keys());
+    assert!(table.operators.contains_key("edge nor_conv_3x3 8ch @2") && table.operators.contains_key("zeros 2ch @8"));
+    assert!(table.operators.values().all(|&ms| ms.is_finite() && ms > 0.0), "{:?}", table.operators);
+
+    let latency = SpaceLatency::new(Nb201Space, table.clone()).unwrap();
+    let summed = |printed: &str| -> f64 {
+        let arch = Nb201Space.parse(printed).unwrap();
+        Nb201Space.operators(&arch, &task, &scale).iter().map(|o| table.operators[&o.to_string()]).sum()
+    };
+    let mut ratios: Vec<f64> = table.calibration.iter().map(|m| m.latency_ms / summed(&m.arch)).collect();
+    ratios.sort_by(f64::total_cmp);
+    let cell = "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|skip_connect~2|";
+    let lut = latency.predict_printed(LatencyModelKind::Lut, cell).unwrap();
+    assert!((lut - ratios[2] * summed(cell)).abs() < 1e-12, "{lut}");
+    // By hand: the cell's 3×3 conv, pool, 1×1 conv and its two sums (node 2, node 3), twice per stage.
+    let by_hand = |c: usize, s: usize| {
+        let key = |k: String| table.operators[&k];
+        2.0 * (key(format!("edge nor_conv_3x3 {c}ch @{s}"))
+            + key(format!("edge avg_pool_3x3 {c}ch @{s}"))
+            + key(format!("edge nor_conv_1x1 {c}ch @{s}"))
+            + 2.0 * key(format!("sum {c}ch @{s}")))
+    };
+    let fixed = ["stem 1>2 @8", "reduction 2>4 @8", "reduction 4>8 @4", "head 8ch @2 >3"]
+        .iter()
+        .map(|k| table.operators[*k])
+        .sum::<f64>();
+    let expected = fixed + by_hand(2, 8) + by_hand(4, 4) + by_hand(8, 2);
+    assert!((summed(cell) - expected).abs() < 1e-12, "{} vs {expected}", summed(cell));
+    assert!(latency.predict_printed(LatencyModelKind::Predictor, cell).unwrap().is_finite());
+    let e = latency.predict_printed(LatencyModelKind::Lut, "|conv~0|").unwrap_err();
+    assert!(!e.is_empty());
+
+    let check = latency.check(4, 9, &Device::flex(), &mut |_, _| {}).unwrap();
+    assert_eq!(check.samples, 4);
+    assert_eq!(check.models.len(), 3);
+    // The probes start with the network of every first choice (all edges `none`), then random cells.
+    let probes = latency.probes(3);
+    assert_eq!(probes.len(), 4);
+    assert_eq!(probes[0], "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|");
 }

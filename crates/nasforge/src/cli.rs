@@ -104,7 +104,7 @@ pub enum LatencyCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct LatencyBuildArgs {
-    /// The space (latency models exist for mbconv).
+    /// The space (latency models exist for mbconv and nb201).
     #[arg(long, value_enum, default_value = "mbconv")]
     pub space: SpaceKind,
     /// A study file whose `[space]` table sets the space and its settings (stages, choices) [default: --space
@@ -120,9 +120,13 @@ pub struct LatencyBuildArgs {
     /// The classifier's outputs.
     #[arg(long, default_value_t = 10, value_parser = at_least_one())]
     pub classes: usize,
-    /// The stem's channels before the width multiplier, as the search's --channels [default: the space's].
+    /// As the search's --channels: nb201's C, mbconv's stem channels before the width multiplier [default:
+    /// the space's].
     #[arg(long, value_parser = at_least_one())]
     pub channels: Option<usize>,
+    /// As the search's --cells: nb201's cells per stage [default: the space's].
+    #[arg(long, value_parser = at_least_one())]
+    pub cells: Option<usize>,
     /// Images per forward pass.
     #[arg(long, default_value_t = 1, value_parser = at_least_one())]
     pub batch: usize,

@@ -34,7 +34,7 @@ pub fn build(args: &LatencyBuildArgs) -> Result<ExitCode> {
         space: space(args.config.as_deref(), args.space)?,
         device: args.device,
         task: TaskShape { channels, size, classes: args.classes },
-        scale: NetworkScale { channels: args.channels, cells: None },
+        scale: NetworkScale { channels: args.channels, cells: args.cells },
         batch: args.batch,
         threads: args.threads,
         repetition: Repetition { runs: args.runs, passes: args.passes },

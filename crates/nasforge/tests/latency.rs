@@ -94,7 +94,7 @@ fn latency_models_that_cannot_serve_are_refused() {
     refused(&[&lut[..], &["--study", "x", "--dataset", "synthetic"]].concat(), &["lut.json", "measured for 3×32×32"]);
     refused(
         &[&lut[..], &["--study", "x", "--space", "nb201"]].concat(),
-        &["latency models are built for the mbconv space, not nb201"],
+        &["lut.json", "measured for the space mbconv, not nb201"],
     );
     std::fs::write(dir.path().join("bad.json"), "{\"format\": 1,\n\"target\": 3}").unwrap();
     refused(
@@ -108,12 +108,36 @@ fn latency_models_that_cannot_serve_are_refused() {
         &["--study", "x", "--latency-model", "lut", "--latency-table", "default.json"],
         &["default.json", "space settings"],
     );
-    let e = fails(dir.path(), &["latency", "build", "--space", "nb201", "-o", "x.json"]);
-    assert!(e.contains("latency models are built for the mbconv space, not nb201"), "{e}");
+    let e = fails(dir.path(), &["latency", "build", "--space", "chain", "-o", "x.json"]);
+    assert!(e.contains("latency models are built for the mbconv and nb201 spaces, not chain"), "{e}");
     let e = fails(dir.path(), &["latency", "check", "--config", "space.toml", "--model", "lut.json", "--samples", "1"]);
     assert!(e.contains("at least 2 networks"), "{e}");
     // Every refusal left the store as it was.
     assert_eq!(trials(dir.path(), "sqlite:s.db", "kept").len(), 3);
+}
+
+#[test]
+fn an_nb201_model_prices_the_cells_of_a_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = ["--input", "3x32x32", "--channels", "4", "--cells", "1"];
+    let build = ["latency", "build", "--space", "nb201", "--runs", "2", "--passes", "1", "--calibration", "8"];
+    let out = ok(dir.path(), &[&build[..], &network, &["-o", "nb.json"]].concat());
+    assert!(out.contains("operators\t19") && out.contains("calibration networks\t8"), "{out}");
+    let check = ["latency", "check", "--space", "nb201", "--model", "nb.json", "--samples", "4", "--json"];
+    assert_eq!(json(&ok(dir.path(), &check))["samples"], 4);
+
+    let search = ["search", "--space", "nb201", "--proxy", "params", "--metric", "params", "--storage", "sqlite:s.db"];
+    let latency = ["--latency-model", "lut", "--latency-table", "nb.json", "--channels", "4", "--cells", "1"];
+    ok(dir.path(), &[&search[..], &latency, &["--study", "nb", "--trials", "8"]].concat());
+    let done = trials(dir.path(), "sqlite:s.db", "nb");
+    assert_eq!(done.len(), 8);
+    assert!(done.iter().all(|t| t["metrics"]["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0)), "{done:?}");
+    // The model was measured for 4 channels and one cell per stage: a search at 8 channels is refused.
+    let e = fails(
+        dir.path(),
+        &[&search[..], &latency[..4], &["--study", "wide", "--channels", "8", "--cells", "1"]].concat(),
+    );
+    assert!(e.contains("nb.json") && e.contains("at the scale"), "{e}");
 }
 
 #[test]

@@ -1,157 +1,57 @@
-//! The three latency models of the mbconv space (look-up table, learned predictor, FLOPs line), how their
-//! file is measured on a device, and how well each predicts networks measured end to end.
+//! The mbconv space under a latency look-up table (a network's operators are its resize, stem, blocks and
+//! head), its predictor's inputs, and a co-design candidate measured under its own deployment.
 
-use std::collections::HashSet;
-use std::time::Instant;
+use std::collections::BTreeSet;
 
 use burn::tensor::{Device, Tensor};
-use rand::SeedableRng;
-use rand_pcg::Pcg64Mcg;
-use serde::Serialize;
 
 use nasforge_core::SearchSpace;
-use nasforge_core::predictor::{Model, Ridge, RidgeModel, kendall_tau};
-use nasforge_core::space::mbconv::MbOperator;
+use nasforge_core::space::mbconv::{BlockPlan, MbOperator};
 use nasforge_core::space::{MbconvArch, MbconvSpace, TaskShape};
 
-use super::{LATENCY_TABLE_FORMAT, LatencyModelKind, LatencyTable, LatencyTarget, MeasuredNetwork, fastest_ms};
+use super::model::measure_network;
+use super::{LatencySpace, fastest_ms, in_pool};
 use crate::NetworkScale;
-use crate::network::{Buildable, MbOperatorNet};
+use crate::network::MbOperatorNet;
 
-/// The latency models of one file over the mbconv space it was measured for.
-pub struct MbconvLatency {
-    space: MbconvSpace,
-    table: LatencyTable,
-    /// Intercept (ms) and slope (ms per million multiply-accumulates), by least squares.
-    flops_line: Option<(f64, f64)>,
-    predictor: Option<RidgeModel>,
-    /// The median over the calibration networks of measured ÷ summed latency: what a whole network costs
-    /// beyond its operators timed alone (1 without calibration networks).
-    lut_scale: f64,
-}
+impl LatencySpace for MbconvSpace {
+    type Operator = MbOperator;
 
-/// The predictor's inputs: the one-hot decisions, then the cost that drives time on a CPU (millions of
-/// multiply-accumulates and parameters, blocks, the depthwise work and the expanded activations).
-fn features(space: &MbconvSpace, target: &LatencyTarget, arch: &MbconvArch) -> Vec<f64> {
-    let plan = space.plan(arch, &target.task, target.scale.channels);
-    let cost = plan.cost();
-    let mut features = space.encode_onehot(arch);
-    let per_block = |work: &dyn Fn(&nasforge_core::space::mbconv::BlockPlan) -> usize| {
-        plan.blocks.iter().map(|b| work(b) as f64).sum::<f64>() / 1e6
-    };
-    features.extend([
-        cost.flops as f64 / 1e6,
-        cost.params as f64 / 1e6,
-        plan.blocks.len() as f64,
-        per_block(&|b| b.hidden * b.out_size().pow(2) * b.kernel.pow(2)),
-        per_block(&|b| b.hidden * b.in_size.pow(2)),
-    ]);
-    features
-}
-
-fn flops(space: &MbconvSpace, target: &LatencyTarget, arch: &MbconvArch) -> f64 {
-    space.plan(arch, &target.task, target.scale.channels).cost().flops as f64 / 1e6
-}
-
-/// Least squares `y = a + b·x`; `None` without two distinct `x`.
-fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let n = points.len() as f64;
-    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    (points.len() >= 2 && sxx > 0.0).then(|| (my - sxy / sxx * mx, sxy / sxx))
-}
-
-impl MbconvLatency {
-    /// The models of `table` over `space`, which must be the space it was measured for; the predictor and
-    /// the FLOPs line are fitted on its calibration networks.
-    pub fn new(space: MbconvSpace, table: LatencyTable) -> Result<MbconvLatency, String> {
-        let mut archs = Vec::with_capacity(table.calibration.len());
-        for measured in &table.calibration {
-            let arch = space
-                .parse(&measured.arch)
-                .map_err(|e| format!("latency model: calibration network '{}': {}", measured.arch, e.message))?;
-            archs.push((arch, measured.latency_ms));
-        }
-        let target = &table.target;
-        let points: Vec<(f64, f64)> = archs.iter().map(|(a, ms)| (flops(&space, target, a), *ms)).collect();
-        let flops_line = fit_line(&points);
-        let predictor = (archs.len() >= 2).then(|| {
-            let rows: Vec<Vec<f64>> = archs.iter().map(|(a, _)| features(&space, target, a)).collect();
-            let targets: Vec<f64> = archs.iter().map(|(_, ms)| *ms).collect();
-            Ridge::default().train(&rows, &targets)
-        });
-        let mut ratios = Vec::with_capacity(archs.len());
-        for (arch, ms) in &archs {
-            let plan = space.plan(arch, &target.task, target.scale.channels);
-            ratios.push(ms / table.sum(plan.operators().iter().map(ToString::to_string))?);
-        }
-        ratios.sort_by(f64::total_cmp);
-        let lut_scale = if ratios.is_empty() { 1.0 } else { ratios[ratios.len() / 2] };
-        Ok(MbconvLatency { space, table, flops_line, predictor, lut_scale })
+    fn settings_value(&self) -> serde_json::Value {
+        serde_json::to_value(self.settings()).expect("settings serialise")
     }
 
-    pub fn table(&self) -> &LatencyTable {
-        &self.table
+    fn operators(&self, arch: &MbconvArch, task: &TaskShape, scale: &NetworkScale) -> Vec<MbOperator> {
+        self.plan(arch, task, scale.channels).operators()
     }
 
-    /// The latency `kind` predicts for `arch`, in milliseconds.
-    pub fn predict(&self, kind: LatencyModelKind, arch: &MbconvArch) -> Result<f64, String> {
-        let target = &self.table.target;
-        let fitted = || {
-            format!(
-                "the latency model has {} calibration networks: too few to fit the {} model (build it with --calibration)",
-                self.table.calibration.len(),
-                kind.name()
-            )
-        };
-        match kind {
-            LatencyModelKind::Lut => {
-                let plan = self.space.plan(arch, &target.task, target.scale.channels);
-                Ok(self.lut_scale * self.table.sum(plan.operators().iter().map(ToString::to_string))?)
-            }
-            LatencyModelKind::Predictor => {
-                let model = self.predictor.as_ref().ok_or_else(fitted)?;
-                Ok(model.predict(&[features(&self.space, target, arch)])[0].mean)
-            }
-            LatencyModelKind::Flops => {
-                let (intercept, slope) = self.flops_line.ok_or_else(fitted)?;
-                Ok(intercept + slope * flops(&self.space, target, arch))
-            }
-            LatencyModelKind::Measured => Err("the measured latency needs the trained network, not a model".into()),
-        }
+    fn every_operator(&self, task: &TaskShape, scale: &NetworkScale) -> BTreeSet<MbOperator> {
+        MbconvSpace::every_operator(self, task, scale.channels)
     }
-}
 
-/// Distinct random architectures (by canonical form), none of `excluded`.
-fn distinct_sample(space: &MbconvSpace, count: usize, seed: u64, excluded: &HashSet<String>) -> Vec<MbconvArch> {
-    let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let mut seen = excluded.clone();
-    let mut archs = Vec::with_capacity(count);
-    while archs.len() < count {
-        let arch = space.sample(&mut rng);
-        if seen.insert(space.canonical(&arch)) {
-            archs.push(arch);
-        }
+    fn time_operator(&self, operator: &MbOperator, batch: usize, runs: usize, device: &Device) -> f64 {
+        let (net, shape) = MbOperatorNet::new(operator, batch, device);
+        let x = Tensor::<4>::zeros(shape, device);
+        fastest_ms(runs, || net.run(x.clone()))
     }
-    archs
-}
 
-/// The fastest end-to-end latency of `arch`'s network over `runs` forward passes of `batch` images (fresh
-/// weights, batch norm in inference).
-fn measure_network(
-    space: &MbconvSpace,
-    (task, scale): (&TaskShape, &NetworkScale),
-    batch: usize,
-    arch: &MbconvArch,
-    runs: usize,
-    device: &Device,
-) -> f64 {
-    let network = space.build(arch, task, scale, device);
-    let x = Tensor::<4>::zeros([batch, task.channels, task.size, task.size], device);
-    fastest_ms(runs, || {
-        let _ = network.forward(x.clone()).into_data();
-    })
+    /// The one-hot decisions, then the cost that drives time on a CPU (millions of multiply-accumulates and
+    /// parameters, blocks, the depthwise work and the expanded activations).
+    fn latency_features(&self, arch: &MbconvArch, task: &TaskShape, scale: &NetworkScale) -> Vec<f64> {
+        let plan = self.plan(arch, task, scale.channels);
+        let cost = plan.cost();
+        let mut features = self.encode_onehot(arch);
+        let per_block =
+            |work: &dyn Fn(&BlockPlan) -> usize| plan.blocks.iter().map(|b| work(b) as f64).sum::<f64>() / 1e6;
+        features.extend([
+            cost.flops as f64 / 1e6,
+            cost.params as f64 / 1e6,
+            plan.blocks.len() as f64,
+            per_block(&|b| b.hidden * b.out_size().pow(2) * b.kernel.pow(2)),
+            per_block(&|b| b.hidden * b.in_size.pow(2)),
+        ]);
+        features
+    }
 }
 
 /// The fastest of `runs` forward passes of `arch`'s network (fresh weights) under its deployment: a batch of
@@ -167,198 +67,4 @@ pub fn measure_deployed(
         .deployment
         .ok_or_else(|| format!("{} has no deployment (threads and batch) to measure", space.print(arch)))?;
     in_pool(deployment.threads, || Ok(measure_network(space, network, deployment.batch, arch, runs, device)))
-}
-
-/// Measures the latency model file of `space` for `target` on `device`, in a pool of the target's threads:
-/// every operator any network of the space can contain, timed alone, then `calibration` random networks end
-/// to end, each repeated as `repetition` says. `progress` hears `(done, total)` measurements.
-pub fn build_mbconv_table(
-    space: &MbconvSpace,
-    target: LatencyTarget,
-    repetition: Repetition,
-    calibration: usize,
-    seed: u64,
-    device: &Device,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> Result<LatencyTable, String> {
-    in_pool(target.threads, || Ok(measure_table(space, target, repetition, calibration, seed, device, progress)))
-}
-
-/// Runs `work` in a thread pool of `threads` threads, where the CPU backend's parallel loops run.
-fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| format!("a pool of {threads} threads: {e}"))?;
-    pool.install(work)
-}
-
-/// How measurements are repeated: `runs` timed runs (the fastest kept) in each of `passes` sweeps over all
-/// that is measured, the fastest sweep kept: interference from other processes, which comes and goes over
-/// seconds, has to hit every sweep to count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Repetition {
-    pub runs: usize,
-    pub passes: usize,
-}
-
-/// The fastest time of each item over the sweeps; `progress` hears each measurement.
-fn sweep<T>(
-    items: &[T],
-    repetition: Repetition,
-    mut measure: impl FnMut(&T) -> f64,
-    progress: &mut dyn FnMut(),
-) -> Vec<f64> {
-    let mut fastest = vec![f64::INFINITY; items.len()];
-    for _ in 0..repetition.passes.max(1) {
-        for (i, item) in items.iter().enumerate() {
-            fastest[i] = fastest[i].min(measure(item));
-            progress();
-        }
-    }
-    fastest
-}
-
-/// Counts measurements towards `total` for a `(done, total)` progress callback.
-fn counter(total: usize, progress: &mut (dyn FnMut(usize, usize) + Send)) -> impl FnMut() + '_ {
-    let mut done = 0;
-    move || {
-        done += 1;
-        progress(done, total);
-    }
-}
-
-fn measure_table(
-    space: &MbconvSpace,
-    target: LatencyTarget,
-    repetition: Repetition,
-    calibration: usize,
-    seed: u64,
-    device: &Device,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> LatencyTable {
-    let started = Instant::now();
-    let every: Vec<MbOperator> = space.every_operator(&target.task, target.scale.channels).into_iter().collect();
-    let mut progress = counter(repetition.passes.max(1) * (every.len() + calibration), progress);
-    let times = sweep(
-        &every,
-        repetition,
-        |operator| {
-            let (net, shape) = MbOperatorNet::new(operator, target.batch, device);
-            let x = Tensor::<4>::zeros(shape, device);
-            fastest_ms(repetition.runs, || net.run(x.clone()))
-        },
-        &mut progress,
-    );
-    let operators = every.iter().map(ToString::to_string).zip(times).collect();
-    let archs = distinct_sample(space, calibration, seed, &HashSet::new());
-    let network = (&target.task, &target.scale);
-    let measure = |arch: &MbconvArch| measure_network(space, network, target.batch, arch, repetition.runs, device);
-    let times = sweep(&archs, repetition, measure, &mut progress);
-    let calibration = archs
-        .iter()
-        .zip(times)
-        .map(|(arch, latency_ms)| MeasuredNetwork { arch: space.print(arch), latency_ms })
-        .collect();
-    LatencyTable {
-        format: LATENCY_TABLE_FORMAT,
-        target,
-        runs: repetition.runs,
-        passes: repetition.passes,
-        operators,
-        calibration,
-        build_seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
-/// How well one model predicted the measured latencies.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelAccuracy {
-    pub model: &'static str,
-    /// The share of networks predicted within ±10 % of their measured latency.
-    pub within_10pct: f64,
-    /// Kendall's τ between predicted and measured latencies.
-    pub kendall: f64,
-    /// The mean of |predicted − measured| / measured, in percent.
-    pub mean_abs_error_pct: f64,
-    /// The mean of (predicted − measured) / measured, in percent: the model's bias.
-    pub mean_error_pct: f64,
-}
-
-/// A check of a latency model file against networks measured end to end: the look-up table's accuracy at the
-/// top level, every model's in `models`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LatencyCheck {
-    pub samples: usize,
-    pub within_10pct: f64,
-    pub kendall: f64,
-    pub models: Vec<ModelAccuracy>,
-    /// The measured latencies' median and range, in milliseconds.
-    pub measured_median_ms: f64,
-    pub measured_min_ms: f64,
-    pub measured_max_ms: f64,
-    pub seconds: f64,
-}
-
-/// Measures `samples` random networks (distinct, none of the file's calibration networks) end to end, as
-/// the file's operators were (its runs and passes), and compares each model's predictions with them.
-pub fn check_mbconv(
-    latency: &MbconvLatency,
-    samples: usize,
-    seed: u64,
-    device: &Device,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> Result<LatencyCheck, String> {
-    in_pool(latency.table.target.threads, || check_in_pool(latency, samples, seed, device, progress))
-}
-
-fn check_in_pool(
-    latency: &MbconvLatency,
-    samples: usize,
-    seed: u64,
-    device: &Device,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> Result<LatencyCheck, String> {
-    let started = Instant::now();
-    let space = &latency.space;
-    let table = latency.table();
-    let calibration: HashSet<String> =
-        table.calibration.iter().filter_map(|m| space.parse(&m.arch).ok()).map(|a| space.canonical(&a)).collect();
-    let archs = distinct_sample(space, samples, seed, &calibration);
-    let repetition = Repetition { runs: table.runs, passes: table.passes };
-    let mut progress = counter(repetition.passes.max(1) * samples, progress);
-    let target = &table.target;
-    let network = (&target.task, &target.scale);
-    let measure = |arch: &MbconvArch| measure_network(space, network, target.batch, arch, table.runs, device);
-    let measured = sweep(&archs, repetition, measure, &mut progress);
-    let mut models = Vec::new();
-    for kind in [LatencyModelKind::Lut, LatencyModelKind::Predictor, LatencyModelKind::Flops] {
-        let predicted = match archs.iter().map(|a| latency.predict(kind, a)).collect::<Result<Vec<f64>, String>>() {
-            Ok(predicted) => predicted,
-            // A file without calibration networks has the look-up table only.
-            Err(_) if kind != LatencyModelKind::Lut => continue,
-            Err(e) => return Err(e),
-        };
-        let signed: Vec<f64> = predicted.iter().zip(&measured).map(|(p, m)| (p - m) / m).collect();
-        let errors: Vec<f64> = signed.iter().map(|e| e.abs()).collect();
-        models.push(ModelAccuracy {
-            model: kind.name(),
-            within_10pct: errors.iter().filter(|&&e| e <= 0.10).count() as f64 / samples.max(1) as f64,
-            kendall: kendall_tau(&predicted, &measured),
-            mean_abs_error_pct: 100.0 * errors.iter().sum::<f64>() / samples.max(1) as f64,
-            mean_error_pct: 100.0 * signed.iter().sum::<f64>() / samples.max(1) as f64,
-        });
-    }
-    let mut sorted = measured.clone();
-    sorted.sort_by(f64::total_cmp);
-    Ok(LatencyCheck {
-        samples,
-        within_10pct: models[0].within_10pct,
-        kendall: models[0].kendall,
-        models,
-        measured_median_ms: sorted.get(samples / 2).copied().unwrap_or(f64::NAN),
-        measured_min_ms: sorted.first().copied().unwrap_or(f64::NAN),
-        measured_max_ms: sorted.last().copied().unwrap_or(f64::NAN),
-        seconds: started.elapsed().as_secs_f64(),
-    })
 }

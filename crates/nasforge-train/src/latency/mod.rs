@@ -1,14 +1,17 @@
-//! Latency models of a device for the `mbconv` space: a look-up table of every operator measured alone and
-//! summed per network (FBNet's method), a ridge regression learned from networks measured end to end, and a
-//! FLOPs line fitted on the same networks; how each is built on a device, and how well each predicts the
-//! measured end-to-end latency of networks it has never seen.
+//! Latency models of a device for the `mbconv` and `nb201` spaces: a look-up table of every operator
+//! measured alone and summed per network (FBNet's method), a ridge regression learned from networks measured
+//! end to end, and a FLOPs line fitted on the same networks; how each is built on a device, and how well each
+//! predicts the measured end-to-end latency of networks it has never seen.
 
 mod mbconv;
+mod model;
+mod nb201;
+mod space;
 mod table;
 
-pub use mbconv::{
-    LatencyCheck, MbconvLatency, ModelAccuracy, Repetition, build_mbconv_table, check_mbconv, measure_deployed,
-};
+pub use mbconv::measure_deployed;
+pub use model::{LatencyCheck, LatencyModel, ModelAccuracy, Repetition, SpaceLatency, build_table};
+pub use space::LatencySpace;
 pub use table::{LATENCY_TABLE_FORMAT, LatencyTable, LatencyTarget, MeasuredNetwork};
 
 use std::time::Instant;
@@ -48,6 +51,15 @@ impl LatencyModelKind {
             format!("unknown latency model '{name}' (expected one of {})", Self::ALL.map(Self::name).join(", "))
         })
     }
+}
+
+/// Runs `work` in a thread pool of `threads` threads, where the CPU backend's parallel loops run.
+fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("a pool of {threads} threads: {e}"))?;
+    pool.install(work)
 }
 
 /// The milliseconds of `runs` calls of `run` after three calls of warm-up, sorted.

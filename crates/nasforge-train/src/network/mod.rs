@@ -19,7 +19,7 @@ pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainSkip, chain_network};
 pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsPre, FactorizedReduce, darts_network};
 pub use layers::{Act, ConvUnit, Norm2d};
 pub use mbconv::{MbBlockNet, MbHead, MbOperatorNet, MbconvNet, SqueezeExcite};
-pub use nb201::{Nb201Block, Nb201Cell, Nb201Edge, Nb201Net, ResidualReduction, nb201_network};
+pub use nb201::{Nb201Block, Nb201Cell, Nb201Edge, Nb201Net, Nb201OperatorNet, ResidualReduction, nb201_network};
 pub use nb201_supernet::{CellTerms, EdgeTerm, Nb201Supernet, SupernetBlock, SupernetCell, SupernetEdge};
 pub use probe::Probe;
 

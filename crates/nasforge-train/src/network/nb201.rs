@@ -7,6 +7,7 @@ use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, BatchNormConfig, Identity, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
+use nasforge_core::space::nb201::Nb201Operator;
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
@@ -23,6 +24,23 @@ pub enum Nb201Edge {
     Pool(AvgPool2d),
 }
 
+/// The convolution unit of a `nor_conv_1x1` or `nor_conv_3x3` edge.
+fn edge_conv(op: Nb201Op, channels: usize, device: &Device) -> ConvUnit {
+    let kernel = if op == Nb201Op::NorConv1x1 { 1 } else { 3 };
+    ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, kernel), device)
+}
+
+/// The pool of an `avg_pool_3x3` edge.
+fn edge_pool() -> AvgPool2d {
+    avg_pool(3, 1, 1, false)
+}
+
+/// The network's end: batch norm, ReLU, global average pooling, classifier.
+fn head(norm: &BatchNorm, classifier: &Linear, x: Tensor<4>) -> Tensor<2> {
+    let x = probe::relu(batch_norm_statistics::batch_norm(norm, x));
+    classifier.forward(global_pool(x))
+}
+
 #[derive(Module, Debug)]
 pub struct Nb201Cell {
     /// In `EDGE_NODES` order: edge `(to, from)` is `edges[to * (to - 1) / 2 + from]`.
@@ -37,13 +55,8 @@ impl Nb201Cell {
             .map(|op| match op {
                 Nb201Op::None => Nb201Edge::Zero(Identity),
                 Nb201Op::SkipConnect => Nb201Edge::Identity(Identity),
-                Nb201Op::NorConv1x1 => {
-                    Nb201Edge::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, 1), device))
-                }
-                Nb201Op::NorConv3x3 => {
-                    Nb201Edge::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(channels, channels, 3), device))
-                }
-                Nb201Op::AvgPool3x3 => Nb201Edge::Pool(avg_pool(3, 1, 1, false)),
+                Nb201Op::NorConv1x1 | Nb201Op::NorConv3x3 => Nb201Edge::Conv(edge_conv(*op, channels, device)),
+                Nb201Op::AvgPool3x3 => Nb201Edge::Pool(edge_pool()),
             })
             .collect();
         Nb201Cell { edges }
@@ -147,12 +160,7 @@ pub struct Nb201Net {
 impl Nb201Net {
     pub fn new(arch: &Nb201Arch, network: &Nb201Network, device: &Device) -> Self {
         let mut c = network.channels;
-        let stem = ConvUnit::new(
-            ConvSpec::new(network.input_channels, c, 3),
-            Some(Norm2d::batch(c, device)),
-            Act::Identity,
-            device,
-        );
+        let stem = stem(network.input_channels, c, device);
         let mut blocks = Vec::new();
         for stage in 0..3 {
             if stage > 0 {
@@ -179,8 +187,7 @@ impl Nb201Net {
                 Nb201Block::Reduction(r) => r.forward(x),
             };
         }
-        let x = probe::relu(batch_norm_statistics::batch_norm(&self.last_norm, x));
-        self.classifier.forward(global_pool(x))
+        head(&self.last_norm, &self.classifier, x)
     }
 
     pub(crate) fn onnx(&self, g: &mut OnnxGraph, x: Value) -> Value {
@@ -195,6 +202,82 @@ impl Nb201Net {
         let x = g.relu(&normed);
         let pooled = g.global_pool(&x);
         g.linear(&self.classifier, &pooled)
+    }
+}
+
+/// The stem: a 3×3 convolution and batch norm.
+fn stem(in_channels: usize, out_channels: usize, device: &Device) -> ConvUnit {
+    ConvUnit::new(
+        ConvSpec::new(in_channels, out_channels, 3),
+        Some(Norm2d::batch(out_channels, device)),
+        Act::Identity,
+        device,
+    )
+}
+
+/// One operator of a NAS-Bench-201 network built alone, to be timed for a latency look-up table.
+#[derive(Module, Debug)]
+pub enum Nb201OperatorNet {
+    Stem(ConvUnit),
+    Conv(ConvUnit),
+    Pool(AvgPool2d),
+    /// The addition of two of a node's terms.
+    Sum(Identity),
+    /// The zeros of a node no edge feeds.
+    Zeros(Identity),
+    Reduction(ResidualReduction),
+    Head(Nb201Head),
+}
+
+/// The network's end alone (its parts are fields of [`Nb201Net`], whose saved weights name them).
+#[derive(Module, Debug)]
+pub struct Nb201Head {
+    norm: BatchNorm,
+    classifier: Linear,
+}
+
+impl Nb201OperatorNet {
+    /// The operator and the shape of its input for a batch of `batch`.
+    pub fn new(operator: &Nb201Operator, batch: usize, device: &Device) -> (Self, [usize; 4]) {
+        match *operator {
+            Nb201Operator::Stem { in_channels, out_channels, size } => {
+                (Nb201OperatorNet::Stem(stem(in_channels, out_channels, device)), [batch, in_channels, size, size])
+            }
+            Nb201Operator::Edge { op, channels, size } => {
+                let net = match op {
+                    Nb201Op::AvgPool3x3 => Nb201OperatorNet::Pool(edge_pool()),
+                    conv => Nb201OperatorNet::Conv(edge_conv(conv, channels, device)),
+                };
+                (net, [batch, channels, size, size])
+            }
+            Nb201Operator::Sum { channels, size } => (Nb201OperatorNet::Sum(Identity), [batch, channels, size, size]),
+            Nb201Operator::Zeros { channels, size } => {
+                (Nb201OperatorNet::Zeros(Identity), [batch, channels, size, size])
+            }
+            Nb201Operator::Reduction { in_channels, out_channels, size } => (
+                Nb201OperatorNet::Reduction(ResidualReduction::new(in_channels, out_channels, device)),
+                [batch, in_channels, size, size],
+            ),
+            Nb201Operator::Head { channels, size, classes } => (
+                Nb201OperatorNet::Head(Nb201Head {
+                    norm: BatchNormConfig::new(channels).init(device),
+                    classifier: LinearConfig::new(channels, classes).init(device),
+                }),
+                [batch, channels, size, size],
+            ),
+        }
+    }
+
+    /// Runs the operator and waits for its result.
+    pub fn run(&self, x: Tensor<4>) {
+        let _ = match self {
+            Nb201OperatorNet::Stem(unit) | Nb201OperatorNet::Conv(unit) => unit.forward(x).into_data(),
+            Nb201OperatorNet::Pool(pool) => kernels::avg_pool2d(pool, x).into_data(),
+            Nb201OperatorNet::Sum(_) => (x.clone() + x).into_data(),
+            Nb201OperatorNet::Zeros(_) => x.zeros_like().into_data(),
+            Nb201OperatorNet::Reduction(reduction) => reduction.forward(x).into_data(),
+            Nb201OperatorNet::Head(end) => head(&end.norm, &end.classifier, x).into_data(),
+        };
     }
 }
 

@@ -5,6 +5,7 @@ mod arch;
 mod canonical;
 mod encoding;
 mod network;
+mod operators;
 mod text;
 mod variation;
 
@@ -18,6 +19,7 @@ pub use super::NetworkCost;
 use super::{ParseError, SearchSpace, TaskShape};
 pub use arch::{EDGE_NODES, EDGES, Nb201Arch, Nb201Op};
 pub use network::Nb201Network;
+pub use operators::Nb201Operator;
 
 /// The NAS-Bench-201 cell space. It has no settings: the operation set is the benchmark's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

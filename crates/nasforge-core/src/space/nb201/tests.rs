@@ -207,3 +207,43 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_network_lists_its_operators_as_they_run() {
+    let network = Nb201Network { channels: 8, cells_per_stage: 2, input_channels: 1, input_size: 28, classes: 10 };
+    // Node 1: a 3×3 conv; node 2: a 1×1 conv plus a skip (one addition); node 3: nothing (zeros).
+    let cell = arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|none~1|none~2|");
+    let keys: Vec<String> = network.operators(&cell).iter().map(ToString::to_string).collect();
+    let stage = |channels: usize, size: usize| {
+        [
+            format!("edge nor_conv_3x3 {channels}ch @{size}"),
+            format!("edge nor_conv_1x1 {channels}ch @{size}"),
+            format!("sum {channels}ch @{size}"),
+            format!("zeros {channels}ch @{size}"),
+        ]
+        .iter()
+        .cycle()
+        .take(8)
+        .cloned()
+        .collect::<Vec<_>>()
+    };
+    let mut expected = vec!["stem 1>8 @28".to_string()];
+    expected.extend(stage(8, 28));
+    expected.push("reduction 8>16 @28".into());
+    expected.extend(stage(16, 14));
+    expected.push("reduction 16>32 @14".into());
+    expected.extend(stage(32, 7));
+    expected.push("head 32ch @7 >10".into());
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn every_operator_of_every_network_is_in_the_space_wide_set() {
+    let network = Nb201Network { input_size: 28, input_channels: 1, ..Nb201Network::default() };
+    let every = network.every_operator();
+    let mut used = HashSet::new();
+    for a in Nb201Space::all() {
+        used.extend(network.operators(&a));
+    }
+    assert_eq!(used, every.into_iter().collect::<HashSet<_>>(), "the set holds exactly what networks use");
+}
