@@ -228,3 +228,40 @@ fn an_nb201_table_prices_every_cell_by_its_edges_sums_and_fixed_parts() {
     assert_eq!(probes.len(), 4);
     assert_eq!(probes[0], "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|");
 }
+
+#[test]
+fn a_darts_table_prices_every_network_by_its_operators() {
+    let space = nasforge_core::space::DartsSpace::default();
+    let task = TaskShape { channels: 1, size: 8, classes: 3 };
+    let scale = NetworkScale { channels: Some(2), cells: Some(3) };
+    let target = LatencyTarget {
+        device: "cpu".into(),
+        threads: 1,
+        space: "darts".into(),
+        space_settings: space.settings_value(),
+        task,
+        scale,
+        batch: 1,
+    };
+    let table = measure(&space, target, 4);
+    assert_eq!(table.operators.len(), space.every_operator(&task, &scale).len());
+    assert!(table.operators.contains_key("edge sep_conv_5x5 4ch @8 s2"), "{:?}", table.operators.keys());
+    assert!(table.operators.contains_key("preprocess factorized_reduce 8>8 @8"), "{:?}", table.operators.keys());
+    assert!(table.operators.values().all(|&ms| ms.is_finite() && ms > 0.0), "{:?}", table.operators);
+
+    let latency = SpaceLatency::new(space.clone(), table.clone()).unwrap();
+    let summed = |arch: &nasforge_core::space::DartsArch| -> f64 {
+        space.operators(arch, &task, &scale).iter().map(|o| table.operators[&o.to_string()]).sum()
+    };
+    let mut ratios: Vec<f64> =
+        table.calibration.iter().map(|m| m.latency_ms / summed(&space.parse(&m.arch).unwrap())).collect();
+    ratios.sort_by(f64::total_cmp);
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(4);
+    for _ in 0..20 {
+        let arch = space.sample(&mut rng);
+        let lut = latency.predict(LatencyModelKind::Lut, &arch).unwrap();
+        assert!((lut - ratios[2] * summed(&arch)).abs() < 1e-12, "{lut}");
+    }
+    let check = latency.check(3, 9, &Device::flex(), &mut |_, _| {}).unwrap();
+    assert_eq!((check.samples, check.models.len()), (3, 3));
+}

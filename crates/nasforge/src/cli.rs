@@ -104,7 +104,7 @@ pub enum LatencyCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct LatencyBuildArgs {
-    /// The space (latency models exist for mbconv and nb201).
+    /// The space (latency models exist for mbconv, nb201 and darts).
     #[arg(long, value_enum, default_value = "mbconv")]
     pub space: SpaceKind,
     /// A study file whose `[space]` table sets the space and its settings (stages, choices) [default: --space
@@ -120,11 +120,11 @@ pub struct LatencyBuildArgs {
     /// The classifier's outputs.
     #[arg(long, default_value_t = 10, value_parser = at_least_one())]
     pub classes: usize,
-    /// As the search's --channels: nb201's C, mbconv's stem channels before the width multiplier [default:
-    /// the space's].
+    /// As the search's --channels: nb201's and darts's C, mbconv's stem channels before the width multiplier
+    /// [default: the space's].
     #[arg(long, value_parser = at_least_one())]
     pub channels: Option<usize>,
-    /// As the search's --cells: nb201's cells per stage [default: the space's].
+    /// As the search's --cells: nb201's cells per stage, darts's cells [default: the space's].
     #[arg(long, value_parser = at_least_one())]
     pub cells: Option<usize>,
     /// Images per forward pass.

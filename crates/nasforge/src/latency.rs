@@ -48,7 +48,8 @@ pub fn build(args: &LatencyBuildArgs) -> Result<ExitCode> {
     println!("operators\t{}", table.operators.len());
     println!("calibration networks\t{}", table.calibration.len());
     println!("build_seconds\t{:.1}", table.build_seconds);
-    println!("check with\tnasforge latency check --model {} --samples 200", args.output.display());
+    let space = &table.target.space;
+    println!("check with\tnasforge latency check --space {space} --model {} --samples 200", args.output.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,7 +7,7 @@ use burn::nn::pool::{AvgPool2d, MaxPool2d};
 use burn::nn::{BatchNorm, BatchNormConfig, Identity, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use nasforge_core::space::darts::DartsOp;
+use nasforge_core::space::darts::{DartsOp, DartsOperator, NODES};
 use nasforge_core::space::{DartsArch, DartsNetwork, DartsSpace, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
@@ -148,6 +148,15 @@ pub enum DartsPre {
 }
 
 impl DartsPre {
+    /// FactorizedReduce after a reduction cell (`reduce`), else ReLU-conv 1×1-BN.
+    fn new(reduce: bool, c_in: usize, c_out: usize, device: &Device) -> Self {
+        if reduce {
+            DartsPre::Reduce(FactorizedReduce::new(c_in, c_out, device))
+        } else {
+            DartsPre::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(c_in, c_out, 1), device))
+        }
+    }
+
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             DartsPre::Conv(u) => u.forward(x),
@@ -236,12 +245,7 @@ pub struct DartsNet {
 impl DartsNet {
     pub fn new(arch: &DartsArch, network: &DartsNetwork, device: &Device) -> Self {
         let stem_c = 3 * network.channels;
-        let stem = ConvUnit::new(
-            ConvSpec::new(network.input_channels, stem_c, 3),
-            Some(Norm2d::batch(stem_c, device)),
-            Act::Identity,
-            device,
-        );
+        let stem = stem(network.input_channels, stem_c, device);
         let (mut c_pp, mut c_p, mut c) = (stem_c, stem_c, network.channels);
         let mut reduction_prev = false;
         let mut cells = Vec::with_capacity(network.layers);
@@ -250,12 +254,8 @@ impl DartsNet {
             if reduction {
                 c *= 2;
             }
-            let pre0 = if reduction_prev {
-                DartsPre::Reduce(FactorizedReduce::new(c_pp, c, device))
-            } else {
-                DartsPre::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(c_pp, c, 1), device))
-            };
-            let pre1 = DartsPre::Conv(ConvUnit::relu_conv_bn(ConvSpec::new(c_p, c, 1), device));
+            let pre0 = DartsPre::new(reduction_prev, c_pp, c, device);
+            let pre1 = DartsPre::new(false, c_p, c, device);
             let genotype = if reduction { &arch.reduce } else { &arch.normal };
             let mut edges = Vec::new();
             let mut inputs = Vec::new();
@@ -290,6 +290,72 @@ impl DartsNet {
         }
         let pooled = g.global_pool(&s1);
         g.linear(&self.classifier, &pooled)
+    }
+}
+
+/// The stem: a 3×3 convolution and batch norm.
+fn stem(in_channels: usize, out_channels: usize, device: &Device) -> ConvUnit {
+    ConvUnit::new(
+        ConvSpec::new(in_channels, out_channels, 3),
+        Some(Norm2d::batch(out_channels, device)),
+        Act::Identity,
+        device,
+    )
+}
+
+/// One operator of a DARTS network built alone, to be timed for a latency look-up table.
+#[derive(Module, Debug)]
+pub enum DartsOperatorNet {
+    Stem(ConvUnit),
+    Preprocess(DartsPre),
+    Edge(DartsEdge),
+    /// The addition of a node's two terms.
+    Sum(Identity),
+    /// The zeros of a node whose edges are both `none`.
+    Zeros(Identity),
+    /// The concatenation of a cell's nodes.
+    Concat(Identity),
+    Head(Linear),
+}
+
+impl DartsOperatorNet {
+    /// The operator and the shape of its input for a batch of `batch`.
+    pub fn new(operator: &DartsOperator, batch: usize, device: &Device) -> (Self, [usize; 4]) {
+        let input = |channels: usize, size: usize| [batch, channels, size, size];
+        match *operator {
+            DartsOperator::Stem { in_channels, out_channels, size } => {
+                (DartsOperatorNet::Stem(stem(in_channels, out_channels, device)), input(in_channels, size))
+            }
+            DartsOperator::Preprocess { reduce, in_channels, out_channels, size } => (
+                DartsOperatorNet::Preprocess(DartsPre::new(reduce, in_channels, out_channels, device)),
+                input(in_channels, size),
+            ),
+            DartsOperator::Edge { op, channels, size, stride } => {
+                (DartsOperatorNet::Edge(DartsEdge::new(op, channels, stride, device)), input(channels, size))
+            }
+            DartsOperator::Sum { channels, size } => (DartsOperatorNet::Sum(Identity), input(channels, size)),
+            DartsOperator::Zeros { channels, size } => (DartsOperatorNet::Zeros(Identity), input(channels, size)),
+            DartsOperator::Concat { channels, size } => (DartsOperatorNet::Concat(Identity), input(channels, size)),
+            DartsOperator::Head { channels, size, classes } => {
+                (DartsOperatorNet::Head(LinearConfig::new(channels, classes).init(device)), input(channels, size))
+            }
+        }
+    }
+
+    /// Runs the operator and waits for its result.
+    pub fn run(&self, x: Tensor<4>) {
+        let _ = match self {
+            DartsOperatorNet::Stem(unit) => unit.forward(x).into_data(),
+            DartsOperatorNet::Preprocess(pre) => pre.forward(x).into_data(),
+            DartsOperatorNet::Edge(edge) => match edge.forward(x) {
+                Some(y) => y.into_data(),
+                None => return,
+            },
+            DartsOperatorNet::Sum(_) => (x.clone() + x).into_data(),
+            DartsOperatorNet::Zeros(_) => x.zeros_like().into_data(),
+            DartsOperatorNet::Concat(_) => Tensor::cat(vec![x; NODES], 1).into_data(),
+            DartsOperatorNet::Head(classifier) => classifier.forward(global_pool(x)).into_data(),
+        };
     }
 }
 

@@ -16,7 +16,7 @@ mod probe;
 
 pub use batch_norm_statistics::BatchNormStatistics;
 pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainSkip, chain_network};
-pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsPre, FactorizedReduce, darts_network};
+pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsOperatorNet, DartsPre, FactorizedReduce, darts_network};
 pub use layers::{Act, ConvUnit, Norm2d};
 pub use mbconv::{MbBlockNet, MbHead, MbOperatorNet, MbconvNet, SqueezeExcite};
 pub use nb201::{Nb201Block, Nb201Cell, Nb201Edge, Nb201Net, Nb201OperatorNet, ResidualReduction, nb201_network};

@@ -79,6 +79,7 @@ mod arch;
 mod canonical;
 mod encoding;
 mod network;
+mod operators;
 mod text;
 mod validation;
 mod variation;
@@ -93,6 +94,7 @@ use super::{NetworkCost, ParseError, SearchSpace, TaskShape};
 pub use arch::{CELL_NAMES, DARTS_V1, DARTS_V2, DartsArch, DartsCell, DartsOp, NODES};
 use arch::{op_error, op_list};
 pub use network::DartsNetwork;
+pub use operators::DartsOperator;
 
 /// The DARTS cell space over a list of operations (default: the original eight). Its configuration form
 /// is `{"ops": ["none", "max_pool_3x3", …]}`, validated on reading.

@@ -582,3 +582,62 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_network_lists_its_operators_as_they_run() {
+    // C = 2, 3 cells: cell 0 normal (8×8), cells 1 and 2 reduce (8 → 4 → 2).
+    let network = DartsNetwork { channels: 2, layers: 3, input_channels: 1, input_size: 8, classes: 10 };
+    let pools = "max_pool_3x3~0 avg_pool_3x3~1 max_pool_3x3~0 avg_pool_3x3~1 max_pool_3x3~0 avg_pool_3x3~1 max_pool_3x3~0 avg_pool_3x3~1";
+    let mut a = arch(&genotype(pools, pools));
+    // The normal cell's first node: a skip (the identity: no operator) and a separable convolution.
+    a.normal.nodes[0] = [(DartsOp::SkipConnect, 0), (DartsOp::SepConv3x3, 1)];
+    // The reduction cell's second node: a skip of an input (FactorizedReduce, stride 2) and of node 0.
+    a.reduce.nodes[1] = [(DartsOp::SkipConnect, 1), (DartsOp::SkipConnect, 2)];
+    let keys: Vec<String> = network.operators(&a).iter().map(ToString::to_string).collect();
+    let pool_nodes = |c: usize, size: usize, stride: usize, out: usize, nodes: usize| {
+        let mut keys = Vec::new();
+        for _ in 0..nodes {
+            keys.push(format!("edge max_pool_3x3 {c}ch @{size} s{stride}"));
+            keys.push(format!("edge avg_pool_3x3 {c}ch @{size} s{stride}"));
+            keys.push(format!("sum {c}ch @{out}"));
+        }
+        keys
+    };
+    let mut expected: Vec<String> =
+        ["stem 1>6 @8", "preprocess relu_conv_bn 6>2 @8", "preprocess relu_conv_bn 6>2 @8"].map(String::from).to_vec();
+    expected.extend(["edge sep_conv_3x3 2ch @8 s1", "sum 2ch @8"].map(String::from));
+    expected.extend(pool_nodes(2, 8, 1, 8, 3));
+    expected.push("concat 4x2ch @8".into());
+    // Cell 1 (reduce, C 4, 8 → 4); cell 2 (reduce, C 8, 4 → 2) preprocesses c_{k-2} with FactorizedReduce.
+    for (c, pre0, pre1, size) in [
+        (4, "relu_conv_bn 6>4 @8", "relu_conv_bn 8>4 @8", 8),
+        (8, "factorized_reduce 8>8 @8", "relu_conv_bn 16>8 @4", 4),
+    ] {
+        expected.extend([format!("preprocess {pre0}"), format!("preprocess {pre1}")]);
+        expected.extend(pool_nodes(c, size, 2, size / 2, 1));
+        expected.extend([format!("edge skip_connect {c}ch @{size} s2"), format!("sum {c}ch @{}", size / 2)]);
+        expected.extend(pool_nodes(c, size, 2, size / 2, 2));
+        expected.push(format!("concat 4x{c}ch @{}", size / 2));
+    }
+    expected.push("head 32ch @2 >10".into());
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn every_operator_of_random_networks_is_in_the_space_wide_set() {
+    let network = DartsNetwork { channels: 4, layers: 5, input_channels: 1, input_size: 28, classes: 10 };
+    for space in [space(), DartsSpace::new(&DartsOp::ALL).unwrap()] {
+        let every = network.every_operator(space.ops());
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        let mut used = HashSet::new();
+        for _ in 0..3000 {
+            let a = space.sample(&mut rng);
+            used.extend(network.operators(&a));
+        }
+        let missing: Vec<_> = used.iter().filter(|o| !every.contains(o)).collect();
+        assert!(missing.is_empty(), "{missing:?}");
+        // Random networks use every entry but the zeros of a node whose edges are both `none` (never sampled).
+        let unused: Vec<String> = every.iter().filter(|o| !used.contains(o)).map(ToString::to_string).collect();
+        assert!(unused.iter().all(|k| k.starts_with("zeros")), "{unused:?}");
+    }
+}
