@@ -119,6 +119,12 @@ fn build_plain_evaluator<S: Buildable>(
                     TrainEvaluator::METRICS.join(", ")
                 );
             }
+            if metrics.contains(&"deployed_val_accuracy") && !searches_deployment(&config.space) {
+                invalid!(
+                    "deployed_val_accuracy is recorded in a co-design space only (mbconv with `threads`, `batches` \
+                     or `precisions` settings): elsewhere the network is deployed in f32, use val_accuracy"
+                );
+            }
             Ok(Box::new(training_evaluator(settings, config.seed, device)?))
         }
         EvaluatorConfig::ZeroCost(zero_cost) => {

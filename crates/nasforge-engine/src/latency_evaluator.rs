@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use nasforge_core::space::mbconv::{Deployment, Precision};
 use nasforge_core::space::{MbconvArch, MbconvSpace, TaskShape};
 use nasforge_core::study::{EvalRequest, Reporter};
 use nasforge_core::{Comparison, EvalError, Evaluator, Metrics, SearchSpace};
@@ -129,21 +130,27 @@ impl<S: SearchSpace> LatencyEvaluator<S> {
 
 /// Refuses a bound that no network of the space meets. Under a model: neither the network of every first
 /// choice nor any of 2,000 random ones. Deployed: the smallest network at the smallest batch on none of the
-/// thread counts (the lists are sorted).
+/// thread counts in none of the precisions (the lists are sorted).
 fn check_reachable(source: &Source, bound: f64, space_name: &str) -> Result<()> {
     let candidates: Vec<String> = match source {
         Source::Model(prediction) => prediction.model.probes(2000),
         Source::Deployed(deployed) => {
             let space = &deployed.space;
             let smallest = space.from_decisions(&vec![0; space.decision_sizes().len()]);
-            (space.settings().threads.iter())
-                .map(|&threads| {
+            let settings = space.settings();
+            let precisions: Vec<Precision> = match settings.precisions.is_empty() {
+                true => vec![Precision::F32],
+                false => settings.precisions.iter().filter_map(|name| Precision::from_name(name)).collect(),
+            };
+            let mut candidates = Vec::new();
+            for &threads in &settings.threads {
+                for &precision in &precisions {
                     let mut arch = smallest.clone();
-                    arch.deployment =
-                        arch.deployment.map(|d| nasforge_core::space::mbconv::Deployment { threads, ..d });
-                    space.print(&arch)
-                })
-                .collect()
+                    arch.deployment = arch.deployment.map(|d| Deployment { threads, precision, ..d });
+                    candidates.push(space.print(&arch));
+                }
+            }
+            candidates
         }
     };
     let mut fastest: Option<(f64, String)> = None;

@@ -15,12 +15,13 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use nasforge_core::space::TaskShape;
+use nasforge_core::space::mbconv::Precision;
 use nasforge_core::study::{EvalError, EvalRequest, Evaluator, Reporter};
 use nasforge_core::trial::Metrics;
 
 use crate::checkpoint;
 use crate::data::{Augmentation, Batcher, DataSource, Dataset, Normalization, SplitMix64};
-use crate::network::{Buildable, Network, NetworkScale};
+use crate::network::{Buildable, DeployedNetwork, Network, NetworkScale};
 
 /// The optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -493,7 +494,9 @@ impl TrainEvaluator {
     /// The metrics of every trained trial: `val_accuracy` (0–1), `val_loss`, `train_loss`, `params`,
     /// `flops`, `model_bytes`, `activation_bytes` (estimate), `latency_ms` (batch 1, median),
     /// `latency_batch_ms` (batch `latency_batch`), `train_seconds`, `epochs`; `untrained` (1) on a network
-    /// whose cell computes nothing, answered without training.
+    /// whose cell computes nothing, answered without training; in a co-design space,
+    /// `deployed_val_accuracy`: the trained network's (last epoch's) validation accuracy in its deployment's
+    /// precision.
     pub const METRICS: &'static [&'static str] = &[
         "val_accuracy",
         "val_loss",
@@ -507,6 +510,7 @@ impl TrainEvaluator {
         "train_seconds",
         "epochs",
         "untrained",
+        "deployed_val_accuracy",
     ];
 
     /// Splits `validation_fraction` of `train` off for validation (seeded by `split_seed`).
@@ -593,8 +597,26 @@ impl TrainEvaluator {
                 ("epochs".to_string(), run.curve.len() as f64),
             ]);
             metrics.extend(self.latency_metrics(&run.model, &task, &device));
+            if let Some(precision) = space.deployed_precision(arch) {
+                let accuracy = self.deployed_accuracy(run.model, &run.curve, precision, &device);
+                metrics.insert("deployed_val_accuracy".to_string(), accuracy);
+            }
             Ok(metrics)
         })
+    }
+
+    /// The validation accuracy of the trained network (its last epoch) deployed in `precision`: the last
+    /// epoch's own in f32, else the network cast to the format and evaluated again.
+    fn deployed_accuracy(&self, model: Network, curve: &[EpochStats], precision: Precision, device: &Device) -> f64 {
+        if precision.is_f32() {
+            return curve.last().map_or(f64::NAN, |epoch| epoch.val_accuracy);
+        }
+        let deployed = DeployedNetwork::new(model, precision);
+        let batcher = self.batcher(Augmentation::NONE);
+        let Ok((accuracy, _)) = evaluate_logits(&self.val, self.val.len(), &batcher, device, |x| {
+            Ok::<_, std::convert::Infallible>(deployed.forward(x))
+        });
+        accuracy
     }
 
     /// `latency_ms` (batch 1) and `latency_batch_ms` of a network, as the configuration asks.

@@ -368,3 +368,51 @@ fn a_cell_that_computes_nothing_gets_the_class_priors_without_training() {
     assert_eq!(metrics["params"], cost.params as f64);
     assert!(metrics["latency_ms"] > 0.0);
 }
+
+#[test]
+fn a_codesign_network_reports_its_accuracy_in_its_deployed_precision() {
+    let source = synthetic();
+    let evaluator = TrainEvaluator::new(&source.train, 0.25, 1, TrainConfig { epochs: 2, ..quick_config() });
+    let precisions = ["f32", "f16", "bf16"].map(String::from).to_vec();
+    let space = MbconvSpace::new(nasforge_core::space::MbconvSettings { precisions, ..Default::default() }).unwrap();
+    let deployed = |precision: &str| {
+        let text = MBCONV_LEARNS.replacen("w1-r1:", &format!("w1-r1-t1-b1{precision}:"), 1);
+        let (result, curve) = evaluate(&evaluator, &space, &text, 4);
+        (result.unwrap(), curve)
+    };
+    // In f32 it is the last epoch's validation accuracy; in bf16 the same trained weights evaluated again in
+    // the narrower format, which changes few predictions.
+    // (f16 computes the same way, more slowly on this CPU: its logits are checked in the next test.)
+    for (precision, tolerance) in [("", 0.0), ("-bf16", 0.1)] {
+        let (metrics, curve) = deployed(precision);
+        let as_trained = curve.0.last().unwrap()["val_accuracy"];
+        let accuracy = metrics["deployed_val_accuracy"];
+        assert!((accuracy - as_trained).abs() <= tolerance, "{precision}: {accuracy} against {as_trained} in f32");
+    }
+    // Outside a co-design space the network is deployed as trained, in f32: no such metric.
+    let (plain, _) = evaluate(&evaluator, &MbconvSpace::default(), MBCONV_LEARNS, 4);
+    assert!(plain.unwrap().get("deployed_val_accuracy").is_none());
+}
+
+#[test]
+fn a_network_deployed_in_a_narrower_format_computes_nearly_the_same_logits() {
+    use nasforge_core::space::mbconv::Precision;
+    use nasforge_train::network::DeployedNetwork;
+    let device = cpu();
+    let space = MbconvSpace::default();
+    let arch = space.parse(MBCONV_ARCHS[2]).unwrap();
+    let x = Tensor::<4>::random([4, 1, 28, 28], burn::tensor::Distribution::Default, &device);
+    let network = space.build(&arch, &gray28(), &NetworkScale::default(), &device);
+    let logits = |precision| {
+        let out = DeployedNetwork::new(network.clone(), precision).forward(x.clone());
+        assert_eq!(out.dtype(), burn::tensor::DType::F32, "{precision:?}: logits come back in f32");
+        out.into_data().try_into_vec::<f32>().unwrap()
+    };
+    let reference = logits(Precision::F32);
+    for (precision, tolerance) in [(Precision::F16, 0.02), (Precision::Bf16, 0.1)] {
+        let narrow = logits(precision);
+        let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+        let worst = reference.iter().zip(&narrow).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst <= tolerance * scale, "{precision:?}: largest difference {worst} against logits up to {scale}");
+    }
+}

@@ -96,6 +96,9 @@ fn latency_models_that_cannot_serve_are_refused() {
         &[&lut[..], &["--study", "x", "--space", "nb201"]].concat(),
         &["lut.json", "measured for the space mbconv, not nb201"],
     );
+    let deployed = ["search", "--storage", "sqlite:s.db", "--study", "x", "--space", "nb201", "--dataset", "synthetic"];
+    let e = fails(dir.path(), &[&deployed[..], &["--objective", "deployed_val_accuracy:max"]].concat());
+    assert!(e.contains("deployed_val_accuracy is recorded in a co-design space only"), "{e}");
     std::fs::write(dir.path().join("bad.json"), "{\"format\": 1,\n\"target\": 3}").unwrap();
     refused(
         &["--study", "x", "--latency-model", "lut", "--latency-table", "bad.json"],
@@ -143,7 +146,8 @@ fn an_nb201_model_prices_the_cells_of_a_search() {
 #[test]
 fn a_codesign_search_measures_each_candidate_under_its_deployment() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("codesign.toml"), format!("{SPACE}threads = [1, 2]\nbatches = [1, 16]\n")).unwrap();
+    let deployment = "threads = [1, 2]\nbatches = [1, 16]\nprecisions = [\"f32\", \"bf16\"]\n";
+    std::fs::write(dir.path().join("codesign.toml"), format!("{SPACE}{deployment}")).unwrap();
     let search = ["search", "--config", "codesign.toml", "--proxy", "params", "--storage", "sqlite:s.db"];
     let objectives = ["--strategy", "nsga2", "--objective", "params:min", "--objective", "throughput:max"];
     ok(dir.path(), &[&search[..], &objectives, &["--study", "co", "--trials", "12", "--seed", "2"]].concat());
@@ -153,15 +157,17 @@ fn a_codesign_search_measures_each_candidate_under_its_deployment() {
     for trial in &done {
         assert_eq!(trial["state"], "complete", "{trial}");
         let arch = trial["arch"].as_str().unwrap();
-        // The printed form carries the deployment: `w0.5-r1-t2-b16:…`.
+        // The printed form carries the deployment: `w0.5-r1-t2-b16:…`, `w0.5-r1-t1-b1-bf16:…`.
         let header = arch.split(':').next().unwrap();
-        let batch: f64 = header.rsplit("-b").next().unwrap().parse().unwrap();
+        let batch: f64 =
+            header.split('-').find_map(|field| field.strip_prefix('b').and_then(|b| b.parse().ok())).unwrap();
         deployments.insert(header.split_once("-t").unwrap().1.to_string());
         let (ms, throughput) =
             (trial["metrics"]["latency_ms"].as_f64().unwrap(), trial["metrics"]["throughput"].as_f64().unwrap());
         assert!(ms > 0.0 && (throughput - batch * 1000.0 / ms).abs() < 1e-6 * throughput, "{trial}");
     }
     assert!(deployments.len() >= 3, "{deployments:?}");
+    assert!(deployments.iter().any(|d| d.ends_with("-bf16")), "bf16 among the deployments: {deployments:?}");
 
     // Under the median as a hard bound, the slower candidates are rejected before any proxy runs, each with
     // its measured latency; the others keep the measurement the bound was checked on.

@@ -55,7 +55,8 @@ impl LatencySpace for MbconvSpace {
 }
 
 /// The fastest of `runs` forward passes of `arch`'s network (fresh weights) under its deployment: a batch of
-/// its batch size, on a pool of its thread count. What a co-design search compares candidates by.
+/// its batch size, in its precision (the input cast to it and the logits back to f32 included), on a pool of
+/// its thread count. What a co-design search compares candidates by.
 pub fn measure_deployed(
     space: &MbconvSpace,
     network: (&TaskShape, &NetworkScale),
@@ -66,5 +67,6 @@ pub fn measure_deployed(
     let deployment = arch
         .deployment
         .ok_or_else(|| format!("{} has no deployment (threads and batch) to measure", space.print(arch)))?;
-    in_pool(deployment.threads, || Ok(measure_network(space, network, deployment.batch, arch, runs, device)))
+    let batch = (deployment.batch, deployment.precision);
+    in_pool(deployment.threads, || Ok(measure_network(space, network, batch, arch, runs, device)))
 }

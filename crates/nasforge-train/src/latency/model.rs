@@ -12,12 +12,14 @@ use serde::Serialize;
 use nasforge_core::SearchSpace;
 use nasforge_core::predictor::{Model, Ridge, RidgeModel, kendall_tau};
 use nasforge_core::space::TaskShape;
+use nasforge_core::space::mbconv::Precision;
 
 use super::{
     LATENCY_TABLE_FORMAT, LatencyModelKind, LatencySpace, LatencyTable, LatencyTarget, MeasuredNetwork, fastest_ms,
     in_pool,
 };
 use crate::NetworkScale;
+use crate::network::DeployedNetwork;
 
 /// The latency models of one file over the space it was measured for.
 pub struct SpaceLatency<S: LatencySpace> {
@@ -170,16 +172,16 @@ fn distinct_sample<S: SearchSpace>(space: &S, count: usize, seed: u64, excluded:
 }
 
 /// The fastest end-to-end latency of `arch`'s network over `runs` forward passes of `batch` images (fresh
-/// weights, batch norm in inference).
+/// weights, batch norm in inference) in `precision`.
 pub(super) fn measure_network<S: LatencySpace>(
     space: &S,
     (task, scale): (&TaskShape, &NetworkScale),
-    batch: usize,
+    (batch, precision): (usize, Precision),
     arch: &S::Arch,
     runs: usize,
     device: &Device,
 ) -> f64 {
-    let network = space.build(arch, task, scale, device);
+    let network = DeployedNetwork::new(space.build(arch, task, scale, device), precision);
     let x = Tensor::<4>::zeros([batch, task.channels, task.size, task.size], device);
     fastest_ms(runs, || {
         let _ = network.forward(x.clone()).into_data();
@@ -257,7 +259,8 @@ fn measure_table<S: LatencySpace>(
     let operators = every.iter().map(ToString::to_string).zip(times).collect();
     let archs = distinct_sample(space, calibration, seed, &HashSet::new());
     let network = (&target.task, &target.scale);
-    let measure = |arch: &S::Arch| measure_network(space, network, target.batch, arch, repetition.runs, device);
+    let measure =
+        |arch: &S::Arch| measure_network(space, network, (target.batch, Precision::F32), arch, repetition.runs, device);
     let times = sweep(&archs, repetition, measure, &mut progress);
     let calibration = archs
         .iter()
@@ -321,7 +324,8 @@ fn check_in_pool<S: LatencySpace>(
     let mut progress = counter(repetition.passes.max(1) * samples, progress);
     let target = &table.target;
     let network = (&target.task, &target.scale);
-    let measure = |arch: &S::Arch| measure_network(space, network, target.batch, arch, table.runs, device);
+    let measure =
+        |arch: &S::Arch| measure_network(space, network, (target.batch, Precision::F32), arch, table.runs, device);
     let measured = sweep(&archs, repetition, measure, &mut progress);
     let mut models = Vec::new();
     for kind in [LatencyModelKind::Lut, LatencyModelKind::Predictor, LatencyModelKind::Flops] {

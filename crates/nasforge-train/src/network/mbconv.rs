@@ -229,4 +229,7 @@ impl Buildable for MbconvSpace {
     fn network_cost(&self, arch: &MbconvArch, task: &TaskShape, scale: &NetworkScale) -> NetworkCost {
         self.plan(arch, task, scale.channels).cost()
     }
+    fn deployed_precision(&self, arch: &MbconvArch) -> Option<nasforge_core::space::mbconv::Precision> {
+        arch.deployment.map(|deployment| deployment.precision)
+    }
 }

@@ -12,6 +12,7 @@ mod layers;
 mod mbconv;
 mod nb201;
 mod nb201_supernet;
+mod precision;
 mod probe;
 
 pub use batch_norm_statistics::BatchNormStatistics;
@@ -21,6 +22,7 @@ pub use layers::{Act, ConvUnit, Norm2d};
 pub use mbconv::{MbBlockNet, MbHead, MbOperatorNet, MbconvNet, SqueezeExcite};
 pub use nb201::{Nb201Block, Nb201Cell, Nb201Edge, Nb201Net, Nb201OperatorNet, ResidualReduction, nb201_network};
 pub use nb201_supernet::{CellTerms, EdgeTerm, Nb201Supernet, SupernetBlock, SupernetCell, SupernetEdge};
+pub use precision::DeployedNetwork;
 pub use probe::Probe;
 
 use burn::module::Module;
@@ -66,6 +68,11 @@ pub trait Buildable: SearchSpace {
     fn build(&self, arch: &Self::Arch, task: &TaskShape, scale: &NetworkScale, device: &Device) -> Network;
     /// The analytic parameter and FLOP counts of the network `build` makes.
     fn network_cost(&self, arch: &Self::Arch, task: &TaskShape, scale: &NetworkScale) -> NetworkCost;
+    /// The format the network of `arch` computes in where it is deployed, when the architecture carries its
+    /// deployment (a co-design space); `None` otherwise.
+    fn deployed_precision(&self, _arch: &Self::Arch) -> Option<nasforge_core::space::mbconv::Precision> {
+        None
+    }
     /// A rough upper bound of the activations one image keeps for the backward pass, in floats.
     fn activation_estimate(&self, arch: &Self::Arch, task: &TaskShape, scale: &NetworkScale) -> u64 {
         // Each multiply-accumulate over a weight touches one output; a conservative proxy is FLOPs divided by

@@ -49,12 +49,49 @@ pub struct MbBlock {
 }
 
 /// How a network is run where it is deployed, searched with the architecture (co-design) when the space
-/// lists deployment choices: the threads it runs on and the images per forward pass.
+/// lists deployment choices: the threads it runs on, the images per forward pass and the floating-point
+/// format it computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deployment {
     pub threads: usize,
     pub batch: usize,
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
+}
+
+/// The floating-point format of a deployed network's weights and activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    F16,
+    Bf16,
+}
+
+impl Precision {
+    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::Bf16];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Precision> {
+        Precision::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+
+    pub(super) fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
+    }
 }
 
 /// One mbconv network: width multiplier and input resolution (in percent, so that `Eq` and `Hash` are
@@ -86,7 +123,8 @@ impl MbconvArch {
 }
 
 /// The JSON form: `{"width_multiplier":1.0,"resolution":0.75,"stages":[[{"kernel":3,"expansion":4,
-/// "se":false,"activation":"relu"}, …], …]}`, with `"deployment":{"threads":2,"batch":8}` when searched.
+/// "se":false,"activation":"relu"}, …], …]}`, with `"deployment":{"threads":2,"batch":8}` when searched
+/// (and `"precision":"f16"` or `"bf16"` when not f32).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MbconvJson {

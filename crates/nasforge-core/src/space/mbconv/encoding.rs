@@ -1,7 +1,7 @@
 //! The decision vector of an mbconv architecture: width, resolution, then for each stage its depth and, for
 //! each of `max_depth` block slots, kernel, expansion, squeeze-and-excitation and activation. Slots beyond a
 //! stage's depth are ignored when read and written as 0. Then threads and batch when the space searches the
-//! deployment.
+//! deployment, and the precision when it lists more than f32.
 
 use super::{Deployment, MbActivation, MbBlock, MbconvArch, MbconvSpace};
 
@@ -18,6 +18,9 @@ pub(super) fn decision_sizes(space: &MbconvSpace) -> Vec<usize> {
     }
     if let Some(choices) = &space.deployment {
         sizes.extend([choices.threads.len(), choices.batches.len()]);
+        if choices.searches_precision() {
+            sizes.push(choices.precisions.len());
+        }
     }
     sizes
 }
@@ -48,6 +51,9 @@ pub(super) fn to_decisions(space: &MbconvSpace, arch: &MbconvArch) -> Vec<usize>
     if let (Some(choices), Some(deployment)) = (&space.deployment, arch.deployment) {
         decisions
             .extend([position(&choices.threads, &deployment.threads), position(&choices.batches, &deployment.batch)]);
+        if choices.searches_precision() {
+            decisions.push(position(&choices.precisions, &deployment.precision));
+        }
     }
     decisions
 }
@@ -75,10 +81,11 @@ pub(super) fn from_decisions(space: &MbconvSpace, decisions: &[usize]) -> Mbconv
         at += space.max_depth * BLOCK_DECISIONS;
         stages.push(blocks);
     }
-    let deployment = space
-        .deployment
-        .as_ref()
-        .map(|choices| Deployment { threads: pick(&choices.threads, at), batch: pick(&choices.batches, at + 1) });
+    let deployment = space.deployment.as_ref().map(|choices| Deployment {
+        threads: pick(&choices.threads, at),
+        batch: pick(&choices.batches, at + 1),
+        precision: choices.precisions[decisions.get(at + 2).copied().unwrap_or(0).min(choices.precisions.len() - 1)],
+    });
     MbconvArch {
         width_percent: pick_percent(&space.width_percents, 0),
         resolution_percent: pick_percent(&space.resolution_percents, 1),

@@ -59,9 +59,9 @@ mod tests;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::choices::{choice_list, numbers_text, percent_list, percent_text, percents_text};
+use super::choices::{choice_list, numbers_text, percent_list, percent_text, percents_text, unknown};
 use super::{NetworkCost, ParseError, SearchSpace, TaskShape};
-pub use arch::{Deployment, MbActivation, MbBlock, MbconvArch};
+pub use arch::{Deployment, MbActivation, MbBlock, MbconvArch, Precision};
 pub use network::{BlockPlan, MbconvPlan, SE_REDUCTION};
 pub use operators::MbOperator;
 
@@ -93,9 +93,14 @@ pub struct MbconvSettings {
     /// `batches` empty too: the deployment is not searched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub threads: Vec<usize>,
-    /// Batch sizes to deploy at, searched with the architecture (1 to 65,536; empty: 1 when `threads` is set).
+    /// Batch sizes to deploy at, searched with the architecture (1 to 65,536; empty: 1 when another deployment
+    /// list is set).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub batches: Vec<usize>,
+    /// Floating-point formats to deploy in (`f32`, `f16`, `bf16`), searched with the architecture (empty: f32
+    /// when another deployment list is set).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub precisions: Vec<String>,
 }
 
 impl Default for MbconvSettings {
@@ -113,6 +118,7 @@ impl Default for MbconvSettings {
             resolutions: vec![0.5, 0.75, 1.0],
             threads: Vec::new(),
             batches: Vec::new(),
+            precisions: Vec::new(),
         }
     }
 }
@@ -140,13 +146,36 @@ pub struct MbconvSpace {
 struct DeploymentChoices {
     threads: Vec<usize>,
     batches: Vec<usize>,
+    /// f32 alone unless the settings list more; searched (a decision) only when they do.
+    precisions: Vec<Precision>,
 }
 
 impl DeploymentChoices {
-    /// None when neither list is given; a missing list is `[1]`.
-    fn new(threads: Vec<usize>, batches: Vec<usize>) -> Result<Option<DeploymentChoices>, ParseError> {
-        if threads.is_empty() && batches.is_empty() {
+    /// None when no list is given; a missing list is `[1]` (`[f32]` for the precisions).
+    fn new(
+        threads: Vec<usize>,
+        batches: Vec<usize>,
+        precisions: &[String],
+    ) -> Result<Option<DeploymentChoices>, ParseError> {
+        if threads.is_empty() && batches.is_empty() && precisions.is_empty() {
             return Ok(None);
+        }
+        let mut formats = Vec::with_capacity(precisions.len());
+        for name in precisions {
+            let precision = Precision::from_name(name).ok_or_else(|| {
+                ParseError::new(format!(
+                    "mbconv setting `precisions`: {}",
+                    unknown("precision", name, &Precision::names())
+                ))
+            })?;
+            if formats.contains(&precision) {
+                return Err(ParseError::new(format!("mbconv setting `precisions`: '{name}' is listed twice")));
+            }
+            formats.push(precision);
+        }
+        formats.sort();
+        if formats.is_empty() {
+            formats.push(Precision::F32);
         }
         let or_one = |list: Vec<usize>| if list.is_empty() { vec![1] } else { list };
         let within = |what: &'static str, most: usize| {
@@ -158,7 +187,15 @@ impl DeploymentChoices {
         Ok(Some(DeploymentChoices {
             threads: choice_list("mbconv", "threads", or_one(threads), within("thread count", 1024))?,
             batches: choice_list("mbconv", "batches", or_one(batches), within("batch size", 65_536))?,
+            precisions: formats,
         }))
+    }
+}
+
+impl DeploymentChoices {
+    /// Whether the precision is a decision: more than f32 alone.
+    fn searches_precision(&self) -> bool {
+        self.precisions.len() > 1
     }
 }
 
@@ -248,11 +285,11 @@ impl MbconvSpace {
                 1..=200,
                 "above 0 and at most 2",
             )?,
-            deployment: DeploymentChoices::new(settings.threads, settings.batches)?,
+            deployment: DeploymentChoices::new(settings.threads, settings.batches, &settings.precisions)?,
         })
     }
 
-    /// Whether the space searches the deployment (threads and batch) with the architecture.
+    /// Whether the space searches the deployment (threads, batch, precision) with the architecture.
     pub fn searches_deployment(&self) -> bool {
         self.deployment.is_some()
     }
@@ -271,6 +308,10 @@ impl MbconvSpace {
             resolutions: self.resolution_percents.iter().map(|&p| f64::from(p) / 100.0).collect(),
             threads: self.deployment.as_ref().map(|d| d.threads.clone()).unwrap_or_default(),
             batches: self.deployment.as_ref().map(|d| d.batches.clone()).unwrap_or_default(),
+            precisions: (self.deployment.iter())
+                .filter(|d| d.searches_precision())
+                .flat_map(|d| d.precisions.iter().map(|p| p.name().to_string()))
+                .collect(),
         }
     }
 }
@@ -410,6 +451,14 @@ impl MbconvSpace {
                         "mbconv deployment: batch {} is not among the choices ({})",
                         deployment.batch,
                         numbers_text(&choices.batches)
+                    ));
+                }
+                if !choices.precisions.contains(&deployment.precision) {
+                    let names: Vec<&str> = choices.precisions.iter().map(|p| p.name()).collect();
+                    return err(format!(
+                        "mbconv deployment: precision {} is not among the choices ({})",
+                        deployment.precision.name(),
+                        names.join(", ")
                     ));
                 }
                 Ok(())

@@ -203,7 +203,7 @@ fn a_codesign_space_searches_threads_and_batch_with_the_architecture() {
     assert_eq!(space.settings().threads, vec![1, 2]);
     let text = EXAMPLE.replacen("w0.75-r1:", "w0.75-r1-t2-b16:", 1);
     let a = space.parse(&text).unwrap();
-    assert_eq!(a.deployment, Some(Deployment { threads: 2, batch: 16 }));
+    assert_eq!(a.deployment, Some(Deployment { threads: 2, batch: 16, precision: Precision::F32 }));
     assert_eq!(space.print(&a), text);
     let json = space.to_json(&a);
     assert!(json.contains(r#""deployment":{"threads":2,"batch":16}"#), "{json}");
@@ -222,7 +222,8 @@ fn a_codesign_space_searches_threads_and_batch_with_the_architecture() {
         .filter(|n| n.stages == a.stages && n.width_percent == a.width_percent && n.resolution_percent == 100)
         .filter_map(|n| n.deployment)
         .collect();
-    let expected = [(1, 16), (2, 1), (2, 64)].map(|(threads, batch)| Deployment { threads, batch });
+    let expected =
+        [(1, 16), (2, 1), (2, 64)].map(|(threads, batch)| Deployment { threads, batch, precision: Precision::F32 });
     assert_eq!(deployments, HashSet::from(expected));
     let b = space.parse(&EXAMPLE.replacen("w0.75-r1:", "w1-r0.5-t1-b1:", 1)).unwrap();
     for _ in 0..20 {
@@ -232,7 +233,8 @@ fn a_codesign_space_searches_threads_and_batch_with_the_architecture() {
     }
     // The same network under another deployment is another candidate, with the same cost per image.
     let task = TaskShape { channels: 1, size: 28, classes: 10 };
-    let other = MbconvArch { deployment: Some(Deployment { threads: 1, batch: 1 }), ..a.clone() };
+    let other =
+        MbconvArch { deployment: Some(Deployment { threads: 1, batch: 1, precision: Precision::F32 }), ..a.clone() };
     assert_ne!(space.canonical(&a), space.canonical(&other));
     assert_eq!(space.cost(&a, &task), space.cost(&other, &task));
 }
@@ -248,7 +250,9 @@ fn deployments_are_checked_against_the_space() {
         (space.clone(), with("w0.75-r1-t4-b1:"), "4 threads is not among the choices (1, 2)"),
         (space.clone(), with("w0.75-r1-t1-b8:"), "batch 8 is not among the choices (1)"),
         (space.clone(), with("w0.75-r1-t1:"), "after the resolution comes ':' or a deployment like -t2-b16"),
-        (space.clone(), with("w0.75-r1-t1-b1-x:"), "after the resolution comes ':' or a deployment"),
+        (space.clone(), with("w0.75-r1-t1-b1-x:"), "unknown precision 'x' (expected one of f32, f16, bf16)"),
+        (space.clone(), with("w0.75-r1-t1-b1-f16:"), "precision f16 is not among the choices (f32)"),
+        (space.clone(), with("w0.75-r1-t1-b1-f16-x:"), "after the resolution comes ':' or a deployment"),
         (space.clone(), with("w0.75-r1-tx-b1:"), "threads 'tx' must look like t2"),
         (space.clone(), with("w0.75-r1-t1-b0:"), "batch 'b0' must look like b2"),
     ];
@@ -259,8 +263,54 @@ fn deployments_are_checked_against_the_space() {
     for (settings, expected) in [
         (MbconvSettings { threads: vec![0], ..MbconvSettings::default() }, "`threads`: 0 is not a thread count"),
         (MbconvSettings { batches: vec![4, 4], ..MbconvSettings::default() }, "`batches`: 4 is listed twice"),
+        (
+            MbconvSettings { precisions: vec!["f8".into()], ..MbconvSettings::default() },
+            "`precisions`: unknown precision 'f8' (expected one of f32, f16, bf16)",
+        ),
+        (
+            MbconvSettings { precisions: vec!["f16".into(), "f16".into()], ..MbconvSettings::default() },
+            "`precisions`: 'f16' is listed twice",
+        ),
     ] {
         let err = MbconvSpace::new(settings).unwrap_err();
         assert!(err.message.contains(expected), "{}", err.message);
     }
+}
+
+#[test]
+fn a_codesign_space_can_search_the_precision_too() {
+    let precisions = ["bf16", "f32", "f16"].map(String::from).to_vec();
+    let space = MbconvSpace::new(MbconvSettings { precisions, ..MbconvSettings::default() }).unwrap();
+    assert!(space.searches_deployment());
+    let settings = space.settings();
+    assert_eq!((&settings.threads, &settings.batches), (&vec![1], &vec![1]));
+    assert_eq!(settings.precisions, ["f32", "f16", "bf16"]);
+    assert_eq!(MbconvSpace::new(settings).unwrap(), space, "the settings read back to the same space");
+    let text = EXAMPLE.replacen("w0.75-r1:", "w0.75-r1-t1-b1-bf16:", 1);
+    let a = space.parse(&text).unwrap();
+    assert_eq!(a.deployment.unwrap().precision, Precision::Bf16);
+    assert_eq!(space.print(&a), text);
+    let json = space.to_json(&a);
+    assert!(json.contains(r#""deployment":{"threads":1,"batch":1,"precision":"bf16"}"#), "{json}");
+    assert_eq!(space.from_json(&json).unwrap(), a);
+    // f32 is written by omission: the forms of a space without precisions are unchanged.
+    let f32 = space.parse(&EXAMPLE.replacen("w0.75-r1:", "w0.75-r1-t1-b1:", 1)).unwrap();
+    assert_eq!(f32.deployment.unwrap().precision, Precision::F32);
+    assert!(!space.to_json(&f32).contains("precision"));
+    // Three more decisions (threads, batch, precision), read back; sampling draws every precision;
+    // a neighbour changes the precision alone.
+    assert_eq!(space.decision_sizes().len(), MbconvSpace::default().decision_sizes().len() + 3);
+    assert_eq!(space.from_decisions(&space.to_decisions(&a)), a);
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+    let seen: HashSet<Precision> =
+        (0..100).filter_map(|_| space.sample(&mut rng).deployment).map(|d| d.precision).collect();
+    assert_eq!(seen.len(), 3);
+    let precisions: HashSet<Precision> = space
+        .neighbours(&a)
+        .into_iter()
+        .filter(|n| n.stages == a.stages && n.width_percent == a.width_percent && n.resolution_percent == 100)
+        .filter_map(|n| n.deployment.map(|d| d.precision))
+        .collect();
+    assert_eq!(precisions, HashSet::from([Precision::F32, Precision::F16]));
+    assert_ne!(space.canonical(&a), space.canonical(&f32));
 }

@@ -1,8 +1,8 @@
-//! The printed form `w<width>-r<resolution>[-t<threads>-b<batch>]:stage/stage…`, each stage `block,block…`, each block
+//! The printed form `w<width>-r<resolution>[-t<threads>-b<batch>[-f16|-bf16]]:stage/stage…`, each stage `block,block…`, each block
 //! `k<kernel>e<expansion>[-se]-<activation>`: reading it with a located error for each mistake, and writing it.
 
 use super::super::choices::{percent_from_text, percent_text, unknown, whole_number};
-use super::{Deployment, MbActivation, MbBlock, MbconvArch, MbconvSpace, ParseError, SearchSpace};
+use super::{Deployment, MbActivation, MbBlock, MbconvArch, MbconvSpace, ParseError, Precision, SearchSpace};
 
 fn parse_block(stage: usize, number: usize, text: &str) -> Result<MbBlock, ParseError> {
     let error = |message: String| ParseError::new(format!("mbconv stage {stage}, block {number}: {message}"));
@@ -44,19 +44,33 @@ pub(super) fn parse(space: &MbconvSpace, text: &str) -> Result<MbconvArch, Parse
     };
     let width_percent = percent(width, 'w', "width multiplier")?;
     let resolution_percent = percent(resolution, 'r', "resolution")?;
-    let deployment = match (fields.next(), fields.next(), fields.next()) {
-        (None, _, _) => None,
-        (Some(threads), Some(batch), None) => {
+    let deployment = match (fields.next(), fields.next(), fields.next(), fields.next()) {
+        (None, ..) => None,
+        (Some(threads), Some(batch), precision, None) => {
             let number = |field: &str, prefix: char, what: &str| {
                 field.strip_prefix(prefix).and_then(whole_number).filter(|&n| n > 0).ok_or_else(|| {
                     ParseError::new(format!("mbconv architecture '{text}': {what} '{field}' must look like {prefix}2"))
                 })
             };
-            Some(Deployment { threads: number(threads, 't', "threads")?, batch: number(batch, 'b', "batch")? })
+            let precision = match precision {
+                None => Precision::F32,
+                Some(name) => Precision::from_name(name).ok_or_else(|| {
+                    ParseError::new(format!(
+                        "mbconv architecture '{text}': {}",
+                        unknown("precision", name, &Precision::names())
+                    ))
+                })?,
+            };
+            Some(Deployment {
+                threads: number(threads, 't', "threads")?,
+                batch: number(batch, 'b', "batch")?,
+                precision,
+            })
         }
         _ => {
             return Err(ParseError::new(format!(
-                "mbconv architecture '{text}': after the resolution comes ':' or a deployment like -t2-b16, not '{}'",
+                "mbconv architecture '{text}': after the resolution comes ':' or a deployment like -t2-b16 or \
+                 -t2-b16-f16, not '{}'",
                 header.splitn(3, '-').nth(2).unwrap_or_default()
             )));
         }
@@ -81,11 +95,18 @@ pub(super) fn block_text(block: &MbBlock) -> String {
 pub(super) fn print(arch: &MbconvArch) -> String {
     let stages: Vec<String> =
         arch.stages.iter().map(|blocks| blocks.iter().map(block_text).collect::<Vec<_>>().join(",")).collect();
-    let deployment = arch.deployment.map(|d| format!("-t{}-b{}", d.threads, d.batch)).unwrap_or_default();
+    let deployment = arch.deployment.map(deployment_text).unwrap_or_default();
     format!(
         "w{}-r{}{deployment}:{}",
         percent_text(arch.width_percent),
         percent_text(arch.resolution_percent),
         stages.join("/")
     )
+}
+
+/// `-t<threads>-b<batch>`, then `-f16` or `-bf16` when the precision is not f32.
+fn deployment_text(deployment: Deployment) -> String {
+    let precision =
+        if deployment.precision.is_f32() { String::new() } else { format!("-{}", deployment.precision.name()) };
+    format!("-t{}-b{}{precision}", deployment.threads, deployment.batch)
 }

@@ -24,7 +24,7 @@ impl MbconvSpace {
 }
 
 /// Each decision uniformly: width, resolution, then each stage's depth and each of its blocks' fields, then
-/// the deployment's threads and batch.
+/// the deployment's threads, batch and precision.
 pub(super) fn sample<R: Rng + ?Sized>(space: &MbconvSpace, rng: &mut R) -> MbconvArch {
     let stages = space
         .stage_channels
@@ -39,11 +39,16 @@ pub(super) fn sample<R: Rng + ?Sized>(space: &MbconvSpace, rng: &mut R) -> Mbcon
     let deployment = space.deployment.as_ref().map(|choices| Deployment {
         threads: *choices.threads.choose(rng).expect("validated non-empty"),
         batch: *choices.batches.choose(rng).expect("validated non-empty"),
+        // Drawn only when searched, so that a space without precisions samples as it always has.
+        precision: match choices.searches_precision() {
+            true => *choices.precisions.choose(rng).expect("validated non-empty"),
+            false => choices.precisions[0],
+        },
     });
     MbconvArch { width_percent, resolution_percent, stages, deployment }
 }
 
-/// In order: each other width, each other resolution, each other thread count, each other batch; then for each stage one block deeper (a copy of its
+/// In order: each other width, each other resolution, each other thread count, batch and precision; then for each stage one block deeper (a copy of its
 /// last block appended) and one shallower (its last block removed) where the depth range allows; then for
 /// each block each other kernel, each other expansion, squeeze-and-excitation switched, the other activation.
 /// Every change gives a different network, so no neighbour is listed twice.
@@ -62,6 +67,10 @@ pub(super) fn neighbours(space: &MbconvSpace, arch: &MbconvArch) -> Vec<MbconvAr
         );
         out.extend(
             others(deployment.batch, &choices.batches).map(|batch| deployed(Deployment { batch, ..deployment })),
+        );
+        out.extend(
+            others(deployment.precision, &choices.precisions)
+                .map(|precision| deployed(Deployment { precision, ..deployment })),
         );
     }
     let with_stage = |s: usize, blocks: Vec<MbBlock>| {
