@@ -1,4 +1,4 @@
-//! Latency models for hardware-aware search (the mbconv, nb201 and darts spaces): building a model file on a device
+//! Latency models for hardware-aware search (every space): building a model file on a device
 //! (`nasforge latency build`), checking its accuracy against networks measured end to end
 //! (`nasforge latency check`), and loading it for a study, refused when it was measured for another device,
 //! space, input, scale, batch or thread count.
@@ -119,17 +119,14 @@ trait LatencyTask {
     fn run<S: LatencySpace + 'static>(self, space: S) -> Self::Output;
 }
 
-/// Runs `task` on the space of `config`, or says why the space has no latency model file.
+/// Runs `task` on the space of `config`, or says why the space has no latency model file (a co-design space).
 fn with_latency_space<T: LatencyTask>(config: &SpaceConfig, task: T) -> Result<T::Output> {
     match config {
         SpaceConfig::Nb201 => Ok(task.run(Nb201Space)),
         SpaceConfig::Mbconv(space) if space.searches_deployment() => invalid!("{CODESIGN_HAS_NO_MODEL}"),
         SpaceConfig::Mbconv(space) => Ok(task.run(space.clone())),
         SpaceConfig::Darts(space) => Ok(task.run(space.clone())),
-        SpaceConfig::Chain(_) => invalid!(
-            "latency models are built for the mbconv, nb201 and darts spaces, not chain (with training, \
-             --latency-model measured times every trained network)"
-        ),
+        SpaceConfig::Chain(space) => Ok(task.run(space.clone())),
     }
 }
 

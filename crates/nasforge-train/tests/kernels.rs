@@ -82,6 +82,45 @@ fn our_convolution_matches_burns_outputs_and_gradients() {
     }
 }
 
+#[test]
+fn convolutions_on_planes_smaller_than_their_kernel_match_burns() {
+    // "Same" convolutions (3×3, 5×5, 7×7, and 3×3 of dilation 2) after pools have shrunk the plane to 1×1,
+    // 2×2 or 3×3: most taps fall in the padding. One image on plain tensors (inference), then two with
+    // gradients.
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    for (kernel, dilation) in [(3, 1), (5, 1), (7, 1), (3, 2)] {
+        let padding = dilation * (kernel - 1) / 2;
+        let layer = |device: &Device| {
+            Conv2dConfig::new([2, 3], [kernel, kernel])
+                .with_dilation([dilation, dilation])
+                .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+                .with_bias(false)
+                .init(device)
+        };
+        for size in [1, 2, 3, 5] {
+            let what = format!("{kernel}×{kernel} of dilation {dilation} on {size}×{size}");
+            let plain = layer(&Device::flex());
+            let x = Tensor::<4>::random([1, 2, size, size], Distribution::Normal(0.0, 1.0), &Device::flex());
+            let difference = max_difference(kernels::conv2d(&plain, x.clone()), plain.forward(x));
+            assert!(difference < 1e-4, "{what}: the output differs from burn's by {difference}");
+            let conv = layer(&device);
+            let x = Tensor::<4>::random([2, 2, size, size], Distribution::Normal(0.0, 1.0), &device);
+            let upstream =
+                Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
+            let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
+            let ours = run(&conv, &x, &upstream, kernels::conv2d);
+            for (part, (a, b)) in
+                ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
+            {
+                assert_eq!(a.dims(), b.dims(), "{what}: {part} shape");
+                let difference = max_difference(a, b);
+                assert!(difference < 1e-4, "{what}: the {part} differs from burn's by {difference}");
+            }
+        }
+    }
+}
+
 /// Depthwise convolutions (one filter per channel) through our depthwise kernel: kernels 3, 5 and 7, strides 1
 /// and 2, odd and even sizes, with and without bias.
 #[test]

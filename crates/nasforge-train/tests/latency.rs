@@ -229,28 +229,29 @@ fn an_nb201_table_prices_every_cell_by_its_edges_sums_and_fixed_parts() {
     assert_eq!(probes[0], "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|");
 }
 
-#[test]
-fn a_darts_table_prices_every_network_by_its_operators() {
-    let space = nasforge_core::space::DartsSpace::default();
+/// Builds a table of `space` for a tiny network (4 calibration networks), checks it has every operator of the
+/// space (among them `keys`), and that its look-up table predicts the median-scaled sum of each network's
+/// operators; then checks 3 unseen networks.
+fn assert_prices_by_operators<S: LatencySpace>(space: &S, name: &str, scale: NetworkScale, keys: &[&str]) {
     let task = TaskShape { channels: 1, size: 8, classes: 3 };
-    let scale = NetworkScale { channels: Some(2), cells: Some(3) };
     let target = LatencyTarget {
         device: "cpu".into(),
         threads: 1,
-        space: "darts".into(),
+        space: name.into(),
         space_settings: space.settings_value(),
         task,
         scale,
         batch: 1,
     };
-    let table = measure(&space, target, 4);
+    let table = measure(space, target, 4);
     assert_eq!(table.operators.len(), space.every_operator(&task, &scale).len());
-    assert!(table.operators.contains_key("edge sep_conv_5x5 4ch @8 s2"), "{:?}", table.operators.keys());
-    assert!(table.operators.contains_key("preprocess factorized_reduce 8>8 @8"), "{:?}", table.operators.keys());
+    for key in keys {
+        assert!(table.operators.contains_key(*key), "{key} in {:?}", table.operators.keys());
+    }
     assert!(table.operators.values().all(|&ms| ms.is_finite() && ms > 0.0), "{:?}", table.operators);
 
     let latency = SpaceLatency::new(space.clone(), table.clone()).unwrap();
-    let summed = |arch: &nasforge_core::space::DartsArch| -> f64 {
+    let summed = |arch: &S::Arch| -> f64 {
         space.operators(arch, &task, &scale).iter().map(|o| table.operators[&o.to_string()]).sum()
     };
     let mut ratios: Vec<f64> =
@@ -264,4 +265,25 @@ fn a_darts_table_prices_every_network_by_its_operators() {
     }
     let check = latency.check(3, 9, &Device::flex(), &mut |_, _| {}).unwrap();
     assert_eq!((check.samples, check.models.len()), (3, 3));
+}
+
+#[test]
+fn a_darts_table_prices_every_network_by_its_operators() {
+    let scale = NetworkScale { channels: Some(2), cells: Some(3) };
+    let keys = ["edge sep_conv_5x5 4ch @8 s2", "preprocess factorized_reduce 8>8 @8"];
+    assert_prices_by_operators(&nasforge_core::space::DartsSpace::default(), "darts", scale, &keys);
+}
+
+#[test]
+fn a_chain_table_prices_every_network_by_its_primitives() {
+    let space = nasforge_core::space::ChainSpace::new(nasforge_core::space::ChainSettings {
+        max_depth: 3,
+        channels: vec![4, 8],
+        width_multipliers: vec![0.5, 1.0],
+        ..Default::default()
+    })
+    .unwrap();
+    let scale = NetworkScale { channels: Some(4), cells: None };
+    let keys = ["conv 4>8 k3 d2 @8", "norm gn 24ch @4", "activation gelu 2ch @2", "skip pool 4ch @8>2"];
+    assert_prices_by_operators(&space, "chain", scale, &keys);
 }

@@ -416,3 +416,26 @@ fn a_network_deployed_in_a_narrower_format_computes_nearly_the_same_logits() {
         assert!(worst <= tolerance * scale, "{precision:?}: largest difference {worst} against logits up to {scale}");
     }
 }
+
+#[test]
+fn chain_layers_run_on_planes_pooled_down_to_one_pixel() {
+    // Three pools take 8×8 to 1×1; then a 7×7 bottleneck, a dilated 3×3 and group norm over 2 channels of one
+    // pixel (two values, which burn's group norm alone refuses), on one image and on a batch.
+    let space = ChainSpace::new(nasforge_core::space::ChainSettings {
+        channels: vec![2, 8],
+        ..nasforge_core::space::ChainSettings::default()
+    })
+    .unwrap();
+    let arch = space
+        .parse("w1:maxpool3x3|maxpool3x3|maxpool3x3|bottleneck-k7-c8-relu-gn|dilated_conv3x3-c2-gelu-gn-s2|conv1x1-c2-relu-gn")
+        .unwrap();
+    let task = TaskShape { channels: 1, size: 8, classes: 3 };
+    let device = cpu();
+    let network = space.build(&arch, &task, &NetworkScale { channels: Some(2), cells: None }, &device);
+    for batch in [1, 4] {
+        let x = Tensor::<4>::random([batch, 1, 8, 8], burn::tensor::Distribution::Default, &device);
+        let logits = network.forward(x).into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(logits.len(), batch * 3);
+        assert!(logits.iter().all(|v| v.is_finite()), "{logits:?}");
+    }
+}

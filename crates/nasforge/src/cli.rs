@@ -104,7 +104,7 @@ pub enum LatencyCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct LatencyBuildArgs {
-    /// The space (latency models exist for mbconv, nb201 and darts).
+    /// The space.
     #[arg(long, value_enum, default_value = "mbconv")]
     pub space: SpaceKind,
     /// A study file whose `[space]` table sets the space and its settings (stages, choices) [default: --space

@@ -330,7 +330,9 @@ fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32]) {
                 let (lo, hi) = valid_range(kj, g.padding[1], g.width, ow);
                 dst[..lo].fill(0.0);
                 dst[hi..].fill(0.0);
-                dst[lo..hi].copy_from_slice(&src[lo + kj - g.padding[1]..hi + kj - g.padding[1]]);
+                if lo < hi {
+                    dst[lo..hi].copy_from_slice(&src[lo + kj - g.padding[1]..hi + kj - g.padding[1]]);
+                }
             } else {
                 for (o_col, value) in dst.iter_mut().enumerate() {
                     *value = input_index(o_col, kj, g.stride[1], g.padding[1], g.width).map_or(0.0, |iw| src[iw]);
@@ -347,12 +349,15 @@ fn shifted_plane(plane: &[f32], g: &ConvGeometry, ki: usize, kj: usize, dst: &mu
     let (row_lo, row_hi) = valid_range(ki, g.padding[0], g.height, g.out_height());
     // dst[i] = plane[i + offset] inside the valid rows, where the columns do not wrap around.
     let offset = (ki as isize - g.padding[0] as isize) * w as isize + (kj as isize - g.padding[1] as isize);
-    let start = (row_lo * w).max((-offset).max(0) as usize);
+    // A tap that reaches past the whole plane (a kernel wider than a tiny plane) reads nothing: all padding.
+    let start = (row_lo * w).max((-offset).max(0) as usize).min(len);
     let end = (row_hi * w).min((plane.len() as isize - offset).max(0) as usize).max(start);
     dst[..start].fill(0.0);
     dst[end..len].fill(0.0);
-    let source = (start as isize + offset) as usize;
-    dst[start..end].copy_from_slice(&plane[source..source + (end - start)]);
+    if end > start {
+        let source = (start as isize + offset) as usize;
+        dst[start..end].copy_from_slice(&plane[source..source + (end - start)]);
+    }
     let (col_lo, col_hi) = valid_range(kj, g.padding[1], w, w);
     for r in row_lo..row_hi {
         dst[r * w..r * w + col_lo].fill(0.0);
@@ -374,8 +379,11 @@ fn col2im_add(cols: &[f32], g: &ConvGeometry, dx: &mut [f32]) {
             let dst = &mut plane[ih * g.width..(ih + 1) * g.width];
             if g.stride[1] == 1 {
                 let (lo, hi) = valid_range(kj, g.padding[1], g.width, ow);
-                let shifted = &mut dst[lo + kj - g.padding[1]..hi + kj - g.padding[1]];
-                shifted.iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += s);
+                // Empty when the tap only ever reads padding (a kernel wider than a tiny plane).
+                if lo < hi {
+                    let shifted = &mut dst[lo + kj - g.padding[1]..hi + kj - g.padding[1]];
+                    shifted.iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += s);
+                }
             } else {
                 for (o_col, value) in src.iter().enumerate() {
                     if let Some(iw) = input_index(o_col, kj, g.stride[1], g.padding[1], g.width) {

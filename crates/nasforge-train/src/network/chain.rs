@@ -7,7 +7,7 @@ use burn::nn::{Dropout, DropoutConfig, Identity, Linear, LinearConfig};
 use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{Device, Tensor};
 
-use nasforge_core::space::chain::{self, BOTTLENECK_REDUCTION, INVERTED_RESIDUAL_EXPANSION, LayerKind};
+use nasforge_core::space::chain::{self, BOTTLENECK_REDUCTION, ChainOperator, INVERTED_RESIDUAL_EXPANSION, LayerKind};
 use nasforge_core::space::{ChainArch, ChainNetwork, ChainSpace, NetworkCost, TaskShape};
 
 use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
@@ -50,12 +50,7 @@ pub struct ChainNet {
 
 impl ChainNet {
     pub fn new(arch: &ChainArch, network: &ChainNetwork, device: &Device) -> Self {
-        let stem = ConvUnit::new(
-            ConvSpec::new(network.input_channels, network.stem_channels, 3),
-            Some(Norm2d::batch(network.stem_channels, device)),
-            Act::Relu,
-            device,
-        );
+        let stem = stem(network.input_channels, network.stem_channels, device);
         let plans = network.plan(arch);
         let mut layers = Vec::with_capacity(plans.len());
         let mut channels = network.stem_channels;
@@ -180,6 +175,81 @@ impl ChainNet {
 /// The side after the chain's 3×3, stride-2, padding-1 pools.
 fn pooled_size(size: usize) -> usize {
     (size + 2 - 3) / 2 + 1
+}
+
+/// The stem: a 3×3 convolution, batch norm and ReLU.
+fn stem(in_channels: usize, out_channels: usize, device: &Device) -> ConvUnit {
+    ConvUnit::new(
+        ConvSpec::new(in_channels, out_channels, 3),
+        Some(Norm2d::batch(out_channels, device)),
+        Act::Relu,
+        device,
+    )
+}
+
+/// One operator of a chain network built alone, to be timed for a latency look-up table.
+#[derive(Debug)]
+pub enum ChainOperatorNet {
+    /// The stem, or a convolution alone (no normalisation, no activation).
+    Conv(ConvUnit),
+    Norm(Norm2d),
+    Activation(Act),
+    MaxPool(MaxPool2d),
+    AvgPool(AvgPool2d),
+    /// The side a skip is pooled to.
+    SkipPool(usize),
+    /// A skip's addition.
+    Sum(Identity),
+    Head(Linear),
+}
+
+impl ChainOperatorNet {
+    /// The operator and the shape of its input for a batch of `batch`.
+    pub fn new(operator: &ChainOperator, batch: usize, device: &Device) -> (Self, [usize; 4]) {
+        let input = |channels: usize, size: usize| [batch, channels, size, size];
+        match *operator {
+            ChainOperator::Stem { in_channels, out_channels, size } => {
+                (ChainOperatorNet::Conv(stem(in_channels, out_channels, device)), input(in_channels, size))
+            }
+            ChainOperator::Conv { in_channels, out_channels, kernel, dilation, depthwise, size } => {
+                let spec = ConvSpec::new(in_channels, out_channels, kernel).dilation(dilation);
+                let spec = if depthwise { spec.depthwise() } else { spec };
+                let conv = ConvUnit { conv: spec.init(device), norm: None, pre_relu: false, act: Act::Identity };
+                (ChainOperatorNet::Conv(conv), input(in_channels, size))
+            }
+            ChainOperator::Norm { norm, channels, size } => {
+                (ChainOperatorNet::Norm(Norm2d::new(norm, channels, device)), input(channels, size))
+            }
+            ChainOperator::Activation { activation, channels, size } => {
+                (ChainOperatorNet::Activation(Act::from(activation)), input(channels, size))
+            }
+            ChainOperator::Pool { max: true, channels, size } => {
+                (ChainOperatorNet::MaxPool(max_pool(3, 2, 1)), input(channels, size))
+            }
+            ChainOperator::Pool { max: false, channels, size } => {
+                (ChainOperatorNet::AvgPool(avg_pool(3, 2, 1, false)), input(channels, size))
+            }
+            ChainOperator::SkipPool { channels, from, to } => (ChainOperatorNet::SkipPool(to), input(channels, from)),
+            ChainOperator::Sum { channels, size } => (ChainOperatorNet::Sum(Identity), input(channels, size)),
+            ChainOperator::Head { channels, size, classes } => {
+                (ChainOperatorNet::Head(LinearConfig::new(channels, classes).init(device)), input(channels, size))
+            }
+        }
+    }
+
+    /// Runs the operator and waits for its result.
+    pub fn run(&self, x: Tensor<4>) {
+        let _ = match self {
+            ChainOperatorNet::Conv(unit) => unit.forward(x).into_data(),
+            ChainOperatorNet::Norm(norm) => norm.forward(x).into_data(),
+            ChainOperatorNet::Activation(act) => act.apply(x).into_data(),
+            ChainOperatorNet::MaxPool(pool) => kernels::max_pool2d(pool, x).into_data(),
+            ChainOperatorNet::AvgPool(pool) => kernels::avg_pool2d(pool, x).into_data(),
+            ChainOperatorNet::SkipPool(to) => adaptive_avg_pool2d(x, [*to, *to]).into_data(),
+            ChainOperatorNet::Sum(_) => (x.clone() + x).into_data(),
+            ChainOperatorNet::Head(classifier) => classifier.forward(global_pool(x)).into_data(),
+        };
+    }
 }
 
 impl Buildable for ChainSpace {

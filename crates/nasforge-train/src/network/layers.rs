@@ -23,7 +23,7 @@ pub enum Act {
 }
 
 impl Act {
-    fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+    pub(super) fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Act::Identity => x,
             Act::Relu => probe::relu(x),
@@ -90,10 +90,16 @@ impl Norm2d {
         Norm2d::Batch(BatchNormConfig::new(channels).init(device))
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(super) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             Norm2d::Batch(n) => batch_norm_statistics::batch_norm(n, x),
             Norm2d::Layer(n) => n.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]),
+            // burn panics on an input of two elements or fewer (it mistakes their count for the rank; a
+            // 1×1 image of one or two channels): a batch of three copies has the same per-image statistics.
+            Norm2d::Group(n) if x.shape().num_elements() <= 2 => {
+                let batch = x.dims()[0];
+                n.forward(Tensor::cat(vec![x; 3], 0)).narrow(0, 0, batch)
+            }
             Norm2d::Group(n) => n.forward(x),
         }
     }

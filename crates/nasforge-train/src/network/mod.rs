@@ -16,7 +16,7 @@ mod precision;
 mod probe;
 
 pub use batch_norm_statistics::BatchNormStatistics;
-pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainSkip, chain_network};
+pub use chain::{ChainBody, ChainLayerNet, ChainNet, ChainOperatorNet, ChainSkip, chain_network};
 pub use darts::{DartsCellNet, DartsEdge, DartsNet, DartsOperatorNet, DartsPre, FactorizedReduce, darts_network};
 pub use layers::{Act, ConvUnit, Norm2d};
 pub use mbconv::{MbBlockNet, MbHead, MbOperatorNet, MbconvNet, SqueezeExcite};

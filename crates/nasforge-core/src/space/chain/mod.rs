@@ -74,6 +74,7 @@ mod arch;
 mod canonical;
 mod encoding;
 mod network;
+mod operators;
 mod text;
 mod validation;
 mod variation;
@@ -88,6 +89,7 @@ use super::choices::{choice_list, percent_list};
 use super::{NetworkCost, ParseError, SearchSpace, TaskShape};
 pub use arch::{Activation, BOTTLENECK_REDUCTION, ChainArch, ChainLayer, INVERTED_RESIDUAL_EXPANSION, LayerKind, Norm};
 pub use network::{ChainNetwork, LayerPlan, SkipPlan};
+pub use operators::ChainOperator;
 
 /// The settings of a chain space, as written in configuration files (every field optional there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -522,3 +522,52 @@ proptest! {
         parses_consistently(&chars.into_iter().collect::<String>())?;
     }
 }
+
+#[test]
+fn a_network_lists_its_operators_as_they_run() {
+    let network = ChainNetwork { input_channels: 1, input_size: 8, classes: 10, stem_channels: 4 };
+    let a = arch("w0.5:conv3x3-c32-swish-ln|maxpool3x3-s1|inverted_residual-k5-c16-relu-bn|identity-s3");
+    let keys: Vec<String> = network.operators(&a).iter().map(ToString::to_string).collect();
+    let expected = [
+        "stem 1>4 @8",
+        // conv3x3 to 16 channels (32 at width 0.5).
+        "conv 4>16 k3 d1 @8",
+        "norm ln 16ch @8",
+        "activation swish 16ch @8",
+        // The pool halves the side; its residual is pooled to it and added.
+        "maxpool 16ch @8",
+        "skip pool 16ch @8>4",
+        "sum 16ch @4",
+        // The inverted residual: 1×1 to 6× its input, 5×5 depthwise, a linear 1×1 to 8.
+        "conv 16>96 k1 d1 @4",
+        "norm bn 96ch @4",
+        "activation relu 96ch @4",
+        "conv 96>96 k5 d1 depthwise @4",
+        "norm bn 96ch @4",
+        "activation relu 96ch @4",
+        "conv 96>8 k1 d1 @4",
+        "norm bn 8ch @4",
+        // The identity computes nothing; its skip from the first layer's output (16 channels at 8×8) is pooled,
+        // projected to 8 channels and added.
+        "skip pool 16ch @8>4",
+        "conv 16>8 k1 d1 @4",
+        "norm bn 8ch @4",
+        "sum 8ch @4",
+        "head 8ch @4 >10",
+    ];
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn every_operator_of_random_networks_is_in_the_space_wide_set() {
+    let network = ChainNetwork { input_channels: 1, input_size: 28, classes: 10, stem_channels: 16 };
+    let space = ChainSpace::default();
+    let every = network.every_operator(&space);
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(8);
+    for _ in 0..3000 {
+        let a = space.sample(&mut rng);
+        let missing: Vec<String> =
+            network.operators(&a).iter().filter(|o| !every.contains(o)).map(ToString::to_string).collect();
+        assert!(missing.is_empty(), "{}: {missing:?}", space.print(&a));
+    }
+}
