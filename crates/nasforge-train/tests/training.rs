@@ -391,7 +391,7 @@ fn a_codesign_network_reports_its_accuracy_in_its_deployed_precision() {
     }
     // Outside a co-design space the network is deployed as trained, in f32: no such metric.
     let (plain, _) = evaluate(&evaluator, &MbconvSpace::default(), MBCONV_LEARNS, 4);
-    assert!(plain.unwrap().get("deployed_val_accuracy").is_none());
+    assert!(!plain.unwrap().contains_key("deployed_val_accuracy"));
 }
 
 #[test]
