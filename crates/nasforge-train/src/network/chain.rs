@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 use nasforge_core::space::chain::{self, BOTTLENECK_REDUCTION, ChainOperator, INVERTED_RESIDUAL_EXPANSION, LayerKind};
 use nasforge_core::space::{ChainArch, ChainNetwork, ChainSpace, NetworkCost, TaskShape};
 
-use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
+use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool, stem};
 use super::{Buildable, Network, NetworkScale};
 use crate::kernels;
 use crate::onnx::{OnnxGraph, Value};
@@ -50,7 +50,7 @@ pub struct ChainNet {
 
 impl ChainNet {
     pub fn new(arch: &ChainArch, network: &ChainNetwork, device: &Device) -> Self {
-        let stem = stem(network.input_channels, network.stem_channels, device);
+        let stem = stem(network.input_channels, network.stem_channels, Act::Relu, device);
         let plans = network.plan(arch);
         let mut layers = Vec::with_capacity(plans.len());
         let mut channels = network.stem_channels;
@@ -177,16 +177,6 @@ fn pooled_size(size: usize) -> usize {
     (size + 2 - 3) / 2 + 1
 }
 
-/// The stem: a 3×3 convolution, batch norm and ReLU.
-fn stem(in_channels: usize, out_channels: usize, device: &Device) -> ConvUnit {
-    ConvUnit::new(
-        ConvSpec::new(in_channels, out_channels, 3),
-        Some(Norm2d::batch(out_channels, device)),
-        Act::Relu,
-        device,
-    )
-}
-
 /// One operator of a chain network built alone, to be timed for a latency look-up table.
 #[derive(Debug)]
 pub enum ChainOperatorNet {
@@ -209,7 +199,7 @@ impl ChainOperatorNet {
         let input = |channels: usize, size: usize| [batch, channels, size, size];
         match *operator {
             ChainOperator::Stem { in_channels, out_channels, size } => {
-                (ChainOperatorNet::Conv(stem(in_channels, out_channels, device)), input(in_channels, size))
+                (ChainOperatorNet::Conv(stem(in_channels, out_channels, Act::Relu, device)), input(in_channels, size))
             }
             ChainOperator::Conv { in_channels, out_channels, kernel, dilation, depthwise, size } => {
                 let spec = ConvSpec::new(in_channels, out_channels, kernel).dilation(dilation);

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 use nasforge_core::space::darts::{DartsOp, DartsOperator, NODES};
 use nasforge_core::space::{DartsArch, DartsNetwork, DartsSpace, NetworkCost, TaskShape};
 
-use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool};
+use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool, max_pool, stem};
 use super::{Buildable, Network, NetworkScale, batch_norm_statistics, probe};
 use crate::kernels;
 use crate::onnx::{OnnxGraph, Value};
@@ -245,7 +245,7 @@ pub struct DartsNet {
 impl DartsNet {
     pub fn new(arch: &DartsArch, network: &DartsNetwork, device: &Device) -> Self {
         let stem_c = 3 * network.channels;
-        let stem = stem(network.input_channels, stem_c, device);
+        let stem = stem(network.input_channels, stem_c, Act::Identity, device);
         let (mut c_pp, mut c_p, mut c) = (stem_c, stem_c, network.channels);
         let mut reduction_prev = false;
         let mut cells = Vec::with_capacity(network.layers);
@@ -293,16 +293,6 @@ impl DartsNet {
     }
 }
 
-/// The stem: a 3×3 convolution and batch norm.
-fn stem(in_channels: usize, out_channels: usize, device: &Device) -> ConvUnit {
-    ConvUnit::new(
-        ConvSpec::new(in_channels, out_channels, 3),
-        Some(Norm2d::batch(out_channels, device)),
-        Act::Identity,
-        device,
-    )
-}
-
 /// One operator of a DARTS network built alone, to be timed for a latency look-up table.
 #[derive(Module, Debug)]
 pub enum DartsOperatorNet {
@@ -323,9 +313,10 @@ impl DartsOperatorNet {
     pub fn new(operator: &DartsOperator, batch: usize, device: &Device) -> (Self, [usize; 4]) {
         let input = |channels: usize, size: usize| [batch, channels, size, size];
         match *operator {
-            DartsOperator::Stem { in_channels, out_channels, size } => {
-                (DartsOperatorNet::Stem(stem(in_channels, out_channels, device)), input(in_channels, size))
-            }
+            DartsOperator::Stem { in_channels, out_channels, size } => (
+                DartsOperatorNet::Stem(stem(in_channels, out_channels, Act::Identity, device)),
+                input(in_channels, size),
+            ),
             DartsOperator::Preprocess { reduce, in_channels, out_channels, size } => (
                 DartsOperatorNet::Preprocess(DartsPre::new(reduce, in_channels, out_channels, device)),
                 input(in_channels, size),

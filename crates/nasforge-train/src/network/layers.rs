@@ -234,6 +234,11 @@ impl ConvUnit {
     }
 }
 
+/// A network's stem: a 3×3 convolution and batch norm, then `act`.
+pub(super) fn stem(in_channels: usize, out_channels: usize, act: Act, device: &Device) -> ConvUnit {
+    ConvUnit::new(ConvSpec::new(in_channels, out_channels, 3), Some(Norm2d::batch(out_channels, device)), act, device)
+}
+
 pub(super) fn avg_pool(kernel: usize, stride: usize, padding: usize, ceil_mode: bool) -> AvgPool2d {
     AvgPool2dConfig::new([kernel, kernel])
         .with_strides([stride, stride])

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 use nasforge_core::space::nb201::Nb201Operator;
 use nasforge_core::space::{Nb201Arch, Nb201Network, Nb201Op, Nb201Space, NetworkCost, TaskShape};
 
-use super::layers::{Act, ConvSpec, ConvUnit, Norm2d, avg_pool, global_pool};
+use super::layers::{Act, ConvSpec, ConvUnit, avg_pool, global_pool, stem};
 use super::{Buildable, Network, NetworkScale, batch_norm_statistics, probe};
 use crate::kernels;
 use crate::onnx::{OnnxGraph, Value};
@@ -160,7 +160,7 @@ pub struct Nb201Net {
 impl Nb201Net {
     pub fn new(arch: &Nb201Arch, network: &Nb201Network, device: &Device) -> Self {
         let mut c = network.channels;
-        let stem = stem(network.input_channels, c, device);
+        let stem = stem(network.input_channels, c, Act::Identity, device);
         let mut blocks = Vec::new();
         for stage in 0..3 {
             if stage > 0 {
@@ -205,16 +205,6 @@ impl Nb201Net {
     }
 }
 
-/// The stem: a 3×3 convolution and batch norm.
-fn stem(in_channels: usize, out_channels: usize, device: &Device) -> ConvUnit {
-    ConvUnit::new(
-        ConvSpec::new(in_channels, out_channels, 3),
-        Some(Norm2d::batch(out_channels, device)),
-        Act::Identity,
-        device,
-    )
-}
-
 /// One operator of a NAS-Bench-201 network built alone, to be timed for a latency look-up table.
 #[derive(Module, Debug)]
 pub enum Nb201OperatorNet {
@@ -240,9 +230,10 @@ impl Nb201OperatorNet {
     /// The operator and the shape of its input for a batch of `batch`.
     pub fn new(operator: &Nb201Operator, batch: usize, device: &Device) -> (Self, [usize; 4]) {
         match *operator {
-            Nb201Operator::Stem { in_channels, out_channels, size } => {
-                (Nb201OperatorNet::Stem(stem(in_channels, out_channels, device)), [batch, in_channels, size, size])
-            }
+            Nb201Operator::Stem { in_channels, out_channels, size } => (
+                Nb201OperatorNet::Stem(stem(in_channels, out_channels, Act::Identity, device)),
+                [batch, in_channels, size, size],
+            ),
             Nb201Operator::Edge { op, channels, size } => {
                 let net = match op {
                     Nb201Op::AvgPool3x3 => Nb201OperatorNet::Pool(edge_pool()),
