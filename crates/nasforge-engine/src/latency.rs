@@ -109,9 +109,9 @@ impl LatencyReward {
 }
 
 /// Why a co-design space has no latency model file.
-const CODESIGN_HAS_NO_MODEL: &str = "a latency model file holds one thread count and batch, and this mbconv \
-     space searches both (its `threads`/`batches` settings): each candidate is measured under its own \
-     deployment instead (--latency-model measured)";
+const CODESIGN_HAS_NO_MODEL: &str = "a latency model file holds one thread count and batch (in f32), and \
+     this mbconv space searches its deployment (its `threads`, `batches` or `precisions` settings): each \
+     candidate is measured under its own deployment instead (--latency-model measured)";
 
 /// Code that runs on a space with latency models.
 trait LatencyTask {

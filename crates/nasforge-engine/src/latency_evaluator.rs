@@ -171,7 +171,7 @@ fn check_reachable(source: &Source, bound: f64, space_name: &str) -> Result<()> 
     )
 }
 
-/// Whether `space` is a co-design space: mbconv with threads and batch searched.
+/// Whether `space` is a co-design space: mbconv with its deployment (threads, batch, precision) searched.
 pub(crate) fn searches_deployment(space: &crate::registry::SpaceConfig) -> bool {
     matches!(space, crate::registry::SpaceConfig::Mbconv(space) if space.searches_deployment())
 }
