@@ -1,7 +1,7 @@
-//! Latency models of a device for every space (`mbconv`, `nb201`, `darts`, `chain`): a look-up table of every operator
-//! measured alone and summed per network (FBNet's method), a ridge regression learned from networks measured
-//! end to end, and a FLOPs line fitted on the same networks; how each is built on a device, and how well each
-//! predicts the measured end-to-end latency of networks it has never seen.
+//! Latency models of a device for every space (`mbconv`, `nb201`, `darts`, `chain`): a look-up table of every
+//! operator measured alone and summed per network (FBNet's method), a ridge regression learned from networks
+//! measured end to end, and a FLOPs line fitted on the same networks; how each is built on a device, and how
+//! well each predicts the measured end-to-end latency of networks it has never seen.
 
 mod chain;
 mod darts;
