@@ -86,7 +86,7 @@ pub enum Command {
     /// Serve a live, read-only web dashboard of a store's studies (the report's views, refreshed as trials
     /// arrive).
     Dashboard(DashboardArgs),
-    /// Latency models of a device for hardware-aware search (the mbconv space): a look-up table of every
+    /// Latency models of a device for hardware-aware search (every space): a look-up table of every
     /// operator, a learned predictor and a FLOPs line, and their accuracy against measured networks.
     #[command(subcommand)]
     Latency(LatencyCommand),
