@@ -577,8 +577,7 @@ impl TrainEvaluator {
             return Ok(metrics);
         }
         guarded("training", || {
-            device.seed(seed);
-            let model = space.build(arch, &task, &config.scale, &device.clone().autodiff());
+            let model = seeded_build(space, arch, (&task, &config.scale), seed, &device);
             let params = model.params();
             let train = self.train.subset(config.data_fraction, seed);
             let batcher = self.batcher(config.augmentation);
@@ -667,6 +666,25 @@ impl TrainEvaluator {
     }
 }
 
+/// The device's generator is one per process: seeding it and drawing a network's initial weights from it
+/// happen under this lock, so that trials trained at the same time (worker threads, tests) each get the
+/// weights of their own seed.
+static SEEDED_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The network of `arch` for training (autodiff), its initial weights drawn from the device's generator
+/// seeded with `seed`.
+fn seeded_build<S: Buildable>(
+    space: &S,
+    arch: &S::Arch,
+    (task, scale): (&TaskShape, &NetworkScale),
+    seed: u64,
+    device: &Device,
+) -> Network {
+    let _seeded = SEEDED_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    space.build(arch, task, scale, &device.clone().autodiff())
+}
+
 /// `params`, `flops` and `model_bytes` (32-bit weights) of a network.
 pub(crate) fn size_metrics(params: u64, flops: u64) -> Metrics {
     Metrics::from([
@@ -724,8 +742,7 @@ pub fn train_final<S: Buildable>(
     let normalization = source.train.channel_stats();
     let batcher = Batcher { normalization, augmentation: config.augmentation, resolution: config.resolution };
     guarded("final training", || {
-        device.seed(seed);
-        let model = space.build(arch, &task, &config.scale, &device.clone().autodiff());
+        let model = seeded_build(space, arch, (&task, &config.scale), seed, &device);
         let params = model.params();
         let train = source.train.subset(config.data_fraction, seed);
         let final_config = TrainConfig { early_stopping_patience: None, ..config.clone() };
