@@ -49,6 +49,19 @@ fn run(
     [out.inner(), dx, dw]
 }
 
+/// Our convolution's output, input gradient and weight gradient on `x` equal burn's (up to 1e-4), for one
+/// random upstream gradient.
+fn assert_matches_burn(conv: &Conv2d, x: &Tensor<4>, what: &str) {
+    let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &x.device());
+    let reference = run(conv, x, &upstream, |c, x| c.forward(x));
+    let ours = run(conv, x, &upstream, kernels::conv2d);
+    for (part, (a, b)) in ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference)) {
+        assert_eq!(a.dims(), b.dims(), "{what}: {part} shape");
+        let difference = max_difference(a, b);
+        assert!(difference < 1e-4, "{what}: the {part} differs from burn's by {difference}");
+    }
+}
+
 #[test]
 fn our_convolution_matches_burns_outputs_and_gradients() {
     let device = Device::flex().autodiff();
@@ -69,16 +82,7 @@ fn our_convolution_matches_burns_outputs_and_gradients() {
             Distribution::Normal(0.0, 1.0),
             &device,
         );
-        let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
-        let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
-        let ours = run(&conv, &x, &upstream, kernels::conv2d);
-        for (what, (a, b)) in
-            ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
-        {
-            assert_eq!(a.dims(), b.dims(), "case {index}: {what} shape");
-            let difference = max_difference(a, b);
-            assert!(difference < 1e-4, "case {index}: {what} differs from burn's by {difference}");
-        }
+        assert_matches_burn(&conv, &x, &format!("case {index}"));
     }
 }
 
@@ -106,17 +110,7 @@ fn convolutions_on_planes_smaller_than_their_kernel_match_burns() {
             assert!(difference < 1e-4, "{what}: the output differs from burn's by {difference}");
             let conv = layer(&device);
             let x = Tensor::<4>::random([2, 2, size, size], Distribution::Normal(0.0, 1.0), &device);
-            let upstream =
-                Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
-            let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
-            let ours = run(&conv, &x, &upstream, kernels::conv2d);
-            for (part, (a, b)) in
-                ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
-            {
-                assert_eq!(a.dims(), b.dims(), "{what}: {part} shape");
-                let difference = max_difference(a, b);
-                assert!(difference < 1e-4, "{what}: the {part} differs from burn's by {difference}");
-            }
+            assert_matches_burn(&conv, &x, &what);
         }
     }
 }
@@ -142,16 +136,7 @@ fn our_depthwise_convolution_matches_burns_grouped_one() {
             .with_bias(bias)
             .init(&device);
         let x = Tensor::<4>::random([3, channels, size, size], Distribution::Normal(0.0, 1.0), &device);
-        let upstream = Tensor::<4>::random(conv.forward(x.clone()).shape(), Distribution::Normal(0.0, 1.0), &device);
-        let reference = run(&conv, &x, &upstream, |c, x| c.forward(x));
-        let ours = run(&conv, &x, &upstream, kernels::conv2d);
-        for (what, (a, b)) in
-            ["output", "input gradient", "weight gradient"].iter().zip(ours.into_iter().zip(reference))
-        {
-            assert_eq!(a.dims(), b.dims(), "case {index}: {what} shape");
-            let difference = max_difference(a, b);
-            assert!(difference < 1e-4, "case {index}: {what} differs from burn's by {difference}");
-        }
+        assert_matches_burn(&conv, &x, &format!("case {index}"));
     }
 }
 

@@ -200,7 +200,37 @@ pub fn build_table<S: LatencySpace>(
     device: &Device,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<LatencyTable, String> {
-    in_pool(target.threads, || Ok(measure_table(space, target, repetition, calibration, seed, device, progress)))
+    in_pool(target.threads, || {
+        let started = Instant::now();
+        let every: Vec<S::Operator> = space.every_operator(&target.task, &target.scale).into_iter().collect();
+        let mut progress = counter(repetition.passes.max(1) * (every.len() + calibration), progress);
+        let times = sweep(
+            &every,
+            repetition,
+            |operator| space.time_operator(operator, target.batch, repetition.runs, device),
+            &mut progress,
+        );
+        let operators = every.iter().map(ToString::to_string).zip(times).collect();
+        let archs = distinct_sample(space, calibration, seed, &HashSet::new());
+        let network = (&target.task, &target.scale);
+        let batch = (target.batch, Precision::F32);
+        let measure = |arch: &S::Arch| measure_network(space, network, batch, arch, repetition.runs, device);
+        let times = sweep(&archs, repetition, measure, &mut progress);
+        let calibration = archs
+            .iter()
+            .zip(times)
+            .map(|(arch, latency_ms)| MeasuredNetwork { arch: space.print(arch), latency_ms })
+            .collect();
+        Ok(LatencyTable {
+            format: LATENCY_TABLE_FORMAT,
+            target,
+            runs: repetition.runs,
+            passes: repetition.passes,
+            operators,
+            calibration,
+            build_seconds: started.elapsed().as_secs_f64(),
+        })
+    })
 }
 
 /// How measurements are repeated: `runs` timed runs (the fastest kept) in each of `passes` sweeps over all
@@ -235,46 +265,6 @@ fn counter(total: usize, progress: &mut (dyn FnMut(usize, usize) + Send)) -> imp
     move || {
         done += 1;
         progress(done, total);
-    }
-}
-
-fn measure_table<S: LatencySpace>(
-    space: &S,
-    target: LatencyTarget,
-    repetition: Repetition,
-    calibration: usize,
-    seed: u64,
-    device: &Device,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> LatencyTable {
-    let started = Instant::now();
-    let every: Vec<S::Operator> = space.every_operator(&target.task, &target.scale).into_iter().collect();
-    let mut progress = counter(repetition.passes.max(1) * (every.len() + calibration), progress);
-    let times = sweep(
-        &every,
-        repetition,
-        |operator| space.time_operator(operator, target.batch, repetition.runs, device),
-        &mut progress,
-    );
-    let operators = every.iter().map(ToString::to_string).zip(times).collect();
-    let archs = distinct_sample(space, calibration, seed, &HashSet::new());
-    let network = (&target.task, &target.scale);
-    let measure =
-        |arch: &S::Arch| measure_network(space, network, (target.batch, Precision::F32), arch, repetition.runs, device);
-    let times = sweep(&archs, repetition, measure, &mut progress);
-    let calibration = archs
-        .iter()
-        .zip(times)
-        .map(|(arch, latency_ms)| MeasuredNetwork { arch: space.print(arch), latency_ms })
-        .collect();
-    LatencyTable {
-        format: LATENCY_TABLE_FORMAT,
-        target,
-        runs: repetition.runs,
-        passes: repetition.passes,
-        operators,
-        calibration,
-        build_seconds: started.elapsed().as_secs_f64(),
     }
 }
 
